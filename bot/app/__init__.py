@@ -1,0 +1,1 @@
+"""The GitHub App: webhook receiver and worker (``maintbot serve``)."""

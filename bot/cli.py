@@ -1,0 +1,162 @@
+"""The ``maintbot`` command: global options, error reporting, and the capability groups.
+
+Each capability keeps its commands in its own package (``bot/<capability>/cli.py``); this
+module only composes them, so ``maintbot --help`` is the map of the project.
+
+Exit codes: 0 ok, 1 a finding (a regression, a failing check), 2 usage or configuration
+error, 3 GitHub, network, database or model runtime failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import __version__
+from bot.errors import GitHubError, MaintbotError
+from bot.settings import DEFAULT_API_URL, Settings, configure_logging
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 a finding (e.g. a benchmark regression); 2 usage or configuration "
+    "error; 3 GitHub, network, database or model runtime failure."
+)
+
+
+class ReportedError(click.ClickException):
+    """A :class:`MaintbotError` shown as one sentence plus a hint, with its exit code."""
+
+    def __init__(self, error: MaintbotError) -> None:
+        super().__init__(error.message)
+        self.exit_code = int(error.exit_code)
+        self.hint = error.hint
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"Error: {self.message}", err=True, fg="red")
+        if self.hint:
+            click.echo(f"Hint: {self.hint}", err=True)
+
+
+class MaintbotGroup(click.Group):
+    """Turns every maintbot and PyGithub error into a clear message and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MaintbotError as error:
+            raise ReportedError(error) from error
+        except Exception as error:
+            from github import GithubException
+            from requests import RequestException
+
+            if isinstance(error, GithubException):
+                from bot.github import explain_github_error
+
+                raise ReportedError(explain_github_error(error)) from error
+            if isinstance(error, RequestException):
+                settings = ctx.find_object(Settings)
+                where = settings.api_url if settings else "the GitHub API"
+                raise ReportedError(
+                    GitHubError(
+                        f"cannot reach {where}: {type(error).__name__}",
+                        hint="check --api-url / GITHUB_API_URL and the network; "
+                        "maintbot already retried with backoff",
+                    )
+                ) from error
+            raise
+
+
+@click.group(
+    cls=MaintbotGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@click.version_option(__version__, "--version", prog_name="maintbot")
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    show_envvar=True,
+    help="GitHub REST API root: GitHub Enterprise (https://HOST/api/v3) or the sandbox.",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    show_envvar=True,
+    help="GitHub token (GH_TOKEN works too). Never printed or logged.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MAINTBOT_CONFIG",
+    show_envvar=True,
+    help="A local maintbot.yml instead of the repository's .github/maintbot.yml.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    envvar="MAINTBOT_DRY_RUN",
+    show_envvar=True,
+    help="Write nothing to GitHub: print the labels, comments and checks instead.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@click.option("-v", "--verbose", count=True, help="-v: what maintbot does; -vv: HTTP too.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    api_url: str,
+    token: str | None,
+    config_path: Path | None,
+    dry_run: bool,
+    as_json: bool,
+    verbose: int,
+) -> None:
+    """maintbot keeps open-source machine-learning projects healthy.
+
+    It triages issues, benchmarks the reference models on every pull request, and writes
+    community-health reports. The same commands run in a GitHub Action, a GitHub App and
+    your terminal.
+    """
+    import os
+
+    configure_logging(verbose)
+    ctx.obj = Settings(
+        api_url=api_url.rstrip("/"),
+        token=token or os.environ.get("GH_TOKEN") or None,
+        config_path=config_path,
+        dry_run=dry_run,
+        as_json=as_json,
+        verbose=verbose,
+    )
+
+
+# Capability groups: (import path, attribute). Each lives with its capability.
+CAPABILITY_COMMANDS: list[tuple[str, str]] = [
+    ("bot.triage.cli", "triage"),
+    ("bot.bench.cli", "bench"),
+    ("bot.report.cli", "report"),
+    ("bot.app.cli", "serve"),
+    ("bot.action", "action"),
+    ("bot.replay", "replay"),
+    ("bot.sandbox.cli", "sandbox"),
+    ("bot.demo", "demo"),
+    ("bot.config.cli", "config"),
+]
+
+
+def _attach_commands() -> None:
+    for module_name, attribute in CAPABILITY_COMMANDS:
+        module = importlib.import_module(module_name)
+        cli.add_command(getattr(module, attribute), name=attribute)
+
+
+_attach_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (click exits with the command's code)."""
+    cli.main(args=argv, prog_name="maintbot")

@@ -1,0 +1,34 @@
+"""What a handler gets: GitHub access, the repository's config, the store, and dry-run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from bot.config import Config
+    from bot.store import Store
+
+
+@dataclass
+class HandlerContext:
+    """Everything a handler may touch. Handlers never build clients or read env themselves.
+
+    ``dry_run`` is honoured by every helper that writes to GitHub: the write is described in
+    ``planned`` (and the log) instead of performed.
+    """
+
+    github: Github | None
+    config: Config
+    store: Store | None = None
+    dry_run: bool = False
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("maintbot"))
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+    def plan(self, action: str, **details: Any) -> None:
+        """Records a write that dry-run skipped, so the caller can show what would happen."""
+        self.planned.append({"action": action, **details})
+        self.log.info("dry-run: would %s %s", action, details)

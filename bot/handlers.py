@@ -1,0 +1,24 @@
+"""Composes every capability's router into the one router all transports dispatch to.
+
+Like bedevere's ``__main__``: each behaviour keeps its handlers in its own module with its
+own :class:`Router`; this module is the one place that lists them.
+"""
+
+from __future__ import annotations
+
+from bot.events import Event, HandlerContext, Router
+
+core = Router()
+
+
+@core.on("ping")
+def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
+    """GitHub sends ``ping`` when a webhook is created: answer with what we were sent."""
+    hook = event.payload.get("hook") or {}
+    return {"zen": event.payload.get("zen"), "hook_id": event.payload.get("hook_id"),
+            "events": hook.get("events", [])}
+
+
+def build_router() -> Router:
+    """The router of this maintbot: every capability's handlers, composed once."""
+    return Router(core)

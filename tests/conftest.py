@@ -1,0 +1,32 @@
+"""Shared pytest set-up. Each fixture family lives in its own module under tests/fixtures/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.databases",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MAINTBOT_SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout: real GitHub payloads, the REST schema subset, data."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: the tests read GitHub's real material from ../shared")
+    return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _no_real_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach api.github.com or pick up a developer's token by accident."""
+    for var in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "MAINTBOT_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
