@@ -1,0 +1,160 @@
+"""The Store: one database engine, migrated on open, handing out transactional sessions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from bot.errors import MaintbotError
+from bot.store.migrate import upgrade_to_head
+from bot.store.urls import DATABASE_URL_ENV, DatabaseTarget, resolve_database_target
+
+#: How long a SQLite writer waits for another process's write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: How long connecting to PostgreSQL may take before the host counts as unreachable.
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+
+def create_store_engine(target: DatabaseTarget) -> Engine:
+    """An engine for ``target``: SQLite in WAL mode with real transactions, or psycopg 3."""
+    if target.backend == "sqlite":
+        return _sqlite_engine(target)
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in target.url.query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+    try:
+        return create_engine(target.url, pool_pre_ping=True, connect_args=connect_args)
+    except (ModuleNotFoundError, NoSuchModuleError) as exc:
+        raise MaintbotError(
+            f"cannot use the PostgreSQL database {target.display()}: its driver is not "
+            f"installed ({exc}).",
+            hint="Install the App extra, which brings psycopg 3: pip install 'maintbot[app]'.",
+        ) from exc
+
+
+def _sqlite_engine(target: DatabaseTarget) -> Engine:
+    path = target.sqlite_path
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MaintbotError(
+                f"cannot create the directory {path.parent} for the SQLite store: {exc}",
+                hint=f"Make it writable, or set {DATABASE_URL_ENV} to a file in a writable place.",
+            ) from exc
+        engine = create_engine(target.url)
+    else:
+        # One shared connection, or every session would see its own empty in-memory database.
+        engine = create_engine(
+            target.url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin: the module's
+    # legacy mode would autocommit DDL, so a migration could be half-applied.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Take the write lock when the transaction starts: a deferred transaction that reads and
+    # then writes fails at once ("database is locked") when another process wrote meanwhile,
+    # whereas BEGIN IMMEDIATE waits for the busy timeout like any other writer.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """maintbot's state: webhook deliveries, jobs, predictions, benchmarks, report caches.
+
+    Open it with :meth:`open`, use :meth:`session` for each unit of work, and :meth:`close` it
+    (or use it as a context manager) when done.
+    """
+
+    def __init__(self, engine: Engine, target: DatabaseTarget) -> None:
+        self.engine = engine
+        self.target = target
+        # Objects stay readable after commit: a handler may use what it recorded once the
+        # session is closed, without a lazy load on a closed session.
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+        """Opens the store at ``url``, else ``MAINTBOT_DATABASE_URL``, else the default file.
+
+        The schema is migrated to this code's head first (unless ``migrate`` is false).
+        """
+        target = resolve_database_target(url, os.environ)
+        engine = create_store_engine(target)
+        try:
+            with engine.connect() as connection:
+                if migrate:
+                    upgrade_to_head(connection, where=target.display())
+        except DBAPIError as exc:
+            engine.dispose()
+            raise _unreachable(target, exc) from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, target)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.target.backend
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        """Closes every pooled connection; the store cannot be used afterwards."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.target.display()}>"
+
+
+def _unreachable(target: DatabaseTarget, exc: DBAPIError) -> MaintbotError:
+    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else repr(exc.orig)
+    if target.backend == "sqlite":
+        hint = (
+            f"Check that {target.sqlite_path} is a SQLite database this user can read and write, "
+            f"or set {DATABASE_URL_ENV} to another path."
+        )
+    else:
+        hint = (
+            f"Check the URL in {target.source} (host, port, user, password, database name) and "
+            "that the PostgreSQL server is running and accepts connections from this machine."
+        )
+    return MaintbotError(f"cannot open the database {target.display()}: {reason}", hint=hint)

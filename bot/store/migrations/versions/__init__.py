@@ -1,0 +1,1 @@
+"""One migration per schema change, named NNNN_what_changed.py."""
