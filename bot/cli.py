@@ -121,12 +121,13 @@ def cli(
     community-health reports. The same commands run in a GitHub Action, a GitHub App and
     your terminal.
     """
-    import os
-
     configure_logging(verbose)
+    # A token from the environment must not outrank App credentials from the environment
+    # (in a workflow GITHUB_TOKEN is always set): only an explicit --token wins outright.
+    explicit = ctx.get_parameter_source("token") is click.core.ParameterSource.COMMANDLINE
     ctx.obj = Settings(
         api_url=api_url.rstrip("/"),
-        token=token or os.environ.get("GH_TOKEN") or None,
+        token=token if explicit else None,
         config_path=config_path,
         dry_run=dry_run,
         as_json=as_json,

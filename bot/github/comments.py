@@ -1,0 +1,165 @@
+"""Sticky comments: one comment per purpose on an issue or PR, edited in place, never re-posted.
+
+Our comment carries a hidden marker on its first line, ``<!-- maintbot:KEY -->``. An upsert
+lists the comments, finds ours by that marker, edits it only when the body changed (an
+unchanged body makes no write, so no "edited" noise), creates it only when absent, and deletes
+extra copies left by an old race. The decision (:func:`plan_sticky`) is pure; the upsert
+performs it, or only reports it under dry-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+MAX_COMMENT_CHARS = 65_536  # GitHub refuses longer comment bodies (422)
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
+
+StickyAction = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class StickyResult:
+    """What the upsert did (or, under dry-run, would do)."""
+
+    action: StickyAction
+    comment_id: int | None  # None only when a dry-run would create it
+    url: str | None
+    deleted: tuple[int, ...] = ()  # duplicate copies removed
+    truncated: bool = False
+    dry_run: bool = False
+
+    @property
+    def wrote(self) -> bool:
+        return not self.dry_run and (self.action != "unchanged" or bool(self.deleted))
+
+
+@dataclass(frozen=True)
+class ExistingComment:
+    """A comment as the planner needs it: its id and body."""
+
+    id: int
+    body: str
+
+
+@dataclass(frozen=True)
+class StickyPlan:
+    """``create``, ``update`` ``keep`` or leave it ``unchanged``; then delete ``delete``."""
+
+    action: StickyAction
+    keep: int | None
+    delete: tuple[int, ...]
+
+
+def marker(key: str) -> str:
+    """The hidden first line that identifies our comment for ``key``."""
+    if not _KEY.fullmatch(key):
+        raise UsageError(
+            f"sticky comment key {key!r} is not a plain name",
+            hint="use letters, digits and . _ : / - (e.g. 'bench' or 'triage:duplicates')",
+        )
+    return f"<!-- maintbot:{key} -->"
+
+
+def render_sticky_body(key: str, body: str) -> tuple[str, bool]:
+    """The full comment: marker line, then ``body`` cut to GitHub's limit; and whether cut."""
+    head = marker(key) + "\n"
+    text, truncated = fit_comment(body, MAX_COMMENT_CHARS - len(head))
+    return head + text, truncated
+
+
+def fit_comment(body: str, limit: int = MAX_COMMENT_CHARS) -> tuple[str, bool]:
+    """``body`` if it fits in ``limit`` characters, else its head, a closed code fence, a note.
+
+    The cut falls at a line break when one is near, so a table row or a word is not split.
+    """
+    if len(body) <= limit:
+        return body, False
+    note_for = "\n\n*(cut to fit GitHub's comment size limit: {} characters omitted)*"
+    reserve = len(note_for.format(len(body))) + len("\n```")
+    keep = body[: max(0, limit - reserve)]
+    line_break = keep.rfind("\n")
+    if line_break >= len(keep) - 2_000:
+        keep = keep[:line_break]
+    omitted = len(body) - len(keep)
+    if len(_FENCE.findall(keep)) % 2:  # the cut left a code block open
+        keep += "\n```"
+    return keep + note_for.format(omitted), True
+
+
+def is_ours(body: str | None, key: str) -> bool:
+    """Ours when the marker opens the body; a quote of our comment elsewhere does not count."""
+    return (body or "").lstrip().startswith(marker(key))
+
+
+def same_body(existing: str | None, wanted: str) -> bool:
+    """GitHub may store CRLF line ends and trim; compare what a reader would see."""
+    return (existing or "").replace("\r\n", "\n").strip() == wanted.replace("\r\n", "\n").strip()
+
+
+def plan_sticky(existing: Sequence[ExistingComment], key: str, wanted: str) -> StickyPlan:
+    """Keep the oldest of our comments (its link stays valid), delete the other copies."""
+    ours = [c for c in existing if is_ours(c.body, key)]
+    if not ours:
+        return StickyPlan("created", None, ())
+    keep, duplicates = ours[0], tuple(c.id for c in ours[1:])
+    action: StickyAction = "unchanged" if same_body(keep.body, wanted) else "updated"
+    return StickyPlan(action, keep.id, duplicates)
+
+
+def upsert_sticky_comment(
+    issue: Any, key: str, body: str, *, dry_run: bool = False, author: str | None = None
+) -> StickyResult:
+    """Makes ``issue`` (a PyGithub Issue or PullRequest) carry exactly one comment for ``key``.
+
+    ``author`` (our login, e.g. ``maintbot[bot]``), when known, also ignores marker-bearing
+    comments written by anyone else.
+    """
+    wanted, truncated = render_sticky_body(key, body)
+    comments = {c.id: c for c in _list_comments(issue) if author is None or _login(c) == author}
+    existing = [ExistingComment(c.id, c.body or "") for c in comments.values()]
+    plan = plan_sticky(existing, key, wanted)
+
+    if dry_run:
+        kept = comments.get(plan.keep) if plan.keep is not None else None
+        log.info("dry-run: sticky comment %r would be %s", key, plan.action)
+        return StickyResult(
+            plan.action, plan.keep, getattr(kept, "html_url", None), plan.delete, truncated, True
+        )
+
+    if plan.action == "created":
+        comment = _create_comment(issue, wanted)
+    else:
+        assert plan.keep is not None
+        comment = comments[plan.keep]
+        if plan.action == "updated":
+            comment.edit(wanted)
+    for duplicate in plan.delete:
+        comments[duplicate].delete()
+    if plan.delete:
+        log.info("sticky comment %r: deleted %d duplicate(s)", key, len(plan.delete))
+    return StickyResult(plan.action, comment.id, comment.html_url, plan.delete, truncated)
+
+
+def _list_comments(issue: Any) -> list[Any]:
+    # A PullRequest's get_comments() lists review comments; its conversation is the issue's.
+    lister = getattr(issue, "get_issue_comments", None) or issue.get_comments
+    return list(lister())
+
+
+def _create_comment(issue: Any, body: str) -> Any:
+    creator = getattr(issue, "create_issue_comment", None) or issue.create_comment
+    return creator(body)
+
+
+def _login(comment: Any) -> str | None:
+    user = getattr(comment, "user", None)
+    return getattr(user, "login", None)
