@@ -1,0 +1,147 @@
+"""Repositories, file contents, users and ``/rate_limit``."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from bot.sandbox.api.common import repo_record
+from bot.sandbox.routing import ApiError, ApiRequest, Reply, RouteTable, not_found
+from bot.sandbox.state import fake_sha
+
+routes = RouteTable()
+
+
+@routes.add("GET", "/rate_limit", resource=None)
+def get_rate_limit(req: ApiRequest) -> Reply:
+    """Quota of the calling token; asking costs nothing, as on GitHub."""
+    limiter = req.sandbox.limiter
+    anonymous = req.identity.kind == "anonymous"
+    key = req.identity.quota_key
+    core = limiter.bucket(key, "core", anonymous=anonymous).as_json()
+    search = limiter.bucket(key, "search", anonymous=anonymous).as_json()
+    graphql = {**core, "used": 0, "remaining": core["limit"]}
+    return Reply(
+        200,
+        {
+            "resources": {"core": core, "search": search, "graphql": graphql},
+            "rate": core,
+        },
+    )
+
+
+@routes.add("GET", "/user")
+def get_authenticated_user(req: ApiRequest) -> Reply:
+    if req.identity.kind == "anonymous":
+        raise ApiError(401, "Requires authentication")
+    if req.identity.kind != "user":
+        raise ApiError(403, "Resource not accessible by integration")
+    return Reply(200, req.shapes.full_user(req.identity.login or req.state.default_login))
+
+
+@routes.add("GET", "/users/{username}")
+def get_user(req: ApiRequest) -> Reply:
+    login = req.params["username"]
+    if login.lower() not in req.state.users:
+        raise not_found()
+    return Reply(200, req.shapes.full_user(login))
+
+
+@routes.add("GET", "/repos/{owner}/{repo}")
+def get_repo(req: ApiRequest) -> Reply:
+    return Reply(200, req.shapes.repo(repo_record(req)["full_name"]))
+
+
+def _file_json(req: ApiRequest, full_name: str, path: str, text: str, ref: str) -> dict[str, Any]:
+    raw = text.encode()
+    encoded = base64.encodebytes(raw).decode()  # GitHub wraps base64 at 60 columns with newlines
+    api = f"{req.shapes.repo_url(full_name)}/contents/{path}"
+    html = f"{req.base_url}/{full_name}/blob/{ref}/{path}"
+    sha = fake_sha("blob", full_name, path, text)
+    return {
+        "type": "file",
+        "encoding": "base64",
+        "size": len(raw),
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "content": encoded,
+        "sha": sha,
+        "url": f"{api}?ref={ref}",
+        "git_url": f"{req.shapes.repo_url(full_name)}/git/blobs/{sha}",
+        "html_url": html,
+        "download_url": f"{req.base_url}/{full_name}/raw/{ref}/{path}",
+        "_links": {"self": f"{api}?ref={ref}", "git": f"{api}?ref={ref}", "html": html},
+    }
+
+
+@routes.add("GET", "/repos/{owner}/{repo}/contents/{path}")
+def get_contents(req: ApiRequest) -> Reply:
+    """A file (base64, as GitHub sends it) or a directory listing of the default branch."""
+    record = repo_record(req)
+    path = req.params["path"].strip("/")
+    ref = req.query.get("ref") or record["default_branch"]
+    files: dict[str, str] = record["contents"]
+    if path in files:
+        return Reply(200, _file_json(req, record["full_name"], path, files[path], ref))
+    prefix = path + "/"
+    children: dict[str, dict[str, Any]] = {}
+    for name, text in sorted(files.items()):
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix) :]
+        child = rest.split("/", 1)[0]
+        if "/" in rest:
+            child_path = prefix + child
+            api = f"{req.shapes.repo_url(record['full_name'])}/contents/{child_path}"
+            children.setdefault(
+                child,
+                {
+                    "type": "dir",
+                    "size": 0,
+                    "name": child,
+                    "path": child_path,
+                    "sha": fake_sha("tree", record["full_name"], child_path),
+                    "url": f"{api}?ref={ref}",
+                    "git_url": None,
+                    "html_url": f"{req.base_url}/{record['full_name']}/tree/{ref}/{child_path}",
+                    "download_url": None,
+                    "_links": {"self": f"{api}?ref={ref}", "git": None, "html": None},
+                },
+            )
+        else:
+            entry = _file_json(req, record["full_name"], name, text, ref)
+            del entry["content"], entry["encoding"]
+            children[child] = entry
+    if not children:
+        raise not_found()
+    return Reply(200, list(children.values()))
+
+
+def _permission(repo: dict[str, Any], login: str) -> str:
+    if login.lower() == repo["owner"].lower():
+        return "admin"
+    if login.lower() in repo["collaborators"]:
+        return "write"
+    return "none" if repo["private"] else "read"
+
+
+@routes.add("GET", "/repos/{owner}/{repo}/collaborators/{username}")
+def check_collaborator(req: ApiRequest) -> Reply:
+    """204 for the owner and collaborators, 404 for everyone else."""
+    if _permission(repo_record(req), req.params["username"]) in ("admin", "write"):
+        return Reply(204)
+    raise not_found()
+
+
+@routes.add("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
+def get_collaborator_permission(req: ApiRequest) -> Reply:
+    """admin (owner), write (collaborators) or read: is this commenter a maintainer?"""
+    repo = repo_record(req)
+    login = req.params["username"]
+    if login.lower() not in req.state.users:
+        raise not_found()
+    permission = _permission(repo, login)
+    return Reply(
+        200,
+        {"permission": permission, "role_name": permission, "user": req.shapes.user(login)},
+    )
