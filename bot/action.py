@@ -9,15 +9,20 @@ import click
 
 from bot.events import DispatchResult, Event
 from bot.events.local import exit_code_for, print_result, read_payload, run_event
+from bot.github.sanitize import inline
 from bot.settings import Settings
 
 
 def step_summary_markdown(result: DispatchResult) -> str:
     """A short table for ``$GITHUB_STEP_SUMMARY``: which handler ran, how it went."""
-    lines = [f"### maintbot: `{result.event}`", "", "| handler | result | seconds |", "|---|---|---|"]
+    lines = [
+        f"### maintbot: `{result.event}`",
+        "",
+        "| handler | result | seconds |",
+        "|---|---|---|",
+    ]
     for o in result.outcomes:
-        status = "ok" if o.ok else f"failed: {o.error}"
-        status = status.replace("|", "\\|").replace("\n", " ")[:300]
+        status = "ok" if o.ok else f"failed: {inline(o.error, max_len=300)}"
         lines.append(f"| `{o.handler.rsplit('.', 1)[-1]}` | {status} | {o.seconds:.2f} |")
     if not result.outcomes:
         lines.append("| (none) | no handler for this event | 0 |")
@@ -27,11 +32,21 @@ def step_summary_markdown(result: DispatchResult) -> str:
 
 
 @click.command()
-@click.option("--event-name", envvar="GITHUB_EVENT_NAME", show_envvar=True, required=True,
-              help="The event that started the workflow run.")
-@click.option("--event-path", envvar="GITHUB_EVENT_PATH", show_envvar=True, required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="The file holding the event's payload.")
+@click.option(
+    "--event-name",
+    envvar="GITHUB_EVENT_NAME",
+    show_envvar=True,
+    required=True,
+    help="The event that started the workflow run.",
+)
+@click.option(
+    "--event-path",
+    envvar="GITHUB_EVENT_PATH",
+    show_envvar=True,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file holding the event's payload.",
+)
 @click.pass_obj
 def action(settings: Settings, event_name: str, event_path: Path) -> None:
     """Handle the current GitHub Actions event (reads GITHUB_EVENT_NAME / GITHUB_EVENT_PATH).
@@ -39,8 +54,11 @@ def action(settings: Settings, event_name: str, event_path: Path) -> None:
     Runs every handler registered for the event, writes a table to the job summary and exits
     with the worst outcome's code.
     """
-    event = Event(name=event_name, payload=read_payload(event_path),
-                  delivery_id=os.environ.get("GITHUB_RUN_ID"))
+    event = Event(
+        name=event_name,
+        payload=read_payload(event_path),
+        delivery_id=os.environ.get("GITHUB_RUN_ID"),
+    )
     result = run_event(settings, event)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:

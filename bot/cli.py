@@ -40,7 +40,27 @@ class ReportedError(click.ClickException):
 
 
 class MaintbotGroup(click.Group):
-    """Turns every maintbot and PyGithub error into a clear message and a documented exit code."""
+    """The root group: capability commands are imported only when used, and every maintbot
+    and PyGithub error becomes a clear message with a documented exit code.
+
+    Lazy loading keeps ``maintbot --help`` and the Action's start fast: a command's module
+    (and the libraries it needs) is imported only when that command runs.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, *_ in CAPABILITY_COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for name, module_name, _ in CAPABILITY_COMMANDS:
+            if name != cmd_name:
+                continue
+            return getattr(importlib.import_module(module_name), name)
+        return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Lists the commands from the registry, without importing any of them."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short_help) for name, _, short_help in CAPABILITY_COMMANDS])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -135,27 +155,18 @@ def cli(
     )
 
 
-# Capability groups: (import path, attribute). Each lives with its capability.
-CAPABILITY_COMMANDS: list[tuple[str, str]] = [
-    ("bot.triage.cli", "triage"),
-    ("bot.bench.cli", "bench"),
-    ("bot.report.cli", "report"),
-    ("bot.app.cli", "serve"),
-    ("bot.action", "action"),
-    ("bot.replay", "replay"),
-    ("bot.sandbox.cli", "sandbox"),
-    ("bot.demo", "demo"),
-    ("bot.config.cli", "config"),
+# Capability commands: (command name, module holding it, one-line help for `maintbot --help`).
+CAPABILITY_COMMANDS: list[tuple[str, str, str]] = [
+    ("triage", "bot.triage.cli", "Issue-type triage: train, evaluate and run the classifier."),
+    ("bench", "bot.bench.cli", "Reference-model regression benchmark for pull requests."),
+    ("report", "bot.report.cli", "Contributor and community-health reports."),
+    ("serve", "bot.app.cli", "Run the GitHub App: webhook receiver and worker."),
+    ("action", "bot.action", "Handle the current GitHub Actions event."),
+    ("replay", "bot.replay", "Dispatch a saved webhook payload to maintbot's handlers."),
+    ("sandbox", "bot.sandbox.cli", "A fake GitHub REST API on loopback, for tests and demos."),
+    ("demo", "bot.demo", "Run maintbot end to end on an embedded repository, offline."),
+    ("config", "bot.config.cli", "Check or show a maintbot.yml configuration."),
 ]
-
-
-def _attach_commands() -> None:
-    for module_name, attribute in CAPABILITY_COMMANDS:
-        module = importlib.import_module(module_name)
-        cli.add_command(getattr(module, attribute), name=attribute)
-
-
-_attach_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

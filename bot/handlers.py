@@ -15,8 +15,11 @@ core = Router()
 def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
     """GitHub sends ``ping`` when a webhook is created: answer with what we were sent."""
     hook = event.payload.get("hook") or {}
-    return {"zen": event.payload.get("zen"), "hook_id": event.payload.get("hook_id"),
-            "events": hook.get("events", [])}
+    return {
+        "zen": event.payload.get("zen"),
+        "hook_id": event.payload.get("hook_id"),
+        "events": hook.get("events", []),
+    }
 
 
 def build_router() -> Router:

@@ -12,13 +12,24 @@ from bot.settings import Settings
 
 
 @click.command()
-@click.option("--event", "event_name", required=True,
-              help="The event name GitHub sent in X-GitHub-Event, e.g. issues.")
-@click.option("--payload", "payload_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="The saved JSON body.")
+@click.option(
+    "--event",
+    "event_name",
+    required=True,
+    help="The event name GitHub sent in X-GitHub-Event, e.g. issues.",
+)
+@click.option(
+    "--payload",
+    "payload_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The saved JSON body.",
+)
 @click.option("--delivery-id", default=None, help="The X-GitHub-Delivery id, if known.")
 @click.pass_obj
-def replay(settings: Settings, event_name: str, payload_path: Path, delivery_id: str | None) -> None:
+def replay(
+    settings: Settings, event_name: str, payload_path: Path, delivery_id: str | None
+) -> None:
     """Dispatch a saved webhook payload to maintbot's handlers.
 
     Without a token it runs in dry-run and prints what it would do. With --dry-run it never

@@ -24,8 +24,10 @@ def read_payload(path: Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot read the event payload {path}: {exc.strerror}",
-                         hint="pass the path of a saved webhook JSON body") from exc
+        raise UsageError(
+            f"cannot read the event payload {path}: {exc.strerror}",
+            hint="pass the path of a saved webhook JSON body",
+        ) from exc
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -34,7 +36,9 @@ def read_payload(path: Path) -> dict[str, Any]:
             hint="save the delivery's body exactly as GitHub sent it",
         ) from exc
     if not isinstance(payload, dict):
-        raise UsageError(f"{path}: a webhook payload is a JSON object, got {type(payload).__name__}")
+        raise UsageError(
+            f"{path}: a webhook payload is a JSON object, got {type(payload).__name__}"
+        )
     return payload
 
 
@@ -45,9 +49,9 @@ def build_context(settings: Settings, event: Event) -> HandlerContext:
     maintbot would do with a payload on a machine with no token.
     """
     dry_run = settings.dry_run
-    github = settings.github(required=not dry_run)
-    if github is None:
-        log.warning("no GitHub token: running %s in dry-run", event.key)
+    github = settings.github(required=False)
+    if github is None and not dry_run:
+        log.warning("no GitHub token (--token / GITHUB_TOKEN): running %s in dry-run", event.key)
         dry_run = True
     if settings.config_path is not None or github is None or not event.repo_full_name:
         config = settings.config()
