@@ -1,20 +1,172 @@
-"""``maintbot serve``: placeholder until the webhook receiver and worker land."""
+"""``maintbot serve``: the GitHub App's webhook receiver and worker, together or apart."""
 
 from __future__ import annotations
 
 import click
 
+from bot.app.settings import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY_S,
+    REDIS_URL_ENV,
+    AppSettings,
+)
 from bot.errors import UsageError
+from bot.settings import Settings
 
 
 @click.command()
-def serve() -> None:
-    """Run the GitHub App (webhook receiver + worker). NOT AVAILABLE YET.
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="MAINTBOT_HOST",
+    show_envvar=True,
+    help="Address the receiver listens on (0.0.0.0: every one).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="MAINTBOT_PORT",
+    show_envvar=True,
+    help="Port of the receiver.",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="MAINTBOT_WORKERS",
+    show_envvar=True,
+    help="Worker threads running deliveries in this process.",
+)
+@click.option(
+    "--receiver-only",
+    is_flag=True,
+    help="Only receive and queue deliveries (scale-out: workers run elsewhere).",
+)
+@click.option(
+    "--worker-only",
+    is_flag=True,
+    help="Only run queued deliveries (scale-out: receivers run elsewhere).",
+)
+@click.option(
+    "--requeue-failed",
+    is_flag=True,
+    help="Queue every failed delivery again with fresh retries, then exit.",
+)
+@click.option(
+    "--retries",
+    default=DEFAULT_RETRIES,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    envvar="MAINTBOT_RETRIES",
+    show_envvar=True,
+    help="Attempts after the first for a delivery that failed transiently.",
+)
+@click.option(
+    "--retry-delay",
+    default=DEFAULT_RETRY_DELAY_S,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    envvar="MAINTBOT_RETRY_DELAY",
+    show_envvar=True,
+    help="Seconds before the first retry; doubled for each later one.",
+)
+@click.option(
+    "--insecure-no-secret",
+    is_flag=True,
+    help="Accept unsigned deliveries. For a local test only, never on a network.",
+)
+@click.pass_obj
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    receiver_only: bool,
+    worker_only: bool,
+    requeue_failed: bool,
+    retries: int,
+    retry_delay: float,
+    insecure_no_secret: bool,
+) -> None:
+    """Run the GitHub App: receive signed webhooks, queue them, and handle them.
 
-    Until it lands, run maintbot as a GitHub Action (see README) or replay saved webhook
-    payloads with `maintbot replay`.
+    \b
+    Environment:
+      MAINTBOT_WEBHOOK_SECRET        the App's webhook secret (required by the receiver)
+      MAINTBOT_APP_ID                the App's numeric id (required by the worker)
+      MAINTBOT_APP_PRIVATE_KEY_FILE  the App's .pem key (or MAINTBOT_APP_PRIVATE_KEY)
+      GITHUB_API_URL                 GitHub Enterprise's https://HOST/api/v3, or the sandbox
+      MAINTBOT_DATABASE_URL          the store (PostgreSQL when processes are several)
+      MAINTBOT_REDIS_URL             the queue (Redis) when processes are several
+      MAINTBOT_QUEUE_FILE            the SQLite queue file otherwise
+
+    The receiver answers 202 as soon as a delivery is stored and queued; workers retry
+    failures with backoff, and a restarted worker queues again whatever a crash left
+    unfinished. See docs/app.md.
     """
-    raise UsageError(
-        "`maintbot serve` is not available in this version",
-        hint="use the GitHub Action (action.yml) or `maintbot replay --event E --payload FILE`",
-    )
+    from bot.app.server import open_app, run_worker_forever, serve_http
+    from bot.app.worker import requeue_failed as requeue
+
+    if receiver_only and worker_only:
+        raise UsageError(
+            "--receiver-only and --worker-only exclude each other",
+            hint="give neither to run both in one process",
+        )
+    app_settings = AppSettings.from_env(api_url=settings.api_url, dry_run=settings.dry_run)
+    app_settings = _with_retries(app_settings, retries, retry_delay)
+    # Check what this process needs before opening anything, so a bad deploy fails at once.
+    if not requeue_failed and not worker_only:
+        app_settings.require_receiver(insecure_no_secret=insecure_no_secret)
+    if not requeue_failed and not receiver_only:
+        app_settings.require_worker()
+    if (receiver_only or worker_only) and app_settings.redis_url is None:
+        click.echo(
+            f"warning: no {REDIS_URL_ENV}: the SQLite queue {app_settings.queue_file} is shared "
+            "only by processes on this machine",
+            err=True,
+        )
+
+    parts = open_app(app_settings)
+    try:
+        if requeue_failed:
+            ids = requeue(parts.store, parts.queue)
+            settings.emit({"requeued": ids}, f"re-queued {len(ids)} failed deliveries")
+            return
+        if worker_only:
+            parts.worker()
+            click.echo(
+                f"maintbot worker: {workers} threads on {parts.queue.describe()}, "
+                f"store {parts.store.target.display()}",
+                err=True,
+            )
+            run_worker_forever(parts, workers)
+            return
+        receiver = parts.receiver(insecure_no_secret=insecure_no_secret)
+        consumer = None
+        if not receiver_only:
+            parts.worker()
+            consumer = parts.start_consumer(workers)
+        click.echo(
+            f"maintbot App: webhooks at http://{host}:{port}/webhook; "
+            + (f"{workers} worker threads; " if consumer else "no worker (receiver only); ")
+            + f"{parts.queue.describe()}; store {parts.store.target.display()}",
+            err=True,
+        )
+        stop = (lambda: consumer.stop(graceful=True)) if consumer is not None else None
+        try:
+            serve_http(receiver, host, port, on_stop=stop)
+        finally:  # uvicorn failed to start, or stopped without a signal
+            if stop is not None:
+                stop()
+    finally:
+        parts.close()
+
+
+def _with_retries(settings: AppSettings, retries: int, retry_delay: float) -> AppSettings:
+    from dataclasses import replace
+
+    return replace(settings, retries=retries, retry_delay_s=retry_delay)

@@ -1,0 +1,147 @@
+"""Runs the App's processes: receiver (uvicorn), worker (huey consumer threads), or both.
+
+One process runs both by default. For scale-out, ``--receiver-only`` processes behind a load
+balancer and ``--worker-only`` processes share a PostgreSQL store and a Redis queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from huey.consumer import Consumer
+
+from bot.app.queue import DeliveryQueue
+from bot.app.receiver import create_receiver
+from bot.app.settings import AppSettings
+from bot.app.worker import Worker, app_client_factory, recover
+from bot.errors import UsageError
+from bot.events import Router
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from github import Github
+
+log = logging.getLogger(__name__)
+
+#: How long a stopping worker waits for the deliveries in hand before it lets them go.
+SHUTDOWN_TIMEOUT_S = 30.0
+
+
+class EmbeddedConsumer(Consumer):
+    """A huey consumer that leaves signals alone: uvicorn (or the caller) owns them.
+
+    Huey's own consumer installs signal handlers, which only the main thread may do and
+    which would fight uvicorn's; its threads are otherwise the same.
+    """
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+@dataclass
+class AppParts:
+    """The pieces of a running App, built once from the settings."""
+
+    settings: AppSettings
+    store: Store
+    queue: DeliveryQueue
+    router: Router
+
+    def receiver(self, *, insecure_no_secret: bool = False) -> FastAPI:
+        """The webhook receiver; refuses to exist without a secret unless told otherwise."""
+        self.settings.require_receiver(insecure_no_secret=insecure_no_secret)
+        return create_receiver(
+            store=self.store,
+            queue=self.queue,
+            router=self.router,
+            secret=self.settings.webhook_secret,
+        )
+
+    def worker(self, github_for: Callable[[int], Github] | None = None) -> Worker:
+        """A worker attached to the queue; App credentials are checked unless a factory is given."""
+        if github_for is None:
+            self.settings.require_worker()
+            github_for = app_client_factory(self.settings)
+        worker = Worker(self.store, self.router, github_for, dry_run=self.settings.dry_run)
+        self.queue.attach(worker.perform)
+        return worker
+
+    def start_consumer(self, threads: int) -> EmbeddedConsumer:
+        """Re-queues what a crash left behind, then starts ``threads`` worker threads."""
+        if not self.queue.has_worker:
+            raise UsageError(
+                "the consumer has no worker to hand deliveries to",
+                hint="call AppParts.worker() before start_consumer()",
+            )
+        recovered = recover(self.store, self.queue)
+        if recovered:
+            log.warning("recovered %d deliveries left unfinished", len(recovered))
+        consumer = EmbeddedConsumer(
+            self.queue.huey,
+            workers=threads,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            max_delay=1.0,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        )
+        consumer.start()
+        return consumer
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_app(settings: AppSettings, router: Router | None = None) -> AppParts:
+    """Opens the store (migrated) and the queue named by ``settings``."""
+    if router is None:
+        from bot.handlers import build_router
+
+        router = build_router()
+    store = Store.open(settings.database_url)
+    try:
+        queue = DeliveryQueue.from_settings(settings)
+    except BaseException:
+        store.close()
+        raise
+    return AppParts(settings, store, queue, router)
+
+
+def serve_http(
+    app: FastAPI, host: str, port: int, on_stop: Callable[[], None] | None = None
+) -> None:
+    """Serves the receiver until SIGINT/SIGTERM, then runs ``on_stop`` (stop the workers).
+
+    ``on_stop`` runs inside uvicorn's shutdown: after a signal uvicorn re-raises it once it
+    has finished, which ends the process before any code after :meth:`uvicorn.Server.run`.
+    """
+    import asyncio
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            if on_stop is not None:
+                await asyncio.to_thread(on_stop)
+
+    Server(uvicorn.Config(app, host=host, port=port, proxy_headers=True, server_header=False)).run()
+
+
+def run_worker_forever(parts: AppParts, threads: int) -> None:
+    """A worker-only process: huey's own consumer, with its signal handling, in the main thread."""
+    if not parts.queue.has_worker:
+        parts.worker()
+    recover(parts.store, parts.queue)
+    Consumer(
+        parts.queue.huey,
+        workers=threads,
+        worker_type="thread",
+        periodic=False,
+        max_delay=1.0,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+    ).run()

@@ -1,0 +1,119 @@
+"""The App's settings from the environment, checked at start so a bad deploy fails at once.
+
+Each setting has one variable; a missing one is an error that names it, for the part that
+needs it (the receiver needs the webhook secret, the worker needs the App's id and key).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import UsageError
+from bot.github.client import DEFAULT_API_URL
+
+WEBHOOK_SECRET_ENV = "MAINTBOT_WEBHOOK_SECRET"
+APP_ID_ENV = "MAINTBOT_APP_ID"
+PRIVATE_KEY_FILE_ENV = "MAINTBOT_APP_PRIVATE_KEY_FILE"
+PRIVATE_KEY_ENV = "MAINTBOT_APP_PRIVATE_KEY"
+REDIS_URL_ENV = "MAINTBOT_REDIS_URL"
+QUEUE_FILE_ENV = "MAINTBOT_QUEUE_FILE"
+API_URL_ENV = "GITHUB_API_URL"
+
+#: Attempts after the first one, and the first pause; each later pause doubles (huey's backoff).
+DEFAULT_RETRIES = 4
+DEFAULT_RETRY_DELAY_S = 30.0
+RETRY_BACKOFF = 2.0
+
+
+def default_queue_file(env: Mapping[str, str]) -> Path:
+    """The SqliteHuey file beside the default store: ``~/.local/share/maintbot/queue.sqlite3``."""
+    xdg = env.get("XDG_DATA_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        base = Path(xdg)
+    else:
+        home = env.get("HOME")
+        base = (Path(home) if home else Path.home()) / ".local" / "share"
+    return base / "maintbot" / "queue.sqlite3"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Everything ``maintbot serve`` reads from the environment. Secrets never appear in a repr."""
+
+    webhook_secret: bytes | None = field(default=None, repr=False)
+    app_id: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    queue_file: Path | None = None
+    database_url: str | None = field(default=None, repr=False)
+    retries: int = DEFAULT_RETRIES
+    retry_delay_s: float = DEFAULT_RETRY_DELAY_S
+    seconds_between_writes: float | None = 1.0
+    dry_run: bool = False
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        api_url: str | None = None,
+        dry_run: bool = False,
+    ) -> AppSettings:
+        """Reads every variable; checks nothing yet (see :meth:`require_receiver` / worker)."""
+        env = os.environ if env is None else env
+        secret = env.get(WEBHOOK_SECRET_ENV) or None
+        key_text = env.get(PRIVATE_KEY_ENV) or None
+        key_file = (env.get(PRIVATE_KEY_FILE_ENV) or "").strip() or None
+        if key_text is None and key_file is not None:
+            key_text = _read_key_file(key_file)
+        queue_file = (env.get(QUEUE_FILE_ENV) or "").strip()
+        return cls(
+            webhook_secret=secret.encode() if secret else None,
+            app_id=(env.get(APP_ID_ENV) or "").strip() or None,
+            private_key=key_text,
+            api_url=(api_url or env.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/"),
+            redis_url=(env.get(REDIS_URL_ENV) or "").strip() or None,
+            queue_file=Path(queue_file).expanduser() if queue_file else default_queue_file(env),
+            database_url=(env.get("MAINTBOT_DATABASE_URL") or "").strip() or None,
+            dry_run=dry_run,
+        )
+
+    def require_receiver(self, *, insecure_no_secret: bool) -> None:
+        """The receiver refuses to start unsigned unless told it is a local test."""
+        if self.webhook_secret is None and not insecure_no_secret:
+            raise UsageError(
+                f"{WEBHOOK_SECRET_ENV} is not set: anyone could post fake events to the App",
+                hint=f"set {WEBHOOK_SECRET_ENV} to the App's webhook secret; for a local test "
+                "only, pass --insecure-no-secret",
+            )
+
+    def require_worker(self) -> None:
+        """The worker acts as the App, so it needs the App's id and private key."""
+        if not self.app_id:
+            raise UsageError(
+                f"{APP_ID_ENV} is not set: the worker cannot authenticate as the App",
+                hint=f"set {APP_ID_ENV} to the App's numeric id (the App's settings page)",
+            )
+        if not self.private_key:
+            raise UsageError(
+                f"no private key for GitHub App {self.app_id}",
+                hint=f"set {PRIVATE_KEY_FILE_ENV} to the .pem file GitHub generated for the App "
+                f"(or its content in {PRIVATE_KEY_ENV})",
+            )
+        from bot.github.app_auth import load_private_key
+
+        load_private_key(self.private_key)  # a bad key fails now, not at the first event
+
+
+def _read_key_file(path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the GitHub App private key file {path}: {exc.strerror or exc}",
+            hint=f"set {PRIVATE_KEY_FILE_ENV} to the .pem file GitHub generated for the App",
+        ) from exc

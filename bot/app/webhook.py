@@ -1,0 +1,163 @@
+"""The webhook protocol with no I/O: the signature check, the headers, and what to do next.
+
+Like gidgethub's ``sansio``: these functions take plain values (headers, the raw body, the
+secret) and return plain values, so the whole decision is tested without a server; the
+receiver only moves bytes in and status codes out.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from bot.events import Event
+from bot.store.models import DeliveryStatus
+
+#: GitHub caps webhook payloads at 25 MB and drops larger ones; we refuse anything bigger.
+MAX_BODY_BYTES = 25 * 1024 * 1024
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+EVENT_HEADER = "X-GitHub-Event"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+SIGNATURE_PREFIX = "sha256="
+
+_EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
+# GitHub sends a GUID; redeliveries and other senders may use any short token.
+_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+class Outcome(enum.StrEnum):
+    """What the receiver does with a delivery."""
+
+    ACCEPTED = "accepted"  # recorded and queued: 202
+    DUPLICATE = "duplicate"  # seen before and already queued or finished: 200, not queued again
+    IGNORED = "ignored"  # genuine, but no handler wants it: 200, not recorded
+    REJECTED = "rejected"  # not from GitHub or malformed: 4xx
+    DEFERRED = "deferred"  # genuine, but the store or queue failed: 503, GitHub may redeliver
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The receiver's answer: outcome, HTTP status, a reason for the log and the response."""
+
+    outcome: Outcome
+    status: int
+    reason: str
+    event: Event | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer GitHub shows in the App's "Recent deliveries" page."""
+        body: dict[str, Any] = {"outcome": self.outcome.value, "reason": self.reason}
+        if self.event is not None:
+            body["event"] = self.event.key
+            body["delivery"] = self.event.delivery_id
+        return body
+
+
+def signature_for(secret: bytes, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub computes: HMAC-SHA256 of the raw body."""
+    return SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def signature_is_valid(secret: bytes, body: bytes, header: str | None) -> bool:
+    """True when ``header`` is the body's signature under ``secret`` (constant-time compare)."""
+    if not header or not header.startswith(SIGNATURE_PREFIX):
+        return False
+    expected = signature_for(secret, body).encode("ascii")
+    try:
+        given = header.strip().encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected, given)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name (HTTP header names are case-insensitive)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """The payload: a JSON body, or the ``payload`` field of a form-encoded one.
+
+    Raises ``ValueError`` with a sentence when the body is neither.
+    """
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
+        fields = parse_qs(body.decode("utf-8", errors="strict"), strict_parsing=False)
+        if "payload" not in fields:
+            raise ValueError("a form-encoded delivery has no payload field")
+        text = fields["payload"][0]
+    else:
+        text = body.decode("utf-8")
+    payload = json.loads(text)
+    if not isinstance(payload, dict):
+        raise ValueError(f"the payload is a JSON {type(payload).__name__}, not an object")
+    return payload
+
+
+def decide(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secret: bytes | None,
+    handles: Callable[[Event], bool],
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Decision:
+    """What to do with one POST, before touching the store.
+
+    The signature is checked first, on the raw bytes, so nothing about an unsigned request is
+    parsed. ``secret=None`` (``--insecure-no-secret``) skips the check. ``handles`` says
+    whether any handler wants the event; unwanted events are acknowledged and dropped.
+    """
+    if len(body) > max_body_bytes:
+        return Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes")
+    if secret is not None:
+        signature = header(headers, SIGNATURE_HEADER)
+        if not signature:
+            return Decision(Outcome.REJECTED, 401, f"missing {SIGNATURE_HEADER}")
+        if not signature_is_valid(secret, body, signature):
+            return Decision(Outcome.REJECTED, 401, f"{SIGNATURE_HEADER} does not match the body")
+    name = (header(headers, EVENT_HEADER) or "").strip()
+    if not _EVENT_NAME.match(name):
+        return Decision(Outcome.REJECTED, 400, f"missing or malformed {EVENT_HEADER}")
+    delivery_id = (header(headers, DELIVERY_HEADER) or "").strip()
+    if not _DELIVERY_ID.match(delivery_id):
+        return Decision(Outcome.REJECTED, 400, f"missing or malformed {DELIVERY_HEADER}")
+    try:
+        payload = parse_body(body, header(headers, "Content-Type"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Decision(Outcome.REJECTED, 400, f"the body is not a webhook payload: {exc}")
+    event = Event(name=name, payload=payload, delivery_id=delivery_id)
+    if not handles(event):
+        return Decision(Outcome.IGNORED, 200, f"no handler for {event.key}", event)
+    return Decision(Outcome.ACCEPTED, 202, "queued", event)
+
+
+def after_recording(
+    decision: Decision, *, inserted: bool, stored_status: DeliveryStatus | None
+) -> Decision:
+    """The final answer once the store said whether this delivery id was new.
+
+    A redelivery is acknowledged without queueing it again, except when the first attempt
+    was recorded but never reached the queue (``received``): then this one queues it, so a
+    queue outage is repaired by GitHub's "Redeliver" button.
+    """
+    if inserted or stored_status is DeliveryStatus.RECEIVED:
+        return decision
+    return Decision(
+        Outcome.DUPLICATE,
+        200,
+        f"delivery seen before (now {stored_status.value if stored_status else 'unknown'})",
+        decision.event,
+    )

@@ -1,0 +1,200 @@
+"""The webhook protocol as plain values: signatures, headers, and the receiver's decision.
+
+Signatures in these tests are computed here with ``hmac`` (and checked against the example
+in GitHub's documentation), never with the code under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from bot.app.webhook import (
+    MAX_BODY_BYTES,
+    Decision,
+    Outcome,
+    after_recording,
+    decide,
+    signature_for,
+    signature_is_valid,
+)
+from bot.events import Event
+from bot.store import DeliveryStatus
+from tests.webhook_payloads import example_payloads
+
+SECRET = b"s3cr3t-for-tests"
+
+
+def github_signature(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def headers_for(body: bytes, event: str = "issues", delivery: str = "d-1", **extra: str):
+    return {
+        "X-Hub-Signature-256": github_signature(SECRET, body),
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "Content-Type": "application/json",
+        **extra,
+    }
+
+
+def everything(event: Event) -> bool:
+    return True
+
+
+def test_signature_matches_the_example_in_githubs_documentation():
+    # docs.github.com, "Validating webhook deliveries": this secret and body give this header.
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert signature_for(b"It's a Secret to Everybody", b"Hello, World!") == expected
+    assert signature_is_valid(b"It's a Secret to Everybody", b"Hello, World!", expected)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "sha256=",
+        "sha1=" + "0" * 40,
+        "sha256=" + "0" * 64,
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1",  # short
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17é",
+    ],
+)
+def test_signatures_that_do_not_match_are_refused(header):
+    assert not signature_is_valid(b"It's a Secret to Everybody", b"Hello, World!", header)
+
+
+def test_every_real_example_payload_is_accepted_with_its_signature_and_refused_without(
+    shared_dir: Path,
+):
+    examples = example_payloads(shared_dir)
+    assert len(examples) > 50  # the whole octokit collection, not a sample
+    for event_name, action, path in examples:
+        body = path.read_bytes()
+        delivery = f"delivery-{path.parent.name}-{path.stem}"
+        accepted = decide(
+            headers_for(body, event_name, delivery), body, secret=SECRET, handles=everything
+        )
+        assert accepted.outcome is Outcome.ACCEPTED, (path, accepted.reason)
+        assert accepted.status == 202
+        assert accepted.event.name == event_name
+        assert accepted.event.action == action
+        assert accepted.event.delivery_id == delivery
+        assert accepted.event.payload == json.loads(body)
+
+        tampered = body.replace(b"}", b" }", 1)
+        refused = decide(
+            headers_for(body, event_name, delivery), tampered, secret=SECRET, handles=everything
+        )
+        assert (refused.outcome, refused.status) == (Outcome.REJECTED, 401), path
+
+        wrong_secret = {
+            **headers_for(body, event_name, delivery),
+            "X-Hub-Signature-256": github_signature(b"another secret", body),
+        }
+        refused = decide(wrong_secret, body, secret=SECRET, handles=everything)
+        assert refused.status == 401, path
+
+
+def test_missing_signature_is_401_before_anything_is_parsed():
+    headers = headers_for(b"not even json")
+    del headers["X-Hub-Signature-256"]
+    decision = decide(headers, b"not even json", secret=SECRET, handles=everything)
+    assert (decision.outcome, decision.status, decision.event) == (Outcome.REJECTED, 401, None)
+
+
+def test_header_names_are_case_insensitive():
+    body = b'{"action": "opened"}'
+    headers = {k.lower(): v for k, v in headers_for(body).items()}
+    assert decide(headers, body, secret=SECRET, handles=everything).status == 202
+
+
+def test_without_a_secret_unsigned_deliveries_pass():
+    body = b'{"zen": "Keep it logically awesome."}'
+    headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "abc"}
+    decision = decide(headers, body, secret=None, handles=everything)
+    assert decision.outcome is Outcome.ACCEPTED
+    assert decision.event.payload["zen"] == "Keep it logically awesome."
+
+
+@pytest.mark.parametrize(
+    ("change", "reason_part"),
+    [
+        ({"X-GitHub-Event": ""}, "X-GitHub-Event"),
+        ({"X-GitHub-Event": "issues; rm -rf"}, "X-GitHub-Event"),
+        ({"X-GitHub-Delivery": ""}, "X-GitHub-Delivery"),
+        ({"X-GitHub-Delivery": "x" * 101}, "X-GitHub-Delivery"),
+    ],
+)
+def test_malformed_headers_are_400(change, reason_part):
+    body = b'{"action": "opened"}'
+    decision = decide({**headers_for(body), **change}, body, secret=SECRET, handles=everything)
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
+    assert reason_part in decision.reason
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"{not json", b"\xff\xfe"])
+def test_a_body_that_is_not_a_json_object_is_400(body):
+    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
+
+
+def test_form_encoded_deliveries_are_read_from_their_payload_field():
+    payload = {"action": "opened", "issue": {"number": 7}}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    headers = headers_for(body, **{"Content-Type": "application/x-www-form-urlencoded"})
+    decision = decide(headers, body, secret=SECRET, handles=everything)
+    assert decision.status == 202
+    assert decision.event.payload == payload
+
+
+def test_a_body_over_githubs_25_mb_is_413():
+    body = b"{" + b" " * MAX_BODY_BYTES + b"}"
+    decision = decide(headers_for(b"{}"), body, secret=SECRET, handles=everything)
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, 413)
+
+
+def test_events_no_handler_wants_are_acknowledged_and_ignored():
+    body = b'{"action": "published"}'
+    wanted = {"issues.opened"}
+    decision = decide(
+        headers_for(body, "release"), body, secret=SECRET, handles=lambda e: e.key in wanted
+    )
+    assert (decision.outcome, decision.status) == (Outcome.IGNORED, 200)
+    assert decision.body() == {
+        "outcome": "ignored",
+        "reason": "no handler for release.published",
+        "event": "release.published",
+        "delivery": "d-1",
+    }
+
+
+def accepted() -> Decision:
+    event = Event("issues", {"action": "opened"}, "d-9")
+    return Decision(Outcome.ACCEPTED, 202, "queued", event)
+
+
+def test_a_new_delivery_stays_accepted():
+    decision = after_recording(accepted(), inserted=True, stored_status=DeliveryStatus.RECEIVED)
+    assert (decision.outcome, decision.status) == (Outcome.ACCEPTED, 202)
+
+
+@pytest.mark.parametrize(
+    "status", [DeliveryStatus.QUEUED, DeliveryStatus.DONE, DeliveryStatus.FAILED]
+)
+def test_a_redelivery_of_a_queued_or_finished_delivery_is_a_200_duplicate(status):
+    decision = after_recording(accepted(), inserted=False, stored_status=status)
+    assert (decision.outcome, decision.status) == (Outcome.DUPLICATE, 200)
+    assert status.value in decision.reason
+
+
+def test_a_redelivery_of_one_that_never_reached_the_queue_is_queued_now():
+    decision = after_recording(accepted(), inserted=False, stored_status=DeliveryStatus.RECEIVED)
+    assert decision.outcome is Outcome.ACCEPTED
