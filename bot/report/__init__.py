@@ -1,0 +1,1 @@
+"""Contributor and community-health reports: collect records, compute metrics, render them."""

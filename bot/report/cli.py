@@ -1,0 +1,266 @@
+"""`maintbot report`: the community-health report of one or several repositories."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+from bot.errors import UsageError
+from bot.report.business_hours import BusinessHours
+from bot.report.collect import CollectSummary, collect_repository
+from bot.report.compose import ReportOptions, compose_report
+from bot.report.people import PeoplePolicy
+from bot.report.records import BenchPoint, Dataset
+from bot.report.render import Format, render
+from bot.report.storage import RecordStore, bench_points, triage_predictions
+from bot.report.window import Window, resolve_window
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from bot.config import Config
+    from bot.settings import Settings
+    from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class ProgressBar:
+    """An honest progress bar on stderr: pages done of the pages GitHub says there are.
+
+    Drawn only on a terminal; elsewhere (CI logs) each finished listing is one log line.
+    """
+
+    def __init__(self, stream: TextIO, *, interactive: bool) -> None:
+        self.stream = stream
+        self.interactive = interactive
+        self.repo = ""
+
+    def __call__(self, listing: str, done: int, total: int | None) -> None:
+        unit = "pull requests" if listing == "reviews" else "pages"
+        finished = total is not None and done >= total
+        if self.interactive:
+            width = 30
+            filled = width * done // total if total else 0
+            bar = "#" * filled + "." * (width - filled)
+            line = f"\r{self.repo} {listing:<16} [{bar}] {done}/{total or '?'} {unit}"
+            self.stream.write(line + ("\n" if finished else ""))
+            self.stream.flush()
+        elif finished:
+            log.info("%s: %s: %d %s", self.repo, listing, done, unit)
+
+
+def report_options(config: Config) -> ReportOptions:
+    """The counting rules from ``report.*`` and the type labels from ``labels.types``."""
+    section = config.report
+    hours = section.business_hours
+    business = (
+        BusinessHours.build(hours.timezone, hours.working_days, hours.start, hours.end)
+        if hours.enabled
+        else None
+    )
+    return ReportOptions(
+        policy=PeoplePolicy.build(section.ignore_users, bots_excluded=section.bots_excluded),
+        business_hours=business,
+        type_labels=dict(config.labels.types),
+    )
+
+
+def organization_repos(github: Github, org: str) -> list[str]:
+    """The organization's repositories that are neither archived nor forks."""
+    return [
+        repo.full_name
+        for repo in github.get_organization(org).get_repos(type="all")
+        if not repo.archived and not repo.fork
+    ]
+
+
+def _load_config(settings: Settings, github: Github, repo: str) -> Config:
+    """``--config`` when given, else the repository's own ``.github/maintbot.yml``."""
+    if settings.config_path is not None:
+        return settings.config()
+    from bot.config import fetch_repo_config
+
+    return fetch_repo_config(github.get_repo(repo))
+
+
+def gather(
+    github: Github,
+    store: Store,
+    repos: list[str],
+    window: Window,
+    *,
+    full_history: bool,
+    progress: ProgressBar,
+) -> tuple[Dataset, list[CollectSummary]]:
+    """Collects every repository and reads back one combined dataset."""
+    dataset = Dataset()
+    summaries = []
+    horizon = None if full_history else window.previous().start
+    for repo in repos:
+        progress.repo = repo
+        collected, summary = collect_repository(
+            github, RecordStore(store, repo), reviews_horizon=horizon, progress=progress
+        )
+        collected.predictions = triage_predictions(store, repo)
+        collected.bench = _default_branch_bench(github, store, repo)
+        dataset = dataset.merged_with(collected)
+        summaries.append(summary)
+    return dataset, summaries
+
+
+def _default_branch_bench(github: Github, store: Store, repo: str) -> list[BenchPoint]:
+    """Benchmark results of the default branch; GitHub is asked its name only if any exist."""
+    if not bench_points(store, repo, None):
+        return []
+    return bench_points(store, repo, github.get_repo(repo).default_branch)
+
+
+@click.command("report")
+@click.option(
+    "--repo",
+    "repos",
+    multiple=True,
+    metavar="OWNER/NAME",
+    envvar="GITHUB_REPOSITORY",
+    help="Repository to report on; repeat it for one combined report. Default: $GITHUB_REPOSITORY.",
+)
+@click.option(
+    "--org", metavar="ORG", help="Every repository of an organization (not archived, not forks)."
+)
+@click.option("--since", metavar="DATE", help="Window start (YYYY-MM-DD or ISO 8601, UTC).")
+@click.option(
+    "--until",
+    metavar="DATE",
+    help="Window end; a plain date includes that whole day. Default: today 00:00 UTC.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default=None,
+    help="md (GitHub Markdown with Mermaid charts), html (one self-contained page) or json. "
+    "Default: report.format of the configuration (md).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--template",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own jinja2 template for md or html (it may extend the built-in one).",
+)
+@click.option(
+    "--post-issue",
+    is_flag=True,
+    help="Create or update the window's report issue in the (first) repository.",
+)
+@click.option("--dry-run", is_flag=True, help="With --post-issue: print the issue instead.")
+@click.option(
+    "--full-history",
+    is_flag=True,
+    help="Fetch the reviews of every pull request ever (one request each), not only of those "
+    "updated since the previous window began.",
+)
+@click.pass_obj
+def report(
+    settings: Settings,
+    repos: tuple[str, ...],
+    org: str | None,
+    since: str | None,
+    until: str | None,
+    fmt: str | None,
+    out: Path | None,
+    template: Path | None,
+    post_issue: bool,
+    dry_run: bool,
+    full_history: bool,
+) -> None:
+    """Write the community-health report: response times, backlog, contributors and more.
+
+    Collection is incremental: issues, pull requests, comments, reviews and commits are kept
+    in the store (MAINTBOT_DATABASE_URL, default a local SQLite file), and each run fetches
+    only what changed since the last. Every number is defined in docs/metrics.md.
+    """
+    github: Github = settings.github()  # type: ignore[assignment]  # required: never None
+    names = list(dict.fromkeys(repos))
+    if org:
+        names += [name for name in organization_repos(github, org) if name not in names]
+    if not names:
+        raise UsageError(
+            "no repository to report on",
+            hint="pass --repo OWNER/NAME (several times for a combined report) or --org ORG",
+        )
+    for name in names:
+        if name.count("/") != 1 or not all(name.split("/")):
+            raise UsageError(f"{name!r} is not a repository name", hint="write it as OWNER/NAME")
+    config = _load_config(settings, github, names[0])
+    now = datetime.now(UTC)
+    window = resolve_window(since, until, window_days=config.report.window_days, now=now)
+    chosen = Format(fmt or config.report.format)
+
+    progress = ProgressBar(sys.stderr, interactive=sys.stderr.isatty())
+    dataset, summaries = gather(
+        github, settings.store(), names, window, full_history=full_history, progress=progress
+    )
+    result = compose_report(dataset, window, report_options(config), generated_at=now)
+    for summary in summaries:
+        log.info(
+            "%s: %d API requests (%d unchanged, answered 304)",
+            summary.repo,
+            summary.total_requests,
+            summary.not_modified,
+        )
+
+    if post_issue or config.report.post_issue:
+        _post(settings, github, names, window, config, result, dry_run=dry_run, template=template)
+        return
+    text = render(result, chosen, template=template)
+    _write(text, out)
+
+
+def _post(
+    settings: Settings,
+    github: Github,
+    names: list[str],
+    window: Window,
+    config: Config,
+    result: Any,
+    *,
+    dry_run: bool,
+    template: Path | None,
+) -> None:
+    from bot.report.publish import post_report_issue
+
+    start, last = window.label.split(" – ")
+    title = config.report.render_issue_title(repo=", ".join(names), start=start, end=last)
+    markdown = render(result, Format.MD, template=template)
+    dry = dry_run or settings.dry_run
+    posted = post_report_issue(github, names[0], title, window, markdown, dry_run=dry)
+    if dry:
+        verb = {"created": "create", "updated": "update"}.get(posted.action, "leave unchanged")
+        click.echo(f"Dry run: would {verb} the issue {title!r} in {names[0]}:\n")
+        click.echo(markdown)
+        return
+    click.echo(f"{posted.action.capitalize()} {posted.url}")
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the report to {out}: {exc.strerror or exc}",
+            hint="choose a writable path for --out",
+        ) from exc
+    click.echo(f"Wrote {out}", err=True)

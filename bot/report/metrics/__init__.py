@@ -1,0 +1,1 @@
+"""One module per metric; each function is pure and documents its definition."""

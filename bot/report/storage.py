@@ -1,0 +1,332 @@
+"""Collected records and collection cursors, kept in the store's ``kv_cache`` table.
+
+One row per record, in a namespace per repository and kind (``report:octo/lab:items``), so an
+incremental run rewrites only what changed. Reviews are kept per pull request, with the ETag
+of their list and the pull request's ``updated_at`` when they were fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.report.records import (
+    Actor,
+    ActorKind,
+    BenchPoint,
+    Comment,
+    CommentKind,
+    Commit,
+    Dataset,
+    Item,
+    ItemKind,
+    Review,
+    TriagePrediction,
+)
+from bot.store import BenchResult, CacheEntry, Prediction, Store, cache_get, cache_put
+from bot.store.models import utcnow
+from bot.triage.metrics import NEEDS_TRIAGE
+
+NAMESPACE_MAX = 100  # the kv_cache column's width
+
+
+def namespace(repo: str, kind: str) -> str:
+    """``report:owner/name:kind``; a hash stands in for very long repository names."""
+    name = f"report:{repo.lower()}:{kind}"
+    if len(name) <= NAMESPACE_MAX:
+        return name
+    digest = hashlib.sha256(repo.lower().encode()).hexdigest()[:24]
+    return f"report:{digest}:{kind}"
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _actor(value: Actor) -> list[str]:
+    return [value.name, value.kind.value]
+
+
+_ACTOR_KINDS = {kind.value: kind for kind in ActorKind}
+_ITEM_KINDS = {kind.value: kind for kind in ItemKind}
+_COMMENT_KINDS = {kind.value: kind for kind in CommentKind}
+
+
+def _read_actor(value: list[str]) -> Actor:
+    return Actor(value[0], _ACTOR_KINDS[value[1]])
+
+
+def item_to_json(item: Item) -> dict[str, Any]:
+    return {
+        "number": item.number,
+        "kind": item.kind.value,
+        "title": item.title,
+        "author": _actor(item.author),
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+        "closed_at": _time(item.closed_at),
+        "labels": list(item.labels),
+        "html_url": item.html_url,
+        "merged_at": _time(item.merged_at),
+        "draft": item.draft,
+        "ready_for_review_at": _time(item.ready_for_review_at),
+    }
+
+
+def item_from_json(repo: str, data: Mapping[str, Any]) -> Item:
+    return Item(
+        repo=repo,
+        number=data["number"],
+        kind=_ITEM_KINDS[data["kind"]],
+        title=data["title"],
+        author=_read_actor(data["author"]),
+        created_at=_parse(data["created_at"]),  # type: ignore[arg-type]
+        updated_at=_parse(data["updated_at"]),  # type: ignore[arg-type]
+        closed_at=_parse(data["closed_at"]),
+        labels=tuple(data["labels"]),
+        html_url=data["html_url"],
+        merged_at=_parse(data["merged_at"]),
+        draft=data["draft"],
+        ready_for_review_at=_parse(data.get("ready_for_review_at")),
+    )
+
+
+def comment_to_json(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "number": comment.number,
+        "author": _actor(comment.author),
+        "created_at": _time(comment.created_at),
+        "kind": comment.kind.value,
+    }
+
+
+def comment_from_json(repo: str, data: Mapping[str, Any]) -> Comment:
+    return Comment(
+        repo,
+        data["id"],
+        data["number"],
+        _read_actor(data["author"]),
+        _parse(data["created_at"]),  # type: ignore[arg-type]
+        _COMMENT_KINDS[data["kind"]],
+    )
+
+
+def review_to_json(review: Review) -> dict[str, Any]:
+    return {
+        "id": review.id,
+        "author": _actor(review.author),
+        "submitted_at": _time(review.submitted_at),
+        "state": review.state,
+    }
+
+
+def review_from_json(repo: str, number: int, data: Mapping[str, Any]) -> Review:
+    return Review(
+        repo,
+        data["id"],
+        number,
+        _read_actor(data["author"]),
+        _parse(data["submitted_at"]),  # type: ignore[arg-type]
+        data["state"],
+    )
+
+
+def commit_to_json(commit: Commit) -> dict[str, Any]:
+    return {"author": _actor(commit.author), "committed_at": _time(commit.committed_at)}
+
+
+def commit_from_json(repo: str, sha: str, data: Mapping[str, Any]) -> Commit:
+    return Commit(repo, sha, _read_actor(data["author"]), _parse(data["committed_at"]))  # type: ignore[arg-type]
+
+
+def _with_ready(item: Item, ready: Mapping[int, datetime | None]) -> Item:
+    moment = ready.get(item.number) if item.is_pull else None
+    return replace(item, ready_for_review_at=moment) if moment is not None else item
+
+
+@dataclass
+class ReviewsEntry:
+    """The stored reviews of one pull request, and what they were fetched for."""
+
+    reviews: list[Review] = field(default_factory=list)
+    pull_updated_at: datetime | None = None
+    etag: str | None = None
+
+
+def put_many(session: Session, namespace: str, rows: Mapping[str, Any]) -> None:
+    """Inserts or replaces many ``kv_cache`` rows of one namespace in one statement.
+
+    A page of 100 records is one round trip instead of 100 (``cache_put`` writes one row).
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CacheEntry.__table__)
+    statement = insert.on_conflict_do_update(
+        index_elements=["namespace", "key"],
+        set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
+    )
+    now = utcnow()
+    values = [
+        {"namespace": namespace, "key": k, "value": v, "updated_at": now} for k, v in rows.items()
+    ]
+    session.execute(statement, values)
+
+
+class RecordStore:
+    """Reads and writes one repository's collected records."""
+
+    def __init__(self, store: Store, repo: str) -> None:
+        self.store = store
+        self.repo = repo
+
+    def _ns(self, kind: str) -> str:
+        return namespace(self.repo, kind)
+
+    def _rows(self, session: Session, kind: str) -> Iterable[Any]:
+        """``(key, value, etag)`` rows; plain rows, as ORM objects cost more than the JSON."""
+        query = select(CacheEntry.key, CacheEntry.value, CacheEntry.etag).where(
+            CacheEntry.namespace == self._ns(kind)
+        )
+        return session.execute(query).all()
+
+    # ------------------------------------------------------------------ cursors
+
+    def cursor(self) -> dict[str, Any]:
+        """Where the last collection stopped, per listing (``since`` values, ETags)."""
+        with self.store.session() as session:
+            entry = cache_get(session, self._ns("sync"), "cursor")
+            return dict(entry.value) if entry is not None else {}
+
+    def save_cursor(self, cursor: Mapping[str, Any]) -> None:
+        with self.store.session() as session:
+            cache_put(session, self._ns("sync"), "cursor", dict(cursor))
+
+    # ------------------------------------------------------------------ records
+
+    def put_items(self, items: Iterable[Item]) -> None:
+        rows = {str(item.number): item_to_json(item) for item in items}
+        with self.store.session() as session:
+            put_many(session, self._ns("items"), rows)
+
+    def put_comments(self, comments: Iterable[Comment]) -> None:
+        rows = {f"{c.kind.value}:{c.id}": comment_to_json(c) for c in comments}
+        with self.store.session() as session:
+            put_many(session, self._ns("comments"), rows)
+
+    def put_commits(self, commits: Iterable[Commit]) -> None:
+        rows = {c.sha: commit_to_json(c) for c in commits}
+        with self.store.session() as session:
+            put_many(session, self._ns("commits"), rows)
+
+    def put_reviews(self, entries: Mapping[int, ReviewsEntry]) -> None:
+        """The reviews of several pull requests, in one transaction."""
+        with self.store.session() as session:
+            for number, entry in entries.items():
+                value = {
+                    "pull_updated_at": _time(entry.pull_updated_at),
+                    "reviews": [review_to_json(r) for r in entry.reviews],
+                }
+                cache_put(session, self._ns("reviews"), str(number), value, etag=entry.etag)
+
+    def put_ready_times(self, ready: Mapping[int, datetime]) -> None:
+        """When draft pull requests were first marked ready; the earliest moment is kept."""
+        with self.store.session() as session:
+            for number, moment in ready.items():
+                entry = cache_get(session, self._ns("ready"), str(number))
+                known = _parse(entry.value) if entry is not None else None
+                if known is None or moment < known:
+                    cache_put(session, self._ns("ready"), str(number), _time(moment))
+
+    def items(self) -> dict[int, Item]:
+        with self.store.session() as session:
+            return {
+                int(row.key): item_from_json(self.repo, row.value)
+                for row in self._rows(session, "items")
+            }
+
+    def reviews(self) -> dict[int, ReviewsEntry]:
+        with self.store.session() as session:
+            found = {}
+            for row in self._rows(session, "reviews"):
+                number = int(row.key)
+                found[number] = ReviewsEntry(
+                    [review_from_json(self.repo, number, r) for r in row.value["reviews"]],
+                    _parse(row.value["pull_updated_at"]),
+                    row.etag,
+                )
+            return found
+
+    def dataset(self) -> Dataset:
+        """Everything collected for the repository, as the metrics read it."""
+        with self.store.session() as session:
+            ready = {int(r.key): _parse(r.value) for r in self._rows(session, "ready")}
+            items = [
+                _with_ready(item_from_json(self.repo, r.value), ready)
+                for r in self._rows(session, "items")
+            ]
+            comments = [
+                comment_from_json(self.repo, r.value) for r in self._rows(session, "comments")
+            ]
+            commits = [
+                commit_from_json(self.repo, r.key, r.value) for r in self._rows(session, "commits")
+            ]
+        reviews = [r for entry in self.reviews().values() for r in entry.reviews]
+        return Dataset(items, comments, reviews, commits, repos=(self.repo,))
+
+
+def triage_predictions(store: Store, repo: str) -> list[TriagePrediction]:
+    """Labels the triage bot applied in ``repo`` and how maintainers corrected them.
+
+    A ``needs-triage`` decision applied no type label, so it is not a prediction here. A
+    correction away from the applied label sets ``corrected_to`` (``""`` when the label was
+    removed without a replacement).
+    """
+    with store.session() as session:
+        query = select(Prediction).where(Prediction.repo == repo)
+        found = []
+        for p in session.execute(query).scalars():
+            if p.decision == NEEDS_TRIAGE:
+                continue
+            moved = [c for c in p.corrections if c.from_label == p.decision]
+            corrected = (moved[-1].to_label or "") if moved else None
+            found.append(
+                TriagePrediction(repo, p.issue_number, p.decision, p.created_at, corrected)
+            )
+    return found
+
+
+def bench_points(store: Store, repo: str, branch: str | None) -> list[BenchPoint]:
+    """Benchmark results recorded for ``branch`` (the default branch) of ``repo``."""
+    with store.session() as session:
+        query = select(BenchResult).where(BenchResult.repo == repo)
+        if branch is not None:
+            query = query.where(BenchResult.branch == branch)
+        return [
+            BenchPoint(
+                repo,
+                row.model_name,
+                row.sha,
+                row.created_at,
+                accuracy=_number(row.metrics.get("test_accuracy")),
+                loss=_number(row.metrics.get("test_loss")),
+                train_seconds=_number(row.metrics.get("train_seconds")),
+            )
+            for row in session.execute(query).scalars()
+        ]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
