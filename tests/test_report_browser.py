@@ -8,6 +8,7 @@ with a script error and a remote image shows that the check does catch both.
 from __future__ import annotations
 
 import http.server
+import os
 import shutil
 import subprocess
 import threading
@@ -23,9 +24,19 @@ from tests.report_scenario import hostile_report
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
+# CI sets MAINTBOT_TEST_REQUIRE_CHROMIUM=1 so a missing browser fails instead of skipping.
+REQUIRED = os.environ.get("MAINTBOT_TEST_REQUIRE_CHROMIUM") == "1"
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Chromium on PATH (apt-get install -y chromium)"
+    CHROMIUM is None and not REQUIRED, reason="needs Chromium on PATH (apt-get install -y chromium)"
 )
+
+
+@pytest.fixture(autouse=True)
+def _chromium_present() -> None:
+    if CHROMIUM is None:
+        pytest.fail("MAINTBOT_TEST_REQUIRE_CHROMIUM=1 but no Chromium on PATH")
+
+
 BROWSER_OWN_HOSTS = ("google.com", "gvt1.com", "googleapis.com", "gstatic.com")
 
 
