@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.errors import UsageError
-from bot.github.app_auth import InstallationTokenCache, MintedToken
+from bot.github.app_auth import InstallationTokenCache, LoadedKeys, MintedToken, loaded_keys
 from bot.github.client import build_github, credentials_from_env
 from bot.github.http_retry import PolicyRetry
 from bot.github.retry import RetryPolicy
@@ -108,6 +108,65 @@ def test_no_credentials_names_the_flag_and_the_variable():
 def test_app_without_installation_is_a_usage_error(private_key_pem):
     with pytest.raises(UsageError, match="installation id"):
         build_github(app_id=1, private_key=private_key_pem, api_url="http://127.0.0.1:9")
+
+
+def test_two_app_clients_check_the_private_key_once(private_key_pem):
+    """The App builds a client per webhook delivery; the key's RSA check runs only for the first."""
+    loaded_keys.clear()
+    checks = loaded_keys.checks
+    app = {"app_id": 1, "private_key": private_key_pem, "api_url": "http://127.0.0.1:9"}
+    first = build_github(**app, installation_id=2)
+    second = build_github(**app, installation_id=3)
+    env = {"MAINTBOT_APP_ID": "1", "MAINTBOT_APP_PRIVATE_KEY": private_key_pem}
+    assert credentials_from_env(env).private_key == private_key_pem.strip() + "\n"
+    assert loaded_keys.checks - checks == 1
+    assert first is not second
+
+
+def test_concurrent_first_loads_check_a_key_once(private_key_pem):
+    keys = LoadedKeys()
+    start = threading.Barrier(8)
+    results: list[str] = []
+
+    def load() -> None:
+        start.wait(timeout=10)
+        results.append(keys.load(private_key_pem))
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 8 and len(set(results)) == 1
+    assert keys.checks == 1
+
+
+def test_loaded_keys_forget_the_least_recently_used_beyond_their_bound(private_key_pem):
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    keys = LoadedKeys(max_keys=1)
+    for pem in (private_key_pem, other, private_key_pem):
+        keys.load(pem)
+    assert keys.checks == 3  # the second key pushed the first out
+    roomy = LoadedKeys(max_keys=2)
+    for pem in (private_key_pem, other, private_key_pem, other):
+        roomy.load(pem)
+    assert roomy.checks == 2
+
+
+def test_a_bad_key_is_refused_every_time():
+    keys = LoadedKeys()
+    for _ in range(2):
+        with pytest.raises(UsageError, match="not a PEM private key"):
+            keys.load("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----")
+    assert keys.checks == 2
 
 
 def test_token_and_app_together_are_ambiguous(private_key_pem):

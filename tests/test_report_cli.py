@@ -159,16 +159,42 @@ def test_usage_errors(seeded, args, message, monkeypatch):
     assert message in str(result.exception)
 
 
-def test_org_reports_on_its_active_repositories(seeded):
-    seeded.state.add_repo("octo/old", archived=True)
-    seeded.state.add_issue(
-        "octo/old", title="Stale", user="someone", created_at="2024-03-05T00:00:00Z"
-    )
-    result = run(seeded, "--org", "octo", *MARCH, "--format", "json", "--repo", REPO)
-    if isinstance(result.exception, Exception) and "404" in str(result.exception):
-        pytest.skip("the sandbox does not serve GET /orgs/{org}/repos yet")
+def test_org_reports_on_its_active_repositories(seeded, monkeypatch):
+    state = seeded.state
+    state.add_user("octo", type="Organization")
+    for name, kind in (("octo/old", {"archived": True}), ("octo/copy", {"fork": True})):
+        state.add_repo(name, **kind)
+        state.add_issue(name, title="Left out", user="someone", created_at="2024-03-05T00:00:00Z")
+    state.add_repo("octo/zoo")
+    state.add_issue("octo/zoo", title="Hello", user="newcomer", created_at="2024-03-05T00:00Z")
+    # In a workflow GITHUB_REPOSITORY names the workflow's own repository: --org leaves it out.
+    monkeypatch.setenv("GITHUB_REPOSITORY", "someone/workflows")
+
+    result = run(seeded, "--org", "octo", *MARCH, "--format", "json")
+
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["repos"] == [REPO]  # octo/old is archived
+    data = json.loads(result.output)
+    # By name (octo/lab first, so its .github/maintbot.yml applies); octo/old is archived and
+    # octo/copy a fork, so someone's issues there do not count.
+    assert data["repos"] == [REPO, "octo/zoo"]
+    # newcomer, of octo/zoo, is the only author from outside octo/lab: 7 active, not 6 or 8.
+    assert data["contributors"]["active"] == 7
+
+
+def test_org_and_repo_name_one_repository_once(seeded):
+    seeded.state.add_user("octo", type="Organization")
+    result = run(seeded, "--org", "octo", "--repo", "Octo/Lab", *MARCH, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["repos"] == ["Octo/Lab"]
+    assert data["first_response"]["overall"]["count"] == 6  # as for octo/lab alone
+
+
+@pytest.mark.parametrize("login", ["alice", "nobody"])  # a user, and no account at all
+def test_org_must_be_an_organization(seeded, login):
+    result = run(seeded, "--org", login, *MARCH)
+    assert isinstance(result.exception, UsageError)
+    assert f"no organization '{login}'" in str(result.exception)
 
 
 def test_progress_bar_draws_pages_of_the_announced_total():

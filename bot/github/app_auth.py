@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -109,8 +110,56 @@ class InstallationAuth(Auth.Auth):
         return "token (installation token removed)"
 
 
+def key_fingerprint(pem: str) -> str:
+    """sha256 of the PEM text: names a key in caches and logs without holding or showing it."""
+    return hashlib.sha256(pem.encode()).hexdigest()
+
+
+class LoadedKeys:
+    """Private keys already checked, by fingerprint: checking one costs about 0.15 s of RSA
+    arithmetic, and the App builds a client for every webhook delivery with the same key.
+
+    Thread-safe (a key is checked once even when many threads ask at once) and bounded: the
+    least recently used key is forgotten beyond ``max_keys``.
+    """
+
+    def __init__(self, max_keys: int = 8) -> None:
+        self.max_keys = max_keys
+        self._keys: OrderedDict[str, str] = OrderedDict()
+        self._guard = threading.Lock()
+        self.checks = 0  # how many times a key was really parsed and checked
+
+    def load(self, pem: str) -> str:
+        """The normalized PEM text of a valid private key; a ``UsageError`` for anything else."""
+        fingerprint = key_fingerprint(pem)
+        with self._guard:  # held while checking: keys are few, and each is checked once
+            text = self._keys.get(fingerprint)
+            if text is None:
+                self.checks += 1
+                text = _checked_private_key(pem)
+                self._keys[fingerprint] = text
+                while len(self._keys) > self.max_keys:
+                    self._keys.popitem(last=False)
+            self._keys.move_to_end(fingerprint)
+            return text
+
+    def clear(self) -> None:
+        with self._guard:
+            self._keys.clear()
+
+
+loaded_keys = LoadedKeys()
+
+
 def load_private_key(pem: str) -> str:
-    """Checks that ``pem`` is a PEM private key now, rather than at the first request."""
+    """Checks that ``pem`` is a PEM private key now, rather than at the first request.
+
+    Once per key and process: :data:`loaded_keys` remembers the keys already checked.
+    """
+    return loaded_keys.load(pem)
+
+
+def _checked_private_key(pem: str) -> str:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     text = pem.strip().replace("\\n", "\n") + "\n"  # env vars often carry "\n" escaped
@@ -153,8 +202,7 @@ def app_token_cache(
     Keyed by host, App id and a fingerprint of the key (never the key itself), so a second
     client for the same installation reuses its token instead of minting another.
     """
-    fingerprint = hashlib.sha256(private_key.encode()).hexdigest()
-    key = (base_url, str(app_id), fingerprint)
+    key = (base_url, str(app_id), key_fingerprint(private_key))
     with _caches_guard:
         cache = _caches.get(key)
         if cache is None:

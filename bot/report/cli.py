@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
+from click.core import ParameterSource
 
 from bot.errors import UsageError
 from bot.report.business_hours import BusinessHours
@@ -72,12 +74,30 @@ def report_options(config: Config) -> ReportOptions:
 
 
 def organization_repos(github: Github, org: str) -> list[str]:
-    """The organization's repositories that are neither archived nor forks."""
-    return [
-        repo.full_name
-        for repo in github.get_organization(org).get_repos(type="all")
-        if not repo.archived and not repo.fork
-    ]
+    """The organization's repositories that are neither archived nor forks, by name.
+
+    One listing (a request per 100 repositories): ``archived`` and ``fork`` come with it.
+    """
+    from github import UnknownObjectException
+
+    try:
+        listed = github.get_organization(org).get_repos(type="all", sort="full_name")
+        return [repo.full_name for repo in listed if not repo.archived and not repo.fork]
+    except UnknownObjectException as exc:
+        raise UsageError(
+            f"there is no organization {org!r} on GitHub, or the token cannot see it",
+            hint="--org takes an organization's login; for a user's repositories pass "
+            "--repo OWNER/NAME for each",
+        ) from exc
+
+
+def unique_repos(*groups: Iterable[str]) -> list[str]:
+    """The names in order, each once: GitHub's names ignore case, the first spelling wins."""
+    seen: dict[str, str] = {}
+    for group in groups:
+        for name in group:
+            seen.setdefault(name.lower(), name)
+    return list(seen.values())
 
 
 def _load_config(settings: Settings, github: Github, repo: str) -> Config:
@@ -128,7 +148,8 @@ def _default_branch_bench(github: Github, store: Store, repo: str) -> list[Bench
     multiple=True,
     metavar="OWNER/NAME",
     envvar="GITHUB_REPOSITORY",
-    help="Repository to report on; repeat it for one combined report. Default: $GITHUB_REPOSITORY.",
+    help="Repository to report on; repeat it for one combined report. "
+    "Default: $GITHUB_REPOSITORY, unless --org is given.",
 )
 @click.option(
     "--org", metavar="ORG", help="Every repository of an organization (not archived, not forks)."
@@ -190,12 +211,15 @@ def report(
     only what changed since the last. Every number is defined in docs/metrics.md.
     """
     github: Github = settings.github()  # type: ignore[assignment]  # required: never None
-    names = list(dict.fromkeys(repos))
-    if org:
-        names += [name for name in organization_repos(github, org) if name not in names]
+    source = click.get_current_context().get_parameter_source("repos")
+    if org and source is ParameterSource.ENVIRONMENT:
+        repos = ()  # $GITHUB_REPOSITORY is the workflow's own repository, not one asked for
+    names = unique_repos(repos, organization_repos(github, org) if org else [])
     if not names:
         raise UsageError(
-            "no repository to report on",
+            f"organization {org!r} has no repository that is neither archived nor a fork"
+            if org
+            else "no repository to report on",
             hint="pass --repo OWNER/NAME (several times for a combined report) or --org ORG",
         )
     for name in names:

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.report.records import (
@@ -30,8 +29,15 @@ from bot.report.records import (
     Review,
     TriagePrediction,
 )
-from bot.store import BenchResult, CacheEntry, Prediction, Store, cache_get, cache_put
-from bot.store.models import utcnow
+from bot.store import (
+    BenchResult,
+    Prediction,
+    Store,
+    cache_get,
+    cache_put,
+    cache_put_many,
+    cache_scan,
+)
 from bot.triage.metrics import NEEDS_TRIAGE
 
 NAMESPACE_MAX = 100  # the kv_cache column's width
@@ -165,26 +171,6 @@ class ReviewsEntry:
     etag: str | None = None
 
 
-def put_many(session: Session, namespace: str, rows: Mapping[str, Any]) -> None:
-    """Inserts or replaces many ``kv_cache`` rows of one namespace in one statement.
-
-    A page of 100 records is one round trip instead of 100 (``cache_put`` writes one row).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CacheEntry.__table__)
-    statement = insert.on_conflict_do_update(
-        index_elements=["namespace", "key"],
-        set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
-    )
-    now = utcnow()
-    values = [
-        {"namespace": namespace, "key": k, "value": v, "updated_at": now} for k, v in rows.items()
-    ]
-    session.execute(statement, values)
-
-
 class RecordStore:
     """Reads and writes one repository's collected records."""
 
@@ -195,12 +181,15 @@ class RecordStore:
     def _ns(self, kind: str) -> str:
         return namespace(self.repo, kind)
 
-    def _rows(self, session: Session, kind: str) -> Iterable[Any]:
-        """``(key, value, etag)`` rows; plain rows, as ORM objects cost more than the JSON."""
-        query = select(CacheEntry.key, CacheEntry.value, CacheEntry.etag).where(
-            CacheEntry.namespace == self._ns(kind)
-        )
-        return session.execute(query).all()
+    def _rows(self, session: Session, kind: str) -> list[tuple[str, Any, str | None]]:
+        """``(key, value, etag)`` of every record of ``kind``."""
+        return cache_scan(session, self._ns(kind))
+
+    def _put(
+        self, kind: str, rows: Mapping[str, Any], etags: Mapping[str, str] | None = None
+    ) -> None:
+        with self.store.session() as session:
+            cache_put_many(session, self._ns(kind), rows, etags=etags)
 
     # ------------------------------------------------------------------ cursors
 
@@ -217,71 +206,71 @@ class RecordStore:
     # ------------------------------------------------------------------ records
 
     def put_items(self, items: Iterable[Item]) -> None:
-        rows = {str(item.number): item_to_json(item) for item in items}
-        with self.store.session() as session:
-            put_many(session, self._ns("items"), rows)
+        self._put("items", {str(item.number): item_to_json(item) for item in items})
 
     def put_comments(self, comments: Iterable[Comment]) -> None:
-        rows = {f"{c.kind.value}:{c.id}": comment_to_json(c) for c in comments}
-        with self.store.session() as session:
-            put_many(session, self._ns("comments"), rows)
+        self._put("comments", {f"{c.kind.value}:{c.id}": comment_to_json(c) for c in comments})
 
     def put_commits(self, commits: Iterable[Commit]) -> None:
-        rows = {c.sha: commit_to_json(c) for c in commits}
-        with self.store.session() as session:
-            put_many(session, self._ns("commits"), rows)
+        self._put("commits", {c.sha: commit_to_json(c) for c in commits})
 
     def put_reviews(self, entries: Mapping[int, ReviewsEntry]) -> None:
-        """The reviews of several pull requests, in one transaction."""
-        with self.store.session() as session:
-            for number, entry in entries.items():
-                value = {
-                    "pull_updated_at": _time(entry.pull_updated_at),
-                    "reviews": [review_to_json(r) for r in entry.reviews],
-                }
-                cache_put(session, self._ns("reviews"), str(number), value, etag=entry.etag)
+        """The reviews of several pull requests, with the ETag of each list, in one statement."""
+        rows = {
+            str(number): {
+                "pull_updated_at": _time(entry.pull_updated_at),
+                "reviews": [review_to_json(r) for r in entry.reviews],
+            }
+            for number, entry in entries.items()
+        }
+        etags = {str(n): entry.etag for n, entry in entries.items() if entry.etag is not None}
+        self._put("reviews", rows, etags)
 
     def put_ready_times(self, ready: Mapping[int, datetime]) -> None:
         """When draft pull requests were first marked ready; the earliest moment is kept."""
         with self.store.session() as session:
-            for number, moment in ready.items():
-                entry = cache_get(session, self._ns("ready"), str(number))
-                known = _parse(entry.value) if entry is not None else None
-                if known is None or moment < known:
-                    cache_put(session, self._ns("ready"), str(number), _time(moment))
+            known = {key: _parse(value) for key, value, _ in self._rows(session, "ready")}
+            earlier = {
+                str(number): _time(moment)
+                for number, moment in ready.items()
+                if (was := known.get(str(number))) is None or moment < was
+            }
+            cache_put_many(session, self._ns("ready"), earlier)
 
     def items(self) -> dict[int, Item]:
         with self.store.session() as session:
             return {
-                int(row.key): item_from_json(self.repo, row.value)
-                for row in self._rows(session, "items")
+                int(key): item_from_json(self.repo, value)
+                for key, value, _ in self._rows(session, "items")
             }
 
     def reviews(self) -> dict[int, ReviewsEntry]:
         with self.store.session() as session:
             found = {}
-            for row in self._rows(session, "reviews"):
-                number = int(row.key)
+            for key, value, etag in self._rows(session, "reviews"):
+                number = int(key)
                 found[number] = ReviewsEntry(
-                    [review_from_json(self.repo, number, r) for r in row.value["reviews"]],
-                    _parse(row.value["pull_updated_at"]),
-                    row.etag,
+                    [review_from_json(self.repo, number, r) for r in value["reviews"]],
+                    _parse(value["pull_updated_at"]),
+                    etag,
                 )
             return found
 
     def dataset(self) -> Dataset:
         """Everything collected for the repository, as the metrics read it."""
         with self.store.session() as session:
-            ready = {int(r.key): _parse(r.value) for r in self._rows(session, "ready")}
+            ready = {int(key): _parse(value) for key, value, _ in self._rows(session, "ready")}
             items = [
-                _with_ready(item_from_json(self.repo, r.value), ready)
-                for r in self._rows(session, "items")
+                _with_ready(item_from_json(self.repo, value), ready)
+                for _, value, _ in self._rows(session, "items")
             ]
             comments = [
-                comment_from_json(self.repo, r.value) for r in self._rows(session, "comments")
+                comment_from_json(self.repo, value)
+                for _, value, _ in self._rows(session, "comments")
             ]
             commits = [
-                commit_from_json(self.repo, r.key, r.value) for r in self._rows(session, "commits")
+                commit_from_json(self.repo, key, value)
+                for key, value, _ in self._rows(session, "commits")
             ]
         reviews = [r for entry in self.reviews().values() for r in entry.reviews]
         return Dataset(items, comments, reviews, commits, repos=(self.repo,))

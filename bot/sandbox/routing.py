@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from bot.sandbox.shapes import Shapes
-from bot.sandbox.state import SandboxState
+from bot.sandbox.state import SandboxState, installation_covers
 
 DOCS_URL = "https://docs.github.com/rest"
 
@@ -87,6 +87,15 @@ class Identity:
     def quota_key(self) -> str:
         """Rate limits are counted per token; anonymous callers share one bucket."""
         return self.token or "anonymous"
+
+    def can_see(self, state: SandboxState, repo: dict[str, Any]) -> bool:
+        """Anonymous callers see public repositories; installation tokens their installation's."""
+        if self.kind == "anonymous":
+            return not repo["private"]
+        if self.kind == "installation":
+            installation = state.installations.get(self.installation_id or -1)
+            return installation is not None and installation_covers(installation, repo)
+        return True
 
 
 @dataclass

@@ -341,19 +341,8 @@ class Sandbox:
             repo = self.state.repos.get(full_name.lower())
             if repo is None:
                 return  # the handler answers 404
-            if identity.kind == "anonymous" and repo["private"]:
+            if not identity.can_see(self.state, repo):
                 raise ApiError(404, "Not Found")
-            if identity.kind == "installation":
-                installation = self.state.installations.get(identity.installation_id or -1)
-                covered = installation and (
-                    installation["account"].lower() == repo["owner"].lower()
-                    and (
-                        installation["repositories"] is None
-                        or repo["full_name"].lower() in installation["repositories"]
-                    )
-                )
-                if not covered:
-                    raise ApiError(404, "Not Found")
 
     # ------------------------------------------------------------- rate limiting
 

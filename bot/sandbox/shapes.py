@@ -22,9 +22,20 @@ LICENSES = {
 }
 
 
+# What each caller may do with a repository, by its level (``permission`` of the API).
+PERMISSION_FLAGS = {
+    "admin": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
+    "write": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
+    "read": {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
+    "none": {"admin": False, "maintain": False, "push": False, "triage": False, "pull": False},
+}
+# Fields of ``full-repository`` that list answers (``minimal-repository``) do not carry.
+FULL_REPOSITORY_ONLY = ("organization", "network_count", "subscribers_count")
+
+
 def node_id(kind: str, number: int | str) -> str:
-    """GitHub's legacy global node id: base64 of ``<len>:<Kind><id>``."""
-    return base64.b64encode(f"{len(kind):02d}:{kind}{number}".encode()).decode()
+    """GitHub's legacy global node id: base64 of ``0<len>:<Kind><id>`` ("04:User1")."""
+    return base64.b64encode(f"0{len(kind)}:{kind}{number}".encode()).decode()
 
 
 class Shapes:
@@ -74,7 +85,7 @@ class Shapes:
         return {
             "login": name,
             "id": record["id"],
-            "node_id": node_id("Bot" if record["type"] == "Bot" else "User", record["id"]),
+            "node_id": node_id(record["type"], record["id"]),  # User, Bot or Organization
             "avatar_url": f"{self.base}/_sandbox/avatars/{quote(name)}",
             "gravatar_id": "",
             "url": api,
@@ -96,7 +107,7 @@ class Shapes:
     def full_user(self, login: str) -> dict[str, Any]:
         """``GET /users/{login}`` and ``GET /user``: the simple user plus the profile fields."""
         record = self.state.ensure_user(login)
-        owned = [r for r in self.state.repos.values() if r["owner"].lower() == login.lower()]
+        owned = self.state.owned_repos(login)
         return {
             **(self.user(login) or {}),
             "name": record.get("name"),
@@ -113,6 +124,44 @@ class Shapes:
             "following": int(record.get("following", 0)),
             "created_at": format_time(record["created_at"]),
             "updated_at": format_time(record["created_at"]),
+        }
+
+    def organization(self, login: str) -> dict[str, Any]:
+        """``GET /orgs/{org}``: an ``organization-full`` as a non-member sees it."""
+        record = self.state.organization(login)
+        name = record["login"]
+        api = f"{self.base}/orgs/{quote(name)}"
+        created = format_time(record["created_at"])
+        # The schema has these as strings that are not nullable: unset ones are left out.
+        profile = {k: record[k] for k in ("name", "company", "location", "email") if record.get(k)}
+        return {
+            **profile,
+            "login": name,
+            "id": record["id"],
+            "node_id": node_id("Organization", record["id"]),
+            "url": api,
+            "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events",
+            "hooks_url": f"{api}/hooks",
+            "issues_url": f"{api}/issues",
+            "members_url": f"{api}/members{{/member}}",
+            "public_members_url": f"{api}/public_members{{/member}}",
+            "avatar_url": f"{self.base}/_sandbox/avatars/{quote(name)}",
+            "description": record.get("description"),
+            "blog": record.get("blog", ""),
+            "twitter_username": None,
+            "is_verified": False,
+            "has_organization_projects": True,
+            "has_repository_projects": True,
+            "public_repos": sum(1 for r in self.state.owned_repos(name) if not r["private"]),
+            "public_gists": 0,
+            "followers": int(record.get("followers", 0)),
+            "following": 0,
+            "html_url": f"{self.base}/{quote(name)}",
+            "type": "Organization",
+            "created_at": created,
+            "updated_at": created,
+            "archived_at": None,
         }
 
     # ------------------------------------------------------------------ repositories
@@ -148,7 +197,7 @@ class Shapes:
             "private": record["private"],
             "html_url": html,
             "description": record["description"],
-            "fork": False,
+            "fork": record["fork"],
             "url": api,
             "archive_url": f"{api}/{{archive_format}}{{/ref}}",
             "assignees_url": f"{api}/assignees{{/user}}",
@@ -224,6 +273,15 @@ class Shapes:
         }
         if owner and owner["type"] == "Organization":
             repo_json["organization"] = owner
+        return repo_json
+
+    def minimal_repo(self, full_name: str, permission: str | None) -> dict[str, Any]:
+        """A ``minimal-repository`` (list answers), with the caller's ``permissions`` if known."""
+        repo_json = self.repo(full_name)
+        for name in FULL_REPOSITORY_ONLY:
+            repo_json.pop(name, None)
+        if permission is not None:
+            repo_json["permissions"] = dict(PERMISSION_FLAGS[permission])
         return repo_json
 
     # ------------------------------------------------------------------------ labels

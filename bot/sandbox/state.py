@@ -89,6 +89,17 @@ class SandboxState:
         """The user, created on first mention as GitHub would already know them."""
         return self.ensure_user(login)
 
+    def organization(self, login: str) -> dict[str, Any]:
+        """The account ``login`` if it is an organization; a user is a 404 under ``/orgs``."""
+        found = self.users.get(login.lower())
+        if found is None or found["type"] != "Organization":
+            raise SandboxStateError(f"no organization {login!r} in the sandbox")
+        return found
+
+    def owned_repos(self, owner: str) -> list[dict[str, Any]]:
+        """The repositories of an account, in the order they were added."""
+        return [r for r in self.repos.values() if r["owner"].lower() == owner.lower()]
+
     # ------------------------------------------------------------------------ people
 
     def add_user(
@@ -157,9 +168,14 @@ class SandboxState:
         collaborators: Iterable[str] = (),
         contents: Mapping[str, str] | None = None,
         archived: bool = False,
+        fork: bool = False,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Add a repository ``owner/name``; ``collaborators`` get COLLABORATOR association."""
+        """Add a repository ``owner/name``; ``collaborators`` get COLLABORATOR association.
+
+        ``owner_type="Organization"`` makes the owner an organization (``GET /orgs/{org}``);
+        ``archived`` and ``fork`` are what ``maintbot report --org`` leaves out.
+        """
         owner, _, name = full_name.partition("/")
         if not owner or not name or "/" in name:
             raise SandboxStateError(f"a repository is named 'owner/name', not {full_name!r}")
@@ -189,6 +205,7 @@ class SandboxState:
                 "stargazers_count": int(stargazers_count),
                 "forks_count": int(forks_count),
                 "archived": bool(archived),
+                "fork": bool(fork),
                 "collaborators": [c.lower() for c in collaborators],
                 "contents": dict(contents or {}),
                 "labels": {},
@@ -736,9 +753,14 @@ class SandboxState:
         """The installation covering ``repo`` (``GET /repos/{o}/{r}/installation``)."""
         repo_record = self.repo(repo)
         for installation in self.installations.values():
-            if installation["account"].lower() != repo_record["owner"].lower():
-                continue
-            covered = installation["repositories"]
-            if covered is None or repo_record["full_name"].lower() in covered:
+            if installation_covers(installation, repo_record):
                 return installation
         raise SandboxStateError(f"the App is not installed on {repo}")
+
+
+def installation_covers(installation: Mapping[str, Any], repo: Mapping[str, Any]) -> bool:
+    """Whether an installation reaches ``repo``: its account's, and all or the selected ones."""
+    if installation["account"].lower() != repo["owner"].lower():
+        return False
+    selected = installation["repositories"]
+    return selected is None or repo["full_name"].lower() in selected

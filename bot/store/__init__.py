@@ -7,7 +7,7 @@ and call the small functions below on that session.
 from __future__ import annotations
 
 from bot.store.bench import add_bench_result, bench_history
-from bot.store.cache import cache_get, cache_put
+from bot.store.cache import cache_get, cache_put, cache_put_many, cache_scan
 from bot.store.database import Store
 from bot.store.deliveries import (
     get_delivery,
@@ -49,6 +49,8 @@ __all__ = [
     "bench_history",
     "cache_get",
     "cache_put",
+    "cache_put_many",
+    "cache_scan",
     "corrections",
     "finish_job",
     "get_delivery",

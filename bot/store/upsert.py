@@ -45,6 +45,19 @@ def insert_or_update(
     unique: Sequence[str],
 ) -> None:
     """Inserts a row, or updates the other columns of the row with the same ``unique`` key."""
-    insert = _insert(session, table, values)
-    changes = {name: insert.excluded[name] for name in values if name not in unique}
-    session.execute(insert.on_conflict_do_update(index_elements=unique, set_=changes))
+    insert_or_update_many(session, table, [values], unique=unique)
+
+
+def insert_or_update_many(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str],
+) -> None:
+    """:func:`insert_or_update` for many rows in one statement executed for all (executemany)."""
+    if not rows:
+        return
+    insert = _insert(session, table, {})
+    changes = {name: insert.excluded[name] for name in rows[0] if name not in unique}
+    session.execute(insert.on_conflict_do_update(index_elements=unique, set_=changes), list(rows))

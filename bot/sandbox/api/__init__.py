@@ -10,16 +10,20 @@ from bot.sandbox.api import (
     events,
     issues,
     labels,
+    orgs,
     pulls,
     repos,
     search,
 )
 from bot.sandbox.routing import RouteTable
 
+# Match order: literal segments are registered before parameters.
+AREAS = (repos, orgs, apps, search, labels, comments, events, issues, pulls, commits, checks)
+
 
 def build_routes() -> RouteTable:
-    """Every route, in match order (literal segments are registered before parameters)."""
+    """Every route of every area, in match order."""
     table = RouteTable()
-    for module in (repos, apps, search, labels, comments, events, issues, pulls, commits, checks):
+    for module in AREAS:
         table.extend(module.routes)
     return table

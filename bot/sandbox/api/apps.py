@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.sandbox.api.common import repo_record
 from bot.sandbox.routing import ApiError, ApiRequest, Reply, RouteTable, not_found
-from bot.sandbox.state import SandboxStateError
+from bot.sandbox.state import SandboxStateError, installation_covers
 from bot.sandbox.timeutil import format_time
 
 routes = RouteTable()
@@ -78,11 +78,11 @@ def list_installation_repos(req: ApiRequest) -> Reply:
     if req.identity.kind != "installation":
         raise ApiError(403, "Resource not accessible by integration")
     installation = req.state.installations[req.identity.installation_id]
-    owner = installation["account"].lower()
-    names = installation["repositories"] or [
-        key for key, repo in req.state.repos.items() if repo["owner"].lower() == owner
+    repos = [
+        req.shapes.repo(repo["full_name"])
+        for repo in req.state.repos.values()
+        if installation_covers(installation, repo)
     ]
-    repos = [req.shapes.repo(name) for name in names if name in req.state.repos]
     return Reply(
         200,
         {

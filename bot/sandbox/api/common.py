@@ -20,6 +20,15 @@ def repo_record(req: ApiRequest) -> dict[str, Any]:
         raise not_found() from exc
 
 
+def permission(repo: dict[str, Any], login: str) -> str:
+    """admin (the owner), write (collaborators), read (anyone, on a public repository) or none."""
+    if login.lower() == repo["owner"].lower():
+        return "admin"
+    if login.lower() in repo["collaborators"]:
+        return "write"
+    return "none" if repo["private"] else "read"
+
+
 def issue_record(req: ApiRequest, param: str = "issue_number") -> dict[str, Any]:
     """The issue (or PR) of the path, or 404."""
     try:
@@ -92,22 +101,14 @@ def record_label_changes(req: ApiRequest, issue: dict[str, Any], before: list[st
     """Add the ``labeled``/``unlabeled`` events GitHub records when an issue's labels change."""
     had = {n.lower() for n in before}
     has = {n.lower() for n in issue["labels"]}
-    for name in before:
-        if name.lower() not in has:
+    removed = [name for name in before if name.lower() not in has]
+    added = [name for name in issue["labels"] if name.lower() not in had]
+    for event, names in (("unlabeled", removed), ("labeled", added)):
+        for name in names:
             req.state.add_issue_event(
                 issue["repo"],
                 issue["number"],
-                event="unlabeled",
-                actor=actor(req),
-                label=name,
-                created_at=now(),
-            )
-    for name in issue["labels"]:
-        if name.lower() not in had:
-            req.state.add_issue_event(
-                issue["repo"],
-                issue["number"],
-                event="labeled",
+                event=event,
                 actor=actor(req),
                 label=name,
                 created_at=now(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from bot.sandbox.api.common import repo_record
+from bot.sandbox.api.common import permission, repo_record
 from bot.sandbox.routing import ApiError, ApiRequest, Reply, RouteTable, not_found
 from bot.sandbox.state import fake_sha
 
@@ -117,18 +117,10 @@ def get_contents(req: ApiRequest) -> Reply:
     return Reply(200, list(children.values()))
 
 
-def _permission(repo: dict[str, Any], login: str) -> str:
-    if login.lower() == repo["owner"].lower():
-        return "admin"
-    if login.lower() in repo["collaborators"]:
-        return "write"
-    return "none" if repo["private"] else "read"
-
-
 @routes.add("GET", "/repos/{owner}/{repo}/collaborators/{username}")
 def check_collaborator(req: ApiRequest) -> Reply:
     """204 for the owner and collaborators, 404 for everyone else."""
-    if _permission(repo_record(req), req.params["username"]) in ("admin", "write"):
+    if permission(repo_record(req), req.params["username"]) in ("admin", "write"):
         return Reply(204)
     raise not_found()
 
@@ -140,8 +132,8 @@ def get_collaborator_permission(req: ApiRequest) -> Reply:
     login = req.params["username"]
     if login.lower() not in req.state.users:
         raise not_found()
-    permission = _permission(repo, login)
+    level = permission(repo, login)
     return Reply(
         200,
-        {"permission": permission, "role_name": permission, "user": req.shapes.user(login)},
+        {"permission": level, "role_name": level, "user": req.shapes.user(login)},
     )
