@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import UsageError
+from bot.github.app_auth import read_private_key_file
 from bot.github.client import DEFAULT_API_URL
+from bot.store.urls import data_dir
 
 WEBHOOK_SECRET_ENV = "MAINTBOT_WEBHOOK_SECRET"
 APP_ID_ENV = "MAINTBOT_APP_ID"
@@ -30,13 +32,7 @@ RETRY_BACKOFF = 2.0
 
 def default_queue_file(env: Mapping[str, str]) -> Path:
     """The SqliteHuey file beside the default store: ``~/.local/share/maintbot/queue.sqlite3``."""
-    xdg = env.get("XDG_DATA_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        base = Path(xdg)
-    else:
-        home = env.get("HOME")
-        base = (Path(home) if home else Path.home()) / ".local" / "share"
-    return base / "maintbot" / "queue.sqlite3"
+    return data_dir(env) / "queue.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class AppSettings:
         key_text = env.get(PRIVATE_KEY_ENV) or None
         key_file = (env.get(PRIVATE_KEY_FILE_ENV) or "").strip() or None
         if key_text is None and key_file is not None:
-            key_text = _read_key_file(key_file)
+            key_text = read_private_key_file(key_file)
         queue_file = (env.get(QUEUE_FILE_ENV) or "").strip()
         return cls(
             webhook_secret=secret.encode() if secret else None,
@@ -107,13 +103,3 @@ class AppSettings:
         from bot.github.app_auth import load_private_key
 
         load_private_key(self.private_key)  # a bad key fails now, not at the first event
-
-
-def _read_key_file(path: str) -> str:
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read the GitHub App private key file {path}: {exc.strerror or exc}",
-            hint=f"set {PRIVATE_KEY_FILE_ENV} to the .pem file GitHub generated for the App",
-        ) from exc

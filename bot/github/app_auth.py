@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from github import Auth, GithubIntegration
 
@@ -209,3 +210,14 @@ def app_token_cache(
             cache = InstallationTokenCache(integration_minter(make_integration()))
             _caches[key] = cache
         return cache
+
+
+def read_private_key_file(path: str) -> str:
+    """The App's ``.pem`` file, or a clear error naming the file and the variable to fix."""
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the GitHub App private key file {path}: {exc.strerror or exc}",
+            hint="set MAINTBOT_APP_PRIVATE_KEY_FILE to the .pem file GitHub generated for the App",
+        ) from exc

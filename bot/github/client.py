@@ -12,13 +12,17 @@ import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from github import Auth, Github, GithubIntegration
 
 from bot import __version__
 from bot.errors import UsageError
-from bot.github.app_auth import InstallationAuth, app_token_cache, load_private_key
+from bot.github.app_auth import (
+    InstallationAuth,
+    app_token_cache,
+    load_private_key,
+    read_private_key_file,
+)
 from bot.github.http_retry import PolicyRetry
 from bot.github.redact import install_log_redaction
 from bot.github.retry import RetryPolicy
@@ -91,7 +95,7 @@ def credentials_from_env(
                 hint="set MAINTBOT_APP_PRIVATE_KEY_FILE to the App's .pem file, or put its "
                 "content in MAINTBOT_APP_PRIVATE_KEY",
             )
-        private_key = load_private_key(key_text if key_text else _read_key_file(key_file))
+        private_key = load_private_key(key_text if key_text else read_private_key_file(key_file))
         return GitHubCredentials(
             app_id=app_id,
             private_key=private_key,
@@ -195,16 +199,6 @@ def _normalize_api_url(url: str) -> str:
             "the sandbox's http://127.0.0.1:PORT (--api-url / GITHUB_API_URL)",
         )
     return text
-
-
-def _read_key_file(path: str) -> str:
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read the GitHub App private key file {path}: {exc.strerror or exc}",
-            hint="set MAINTBOT_APP_PRIVATE_KEY_FILE to the .pem file GitHub generated for the App",
-        ) from exc
 
 
 def _installation_id(value: str | None) -> int | None:

@@ -43,10 +43,11 @@ class DatabaseTarget:
         return self.url.render_as_string(hide_password=True)
 
 
-def default_sqlite_path(env: Mapping[str, str]) -> Path:
-    """``$XDG_DATA_HOME/maintbot/maintbot.sqlite3``, else under ``~/.local/share``.
+def data_dir(env: Mapping[str, str]) -> Path:
+    """maintbot's data folder: ``$XDG_DATA_HOME/maintbot``, else ``~/.local/share/maintbot``.
 
     A relative ``XDG_DATA_HOME`` is ignored, as the XDG base directory specification asks.
+    The store, the App's queue file and caches all live here.
     """
     xdg = env.get("XDG_DATA_HOME", "")
     if xdg and Path(xdg).is_absolute():
@@ -54,7 +55,12 @@ def default_sqlite_path(env: Mapping[str, str]) -> Path:
     else:
         home = env.get("HOME")
         base = (Path(home) if home else Path.home()) / ".local" / "share"
-    return base / "maintbot" / "maintbot.sqlite3"
+    return base / "maintbot"
+
+
+def default_sqlite_path(env: Mapping[str, str]) -> Path:
+    """The default store: ``maintbot.sqlite3`` in :func:`data_dir`."""
+    return data_dir(env) / "maintbot.sqlite3"
 
 
 def resolve_database_target(url: str | None, env: Mapping[str, str]) -> DatabaseTarget:
