@@ -1,3 +1,3 @@
-"""maintbot: keeps open-source machine-learning projects healthy (triage, PR benchmarks, reports)."""
+"""maintbot keeps open-source ML projects healthy: issue triage, PR benchmarks, reports."""
 
 __version__ = "0.1.0"
