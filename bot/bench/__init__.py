@@ -1,0 +1,1 @@
+"""The PR regression benchmark: run the reference models, compare two sides, report."""

@@ -1,0 +1,436 @@
+"""``maintbot bench``: run the reference models, compare results, benchmark a pull request.
+
+Progress goes to stderr, reports to stdout. Exit codes: 0 no regression, 1 a regression,
+2 bad arguments or input files, 3 git, GitHub or a model runtime failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.errors import FindingError, MaintbotError, UsageError
+from bot.settings import Settings
+from reference_models import MODEL_NAMES as MODEL_CHOICES
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_object(Settings) or Settings()
+
+
+def _models(value: str | None, default: tuple[str, ...]) -> list[str]:
+    if not value:
+        return list(default)
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in MODEL_CHOICES]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown model(s): {', '.join(unknown) or '(none given)'}",
+            hint=f"choose from: {','.join(MODEL_CHOICES)}",
+        )
+    return list(dict.fromkeys(names))
+
+
+def run_options(command: Any) -> Any:
+    """The options every command that trains shares (run, pr)."""
+    options = [
+        click.option("--models", help="Comma-separated models (default: bench.models)."),
+        click.option(
+            "--seeds",
+            type=click.IntRange(1, 100),
+            help="Seeds per side, 0..N-1 (default: bench.seeds).",
+        ),
+        click.option(
+            "--epochs", type=click.IntRange(1, 1000), help="Epochs per run (default: bench.epochs)."
+        ),
+        click.option(
+            "--dataset",
+            type=click.Choice(["mnist", "fashion_mnist"]),
+            default="mnist",
+            show_default=True,
+        ),
+        click.option(
+            "--data",
+            "data_path",
+            type=click.Path(exists=True, resolve_path=True),
+            help="A dataset file or folder (else Keras' loader, then the packaged copy).",
+        ),
+        click.option(
+            "--train-limit",
+            type=click.IntRange(1),
+            envvar="MAINTBOT_BENCH_TRAIN_LIMIT",
+            show_envvar=True,
+            help="For quick checks only: train on the first N images.",
+        ),
+        click.option(
+            "--test-limit",
+            type=click.IntRange(1),
+            envvar="MAINTBOT_BENCH_TEST_LIMIT",
+            show_envvar=True,
+            help="For quick checks only: evaluate on the first N test images.",
+        ),
+        click.option(
+            "--timeout-minutes",
+            type=click.IntRange(1, 360),
+            help="Per run (default: bench.timeout_minutes).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_settings(ctx: click.Context, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(models, seeds, RunSettings, bench config) from the options, defaults from the config."""
+    from bot.bench.runner import RunSettings, seeds_from_count
+
+    bench_config = _settings(ctx).config().bench
+    settings = RunSettings(
+        epochs=params["epochs"] or bench_config.epochs,
+        dataset=params["dataset"],
+        train_limit=params["train_limit"],
+        test_limit=params["test_limit"],
+        data_path=params["data_path"],
+        timeout_s=60.0 * (params["timeout_minutes"] or bench_config.timeout_minutes),
+    )
+    models = _models(params["models"], tuple(bench_config.models))
+    seeds = seeds_from_count(params["seeds"] or bench_config.seeds)
+    return models, seeds, settings, bench_config
+
+
+@click.group()
+def bench() -> None:
+    """Train the reference models and tell a PR whether it made them worse."""
+
+
+@bench.command("run")
+@run_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results JSON file (default: stdout).",
+)
+@click.option("--label", default="run", show_default=True, help="Name of this side.")
+@click.option(
+    "--tree",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder holding reference_models/ (default: here).",
+)
+@click.pass_context
+def run_command(
+    ctx: click.Context, out: Path | None, label: str, tree: Path, **params: Any
+) -> None:
+    """Train the models over the seeds into one results JSON.
+
+    Each run is its own subprocess with a timeout; progress goes to stderr.
+    """
+    from bot.bench import results
+    from bot.bench.pr import bench_tree, model_tree
+
+    models, seeds, settings, _ = _run_settings(ctx, params)
+    doc = bench_tree(
+        model_tree(tree),
+        label=label,
+        models=models,
+        seeds=seeds,
+        settings=settings,
+        progress=sys.stderr,
+    )
+    if out:
+        results.write(doc, out)
+        click.echo(
+            f"wrote {out}: {len(doc['runs'])} run(s), {len(doc['failures'])} failure(s)", err=True
+        )
+    else:
+        click.echo(results.dumps(doc), nl=False)
+    if doc["failures"]:
+        first = doc["failures"][0]
+        total = len(doc["failures"]) + len(doc["runs"])
+        raise MaintbotError(
+            f"{len(doc['failures'])} of {total} run(s) failed; first: {first['model']} seed "
+            f"{first['seed']}: {first['reason'][-300:]}",
+            hint="the results list every failure with its reason; fix the model or the data",
+        )
+
+
+@bench.command("compare")
+@click.argument("base_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("head_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.pass_context
+def compare_command(ctx: click.Context, base_file: Path, head_file: Path, fmt: str) -> None:
+    """Judge HEAD_FILE against BASE_FILE (exit 1 if worse).
+
+    A verdict per model and metric, with thresholds from the configuration.
+    """
+    from bot.bench import render, results
+    from bot.bench.compare import Thresholds, compare
+    from bot.bench.publish import write_job_summary
+
+    settings = _settings(ctx)
+    base, head = results.load(base_file), results.load(head_file)
+    comparison = compare(base, head, Thresholds.from_config(settings.config().bench.thresholds))
+    report = render.markdown(comparison, base_runs=base["runs"], head_runs=head["runs"])
+    if fmt == "json" or settings.as_json:
+        click.echo(render.to_json(comparison), nl=False)
+    else:
+        click.echo(report, nl=False)
+    write_job_summary(report)
+    _fail_on_regression(comparison)
+
+
+@bench.command("pr")
+@click.option("--base", "base_ref", required=True, help="Base branch, tag or sha (e.g. main).")
+@click.option("--head", "head_ref", help="Head ref (default: the working tree as it is).")
+@run_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".maintbot/bench-pr"),
+    show_default=True,
+    help="Artifact folder: base.json, head.json, comment.md.",
+)
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--post", is_flag=True, help="Upsert the sticky comment on the PR (needs a token).")
+@click.option(
+    "--pr",
+    "pr_number",
+    type=click.IntRange(1),
+    help="PR to post to (default: from the pull_request event).",
+)
+@click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, help="owner/name for --post.")
+@click.pass_context
+def pr_command(
+    ctx: click.Context,
+    base_ref: str,
+    head_ref: str | None,
+    out: Path,
+    fmt: str,
+    post: bool,
+    pr_number: int | None,
+    repo: str | None,
+    **params: Any,
+) -> None:
+    """Benchmark a PR: base and head interleaved (exit 1 if worse).
+
+    The base is checked out into a temporary git worktree; the head is the working tree
+    or --head. Writes the artifact folder and the job summary; --post comments.
+    """
+    from bot.bench import render
+    from bot.bench.artifact import write_artifact
+    from bot.bench.compare import Thresholds
+    from bot.bench.pr import bench_pr
+    from bot.bench.publish import write_job_summary
+    from bot.bench.pull_request import claimed_pull_request
+
+    settings = _settings(ctx)
+    models, seeds, run_settings, bench_config = _run_settings(ctx, params)
+    event_name, payload = _event()
+    claim = claimed_pull_request(event_name, payload)
+    outcome = bench_pr(
+        Path("."),
+        base_ref=base_ref,
+        head_ref=head_ref,
+        models=models,
+        seeds=seeds,
+        settings=run_settings,
+        thresholds=Thresholds.from_config(bench_config.thresholds),
+        pull_request=claim,
+        progress=sys.stderr,
+    )
+    report = render.markdown(
+        outcome.comparison, base_runs=outcome.base["runs"], head_runs=outcome.head["runs"]
+    )
+    write_artifact(out, outcome.base, outcome.head, report)
+    click.echo(f"wrote the artifact to {out}/", err=True)
+    if fmt == "json" or settings.as_json:
+        click.echo(render.to_json(outcome.comparison), nl=False)
+    else:
+        click.echo(report, nl=False)
+    write_job_summary(report)
+    if post:
+        number = pr_number or (claim or {}).get("number")
+        if not number or not repo:
+            raise UsageError(
+                "--post needs the PR and the repository",
+                hint="pass --pr N --repo owner/name (in Actions they come from the event)",
+            )
+        github = settings.github()
+        result = _post(github, repo, number, report, settings.dry_run)
+        _say_posted(result, number)
+    if bench_config.fail_on_regression:
+        _fail_on_regression(outcome.comparison)
+
+
+@bench.command("comment")
+@click.option(
+    "--artifact",
+    "artifact_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder holding the downloaded base.json and head.json.",
+)
+@click.option(
+    "--head-sha",
+    envvar="MAINTBOT_HEAD_SHA",
+    show_envvar=True,
+    help="Trusted head commit (default: the workflow_run event's head_sha).",
+)
+@click.option(
+    "--repo",
+    envvar="GITHUB_REPOSITORY",
+    show_envvar=True,
+    required=True,
+    help="owner/name of the repository to comment on.",
+)
+@click.option("--history-branch", help="Also chart this branch's accuracy history (the store).")
+@click.pass_context
+def comment_command(
+    ctx: click.Context,
+    artifact_dir: Path,
+    head_sha: str | None,
+    repo: str,
+    history_branch: str | None,
+) -> None:
+    """Post the PR comment from a validated artifact.
+
+    The privileged step of the fork-safe workflow: the artifact is untrusted.
+    """
+    from bot.bench import render
+    from bot.bench.artifact import policy_notes, read_artifact
+    from bot.bench.compare import Thresholds, compare
+    from bot.bench.publish import write_job_summary
+    from bot.bench.pull_request import resolve_pull_request, trusted_head_sha
+
+    settings = _settings(ctx)
+    base, head = read_artifact(artifact_dir)
+    event_name, payload = _event()
+    head_sha = head_sha or trusted_head_sha(event_name, payload)
+    if not head_sha:
+        raise UsageError(
+            "no trusted head commit to match the artifact against",
+            hint="run it from a workflow_run event or pass --head-sha",
+        )
+    claim = head.get("pull_request") or {}
+    if claim and claim["head_sha"] != head_sha:
+        raise UsageError(
+            "the artifact was made for another commit than the workflow run's head",
+            hint="nothing was posted; the artifact may be stale or forged",
+        )
+    bench_config = settings.config().bench
+    comparison = compare(base, head, Thresholds.from_config(bench_config.thresholds))
+    history = _history(settings, repo, history_branch, [m.model for m in comparison.models])
+    report = render.markdown(
+        comparison,
+        base_runs=base["runs"],
+        head_runs=head["runs"],
+        history=history,
+        notes=policy_notes(base, head, bench_config),
+    )
+    write_job_summary(report)
+    github = settings.github(required=not settings.dry_run)
+    if github is None:
+        click.echo(report, nl=False)
+        click.echo("dry-run without a token: the comment above was not posted", err=True)
+        return
+    pull = resolve_pull_request(github.get_repo(repo), head_sha, claim.get("number"))
+    result = _post_to(pull, report, settings.dry_run)
+    _say_posted(result, pull.number)
+
+
+@bench.command("record")
+@click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, required=True)
+@click.option("--branch", required=True, help="The branch the results were run on (e.g. main).")
+@click.pass_context
+def record_command(ctx: click.Context, results_file: Path, repo: str, branch: str) -> None:
+    """Append results to the benchmark history (store)."""
+    from bot.bench import history, results
+
+    doc = results.load(results_file)
+    store = _settings(ctx).store()
+    with store.session() as session:
+        added = history.record(session, doc, repo=repo, branch=branch)
+    click.echo(f"recorded {added} model(s) of {doc['git']['sha'][:12]} on {branch}", err=True)
+
+
+@bench.command("history")
+@click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, required=True)
+@click.option("--model", type=click.Choice(MODEL_CHOICES), required=True)
+@click.option("--branch", help="Only this branch (default: every branch).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.pass_context
+def history_command(
+    ctx: click.Context, repo: str, model: str, branch: str | None, limit: int
+) -> None:
+    """Export a model's benchmark history as JSON."""
+    from bot.bench import history
+
+    store = _settings(ctx).store()
+    with store.session() as session:
+        rows = history.export(session, repo=repo, model=model, branch=branch, limit=limit)
+    click.echo(json.dumps(rows, indent=2, sort_keys=True))
+
+
+def _fail_on_regression(comparison: Any) -> None:
+    from bot.bench.compare import Status
+
+    if comparison.status is Status.REGRESSION:
+        found = comparison.regressions
+        raise FindingError(
+            "the head is worse than the base: " + "; ".join(found),
+            hint="see the report above; if the change is intended, say so in the PR",
+        )
+
+
+def _event() -> tuple[str | None, dict[str, Any]]:
+    """The Actions event (name, payload), or (None, {}) outside Actions."""
+    name = os.environ.get("GITHUB_EVENT_NAME")
+    path = os.environ.get("GITHUB_EVENT_PATH")
+    if not name or not path:
+        return None, {}
+    from bot.events.local import read_payload
+
+    return name, read_payload(Path(path))
+
+
+def _post(github: Any, repo: str, number: int, report: str, dry_run: bool) -> Any:
+    return _post_to(github.get_repo(repo).get_pull(number), report, dry_run)
+
+
+def _post_to(pull: Any, report: str, dry_run: bool) -> Any:
+    from bot.bench.publish import post_comment
+
+    return post_comment(pull, report, dry_run=dry_run)
+
+
+def _say_posted(result: Any, number: int) -> None:
+    if result.dry_run:
+        click.echo(
+            f"dry-run: the benchmark comment would be {result.action} on #{number}", err=True
+        )
+    else:
+        click.echo(f"benchmark comment {result.action} on #{number}", err=True)
+
+
+def _history(
+    settings: Settings, repo: str, branch: str | None, models: list[str]
+) -> dict[str, list[tuple[str, float]]] | None:
+    if not branch:
+        return None
+    from bot.bench import history
+
+    store = settings.store()
+    with store.session() as session:
+        return {
+            model: history.chart_points(
+                history.export(session, repo=repo, model=model, branch=branch, limit=20)
+            )
+            for model in models
+        }

@@ -1,0 +1,275 @@
+"""Renders a benchmark comparison: the PR comment / job summary in Markdown, and JSON.
+
+Every string that came from a results file (a fork may have written it) goes through
+``bot.github.sanitize`` before it reaches Markdown; numbers are formatted here, and commit
+ids are shown only when they are plain hex. The chart is Mermaid ``xychart-beta``, which
+GitHub renders inline, so no image has to be hosted anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bot.bench.compare import (
+    ENVIRONMENT_FIELDS,
+    Comparison,
+    MetricSpec,
+    MetricVerdict,
+    ModelVerdict,
+    Status,
+)
+from bot.bench.stats import Summary
+from bot.github.sanitize import inline
+
+HEX_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+STICKY_KEY = "bench"  # one sticky comment per PR, edited on every push
+
+HEADLINES = {
+    Status.REGRESSION: "regression",
+    Status.WARNING: "warning",
+    Status.INCONCLUSIVE: "inconclusive",
+    Status.IMPROVED: "improved",
+    Status.PASS: "no regression",
+}
+
+
+def markdown(
+    comparison: Comparison,
+    *,
+    base_runs: Sequence[dict[str, Any]] = (),
+    head_runs: Sequence[dict[str, Any]] = (),
+    history: dict[str, list[tuple[str, float]]] | None = None,
+    notes: Sequence[str] = (),
+) -> str:
+    """The comment body: headline, a table per model, charts, environment, thresholds.
+
+    ``base_runs``/``head_runs`` (the validated runs) fill the environment table; ``history``
+    maps a model to (commit, test accuracy) pairs on the default branch, oldest first;
+    ``notes`` are warnings shown under the headline.
+    """
+    lines = [_headline(comparison), "", _subtitle(comparison), ""]
+    lines += [f"> ⚠️ {inline(note, 300)}" for note in notes]
+    if notes:
+        lines.append("")
+    if comparison.setting_changes:
+        changed = "; ".join(
+            f"{inline(d.field, 40)}: {inline(d.base, 40)} → {inline(d.head, 40)}"
+            for d in comparison.setting_changes
+        )
+        lines += [
+            f"> ⚠️ **The sides ran with different settings** ({changed}): not like for like.",
+            "",
+        ]
+    if comparison.environment_changes:
+        changed = "; ".join(
+            f"{inline(d.field, 40)}: {inline(d.base, 80)} → {inline(d.head, 80)}"
+            for d in comparison.environment_changes
+        )
+        lines += [
+            f"> ⚠️ **The environment changed between the sides** ({changed}): timings are not "
+            "comparable, and numerics may differ.",
+            "",
+        ]
+    if comparison.only_on_one_side:
+        lines += [
+            "Not compared (run on one side only): "
+            + ", ".join(inline(name, 80) for name in comparison.only_on_one_side),
+            "",
+        ]
+    for model in comparison.models:
+        lines += _model_section(model)
+        chart = epoch_chart(model)
+        if chart:
+            lines += [chart, ""]
+        if history and history.get(model.model):
+            lines += [history_chart(model.model, history[model.model]), ""]
+    lines += _environment_details(base_runs, head_runs)
+    lines += [_thresholds_line(comparison)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(comparison: Comparison) -> str:
+    """The comparison for machines; non-finite numbers become null."""
+    return json.dumps(_finite(comparison.to_dict()), indent=2, sort_keys=True) + "\n"
+
+
+def epoch_chart(model: ModelVerdict) -> str:
+    """Mermaid chart of mean training accuracy per epoch, base then head."""
+    base, head = model.base_epoch_accuracy, model.head_epoch_accuracy
+    epochs = min(len(base), len(head))
+    if epochs < 2:
+        return ""
+    base_pct = [v * 100 for v in base[:epochs]]
+    head_pct = [v * 100 for v in head[:epochs]]
+    low, high = _axis_range(base_pct + head_pct)
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{model.model}: training accuracy per epoch (mean over seeds)"',
+            f'    x-axis "epoch" [{", ".join(str(i) for i in range(1, epochs + 1))}]',
+            f'    y-axis "accuracy (%)" {low:g} --> {high:g}',
+            f"    line [{', '.join(f'{v:.2f}' for v in base_pct)}]",
+            f"    line [{', '.join(f'{v:.2f}' for v in head_pct)}]",
+            "```",
+            "<sub>First line: base; second line: head.</sub>",
+        ]
+    )
+
+
+def history_chart(model: str, points: Sequence[tuple[str, float]]) -> str:
+    """Mermaid chart of test accuracy on the default branch, oldest commit first."""
+    labels = [f'"{sha[:7]}"' if HEX_SHA.match(sha) else '"?"' for sha, _ in points]
+    values = [accuracy * 100 for _, accuracy in points]
+    low, high = _axis_range(values)
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{model}: test accuracy on the default branch"',
+            f"    x-axis [{', '.join(labels)}]",
+            f'    y-axis "accuracy (%)" {low:g} --> {high:g}',
+            f"    line [{', '.join(f'{v:.2f}' for v in values)}]",
+            "```",
+        ]
+    )
+
+
+def format_value(spec: MetricSpec, summary: Summary) -> str:
+    """``97.61 % ± 0.08`` for accuracy, ``31.2 s ± 1.1``, ``101,770`` for parameters."""
+    if summary.mean is None:
+        return "—"
+    mean, sd = summary.mean, summary.sd
+    if spec.fmt == "percent":
+        text, spread = f"{mean * 100:.2f} %", None if sd is None else f"{sd * 100:.2f}"
+    elif spec.fmt == "seconds":
+        text, spread = f"{mean:.1f} s", None if sd is None else f"{sd:.1f}"
+    elif spec.fmt == "integer":
+        text, spread = f"{round(mean):,}", None if not sd else f"{sd:,.0f}"
+    else:
+        text, spread = f"{mean:.4f}", None if sd is None else f"{sd:.4f}"
+    return f"{text} ± {spread}" if spread is not None else text
+
+
+def format_change(metric: MetricVerdict) -> str:
+    """``−1.21 pts`` or ``+12.3 %``; a real minus sign so signs line up in the table."""
+    if metric.change is None:
+        return "—"
+    if not math.isfinite(metric.change):
+        return "new" if metric.change > 0 else "—"
+    unit = " pts" if metric.spec.unit == "points" else " %"
+    sign = "+" if metric.change >= 0 else "−"
+    return f"{sign}{abs(metric.change):.2f}{unit}"
+
+
+def _headline(comparison: Comparison) -> str:
+    status = comparison.status
+    affected = [m.model for m in comparison.models if m.status is status]
+    where = f" in {', '.join(affected)}" if affected and status is not Status.PASS else ""
+    return f"### {status.icon} maintbot benchmark: {HEADLINES[status]}{where}"
+
+
+def _subtitle(comparison: Comparison) -> str:
+    base_seeds, head_seeds = comparison.seeds
+    base_epochs, head_epochs = comparison.epochs
+    seeds = f"{base_seeds}" if base_seeds == head_seeds else f"{base_seeds}/{head_seeds}"
+    epochs = f"{base_epochs}" if base_epochs == head_epochs else f"{base_epochs}/{head_epochs}"
+    seed_word = "seed" if seeds == "1" else "seeds"
+    epoch_word = "epoch" if epochs == "1" else "epochs"
+    return (
+        f"Base {_commit(comparison.base_git)} vs head {_commit(comparison.head_git)}: "
+        f"{seeds} {seed_word} × {epochs} {epoch_word} per side."
+    )
+
+
+def _commit(git: dict[str, Any]) -> str:
+    sha = git.get("sha")
+    ref = git.get("ref")
+    shown = f"`{sha[:7]}`" if isinstance(sha, str) and HEX_SHA.match(sha) else "(no commit)"
+    if isinstance(ref, str) and ref:
+        shown += f" ({inline(ref, 60)})"
+    if git.get("dirty"):
+        shown += " + local changes"
+    return shown
+
+
+def _model_section(model: ModelVerdict) -> list[str]:
+    lines = [
+        f"#### {model.model}: {model.status.icon} {HEADLINES[model.status]}",
+        "",
+    ]
+    lines += [f"- {inline(note, 400)}" for note in model.notes]
+    if model.notes:
+        lines.append("")
+    lines += ["| metric | base | head | delta | verdict |", "| --- | ---: | ---: | ---: | --- |"]
+    for metric in model.metrics:
+        lines.append(
+            f"| {metric.spec.label} | {format_value(metric.spec, metric.base)} "
+            f"| {format_value(metric.spec, metric.head)} | {format_change(metric)} "
+            f"| {metric.status.icon} {metric.status.value}: {inline(metric.reason, 200)} |"
+        )
+    return [*lines, ""]
+
+
+def _environment_details(
+    base_runs: Sequence[dict[str, Any]], head_runs: Sequence[dict[str, Any]]
+) -> list[str]:
+    if not base_runs and not head_runs:
+        return []
+    lines = [
+        "<details><summary>Environment</summary>",
+        "",
+        "| | base | head |",
+        "| --- | --- | --- |",
+    ]
+    for key, label in ENVIRONMENT_FIELDS:
+        lines.append(
+            f"| {label} | {_environment_value(base_runs, key)} "
+            f"| {_environment_value(head_runs, key)} |"
+        )
+    lines += ["", "</details>", ""]
+    return lines
+
+
+def _environment_value(runs: Sequence[dict[str, Any]], key: str) -> str:
+    values: list[str] = []
+    for run in runs:
+        value = run.get("environment", {}).get(key)
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in sorted(value.items()) if v not in ("", None))
+        text = "" if value is None else str(value)
+        if text not in values:
+            values.append(text)
+    return inline(" / ".join(v for v in values if v) or "—", 120)
+
+
+def _thresholds_line(comparison: Comparison) -> str:
+    t = comparison.thresholds
+    return (
+        f"<sub>Regression: test accuracy down ≥ {t.accuracy_drop_points:g} points or test loss "
+        f"up ≥ {t.loss_increase_pct:g} %; warning: training time up ≥ {t.time_increase_pct:g} % "
+        f"or parameters up ≥ {t.size_increase_pct:g} %. Each needs a one-sided Welch's t-test "
+        f"over the seeds with p < {t.alpha:g}; over the threshold but not significant is "
+        "inconclusive.</sub>"
+    )
+
+
+def _axis_range(values: Sequence[float]) -> tuple[float, float]:
+    """A y-axis that shows the differences: whole points around the data, within 0–100."""
+    low = max(0.0, math.floor(min(values)) - 1)
+    high = min(100.0, math.ceil(max(values)) + 1)
+    return low, high if high > low else low + 1
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

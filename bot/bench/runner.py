@@ -1,0 +1,266 @@
+"""Runs reference models, each in its own subprocess with a timeout, and collects results.
+
+A subprocess per run keeps runs independent (fresh TensorFlow state, its own peak memory),
+lets a hung or crashing model be stopped without taking the harness down, and runs exactly
+the code of the tree it is given: the model module is imported from ``tree/reference_models``
+and the runner checks that it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.bench import results
+from bot.errors import UsageError
+
+METRICS_FORMAT = 1  # the per-run metrics format of reference_models.training this reads
+TAIL_LINES = 15  # of a failed run's output, kept as its reason
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every run of a benchmark shares. The limits are for quick checks only."""
+
+    epochs: int
+    dataset: str = "mnist"
+    train_limit: int | None = None
+    test_limit: int | None = None
+    data_path: str | None = None
+    timeout_s: float = 30 * 60
+
+    def to_results(self, models: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
+        """The ``settings`` object of a results document."""
+        return {
+            "models": list(models),
+            "seeds": list(seeds),
+            "epochs": self.epochs,
+            "dataset": self.dataset,
+            "train_limit": self.train_limit,
+            "test_limit": self.test_limit,
+        }
+
+
+@dataclass(frozen=True)
+class Side:
+    """One tree of model code being benchmarked, with the name shown in progress lines."""
+
+    label: str
+    root: Path
+
+
+class RunFailed(Exception):
+    """A model run that did not produce metrics; ``reason`` says why (shown in the report)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class SideResults:
+    """The runs and failures collected for one side."""
+
+    runs: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+
+def schedule(
+    sides: Sequence[Side], models: Sequence[str], seeds: Sequence[int]
+) -> Iterator[tuple[Side, str, int]]:
+    """Seed by seed, model by model, the sides alternate (A/B/A/B).
+
+    Interleaving spreads slow phases of a shared machine (another job, thermal throttling)
+    over both sides instead of letting them land on one.
+    """
+    for seed in seeds:
+        for model in models:
+            for side in sides:
+                yield side, model, seed
+
+
+def run_all(
+    sides: Sequence[Side],
+    models: Sequence[str],
+    seeds: Sequence[int],
+    settings: RunSettings,
+    *,
+    progress: TextIO | None = None,
+) -> dict[str, SideResults]:
+    """Every (side, model, seed) in :func:`schedule` order; failures are kept, not raised."""
+    collected = {side.label: SideResults(runs=[], failures=[]) for side in sides}
+    plan = list(schedule(sides, models, seeds))
+    for index, (side, model, seed) in enumerate(plan, start=1):
+        prefix = f"[{index}/{len(plan)} {side.label}]"
+        _say(progress, f"{prefix} {model} seed {seed}: training {settings.epochs} epoch(s)")
+        try:
+            run = run_model(side.root, model, seed, settings, echo=_echo(progress, prefix))
+        except RunFailed as failure:
+            _say(progress, f"{prefix} {model} seed {seed}: FAILED: {failure.reason[:300]}")
+            collected[side.label].failures.append(
+                {"model": model, "seed": seed, "reason": failure.reason[-2000:]}
+            )
+            continue
+        collected[side.label].runs.append(run)
+        accuracy = run["test_accuracy"]
+        shown = "diverged" if accuracy is None else f"{accuracy:.4f}"
+        _say(
+            progress,
+            f"{prefix} {model} seed {seed}: test accuracy {shown} in {run['wall_seconds']:.1f} s",
+        )
+    return collected
+
+
+def run_model(
+    root: Path,
+    model: str,
+    seed: int,
+    settings: RunSettings,
+    *,
+    echo: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Trains ``model`` from ``root/reference_models`` once; returns its results ``run``."""
+    root = Path(root).resolve()
+    if not (root / "reference_models" / f"{model}.py").is_file():
+        raise RunFailed(f"{root.name} has no reference_models/{model}.py")
+    with tempfile.TemporaryDirectory(prefix="maintbot-run-") as scratch:
+        out = Path(scratch) / "metrics.json"
+        command = [sys.executable, "-m", f"reference_models.{model}", *_arguments(seed, settings)]
+        command += ["--out", str(out)]
+        started = time.perf_counter()
+        returncode, tail = _run_subprocess(command, root, settings.timeout_s, echo)
+        wall_seconds = time.perf_counter() - started
+        if returncode is None:
+            raise RunFailed(
+                f"{model} seed {seed} did not finish within {settings.timeout_s / 60:g} minutes "
+                "(bench.timeout_minutes) and was stopped"
+            )
+        if returncode != 0:
+            last = tail[-1] if tail else "no output"  # usually the exception
+            raise RunFailed(
+                f"{model} seed {seed} exited with code {returncode}: {last}\n" + "\n".join(tail)
+            )
+        try:
+            metrics = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunFailed(f"{model} seed {seed} wrote no readable metrics ({exc})") from exc
+    _check_metrics(metrics, root, model, seed)
+    return results.run_record(metrics, wall_seconds=wall_seconds)
+
+
+def child_environment(root: Path) -> dict[str, str]:
+    """The child imports the tree's own ``reference_models`` (and ``bot``), not an installed one."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH", "")])])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not progress
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _arguments(seed: int, settings: RunSettings) -> list[str]:
+    args = ["--seed", str(seed), "--epochs", str(settings.epochs), "--dataset", settings.dataset]
+    if settings.train_limit:
+        args += ["--train-limit", str(settings.train_limit)]
+    if settings.test_limit:
+        args += ["--test-limit", str(settings.test_limit)]
+    if settings.data_path:
+        args += ["--data", settings.data_path]
+    return args
+
+
+def _run_subprocess(
+    command: list[str], root: Path, timeout_s: float, echo: Callable[[str], None] | None
+) -> tuple[int | None, list[str]]:
+    """(exit code or None on timeout, last lines of output); progress lines are echoed live."""
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    process = subprocess.Popen(
+        command,
+        cwd=root,
+        env=child_environment(root),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,  # so a timeout stops the whole process group
+    )
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            if not line:
+                continue
+            tail.append(line[:500])
+            if echo and line.startswith("[") and "epoch" in line:
+                echo(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        reader.join(timeout=10)
+        return None, list(tail)
+    except BaseException:
+        _kill_group(process)
+        raise
+    reader.join(timeout=10)
+    return process.returncode, list(tail)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait(timeout=30)
+
+
+def _check_metrics(metrics: object, root: Path, model: str, seed: int) -> None:
+    """The run measured what was asked, with the code of this tree, in a format we read."""
+    if not isinstance(metrics, dict) or metrics.get("metrics_format") != METRICS_FORMAT:
+        raise RunFailed(
+            f"{model} seed {seed} wrote metrics in a format this maintbot does not read "
+            f"(metrics_format {metrics.get('metrics_format') if isinstance(metrics, dict) else '?'}"
+            f", expected {METRICS_FORMAT})"
+        )
+    if metrics.get("model") != model or metrics.get("seed") != seed:
+        raise RunFailed(f"{model} seed {seed} reported another model or seed")
+    code_path = Path(str(metrics.get("code_path", "")))
+    expected = (root / "reference_models").resolve()
+    if expected not in code_path.resolve().parents:
+        raise RunFailed(
+            f"{model} was imported from {code_path}, not from the tree under test ({expected}); "
+            "an installed copy shadows it"
+        )
+
+
+def _echo(progress: TextIO | None, prefix: str) -> Callable[[str], None] | None:
+    if progress is None:
+        return None
+    return lambda line: _say(progress, f"{prefix} {line}")
+
+
+def _say(progress: TextIO | None, line: str) -> None:
+    if progress is not None:
+        print(line, file=progress, flush=True)
+
+
+def seeds_from_count(count: int) -> list[int]:
+    """``--seeds N`` means seeds 0..N-1, so both sides of a comparison use the same seeds."""
+    if count < 1:
+        raise UsageError(f"--seeds must be at least 1, got {count}", hint="use --seeds 3")
+    return list(range(count))

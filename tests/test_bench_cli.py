@@ -1,0 +1,140 @@
+"""``maintbot bench compare`` and ``bench run`` as a user runs them: exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.bench import results
+from tests.test_bench_results import ENVIRONMENT, HEAD_SHA, make_results, make_run, side, write
+
+REPO = Path(__file__).resolve().parents[1]
+MAINTBOT = Path(sys.executable).with_name("maintbot")
+
+
+def maintbot(*args, cwd=REPO, env=None, timeout=300):
+    full_env = dict(os.environ)
+    for name in (
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_STEP_SUMMARY",
+        "MAINTBOT_CONFIG",
+    ):
+        full_env.pop(name, None)
+    full_env.update({"MAINTBOT_DATA_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+    return subprocess.run(
+        [str(MAINTBOT), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def regression_files(tmp_path):
+    base = write(tmp_path, "base.json", side([0.9760, 0.9740, 0.9756]))
+    head = write(tmp_path, "head.json", side([0.9660, 0.9642, 0.9655], label="head", sha=HEAD_SHA))
+    return base, head
+
+
+def test_compare_exits_1_on_a_regression_and_names_it(regression_files):
+    done = maintbot("bench", "compare", *map(str, regression_files))
+    assert done.returncode == 1
+    assert done.stdout.startswith("### ❌ maintbot benchmark: regression in mnist_mlp")
+    assert "the head is worse than the base: mnist_mlp: test accuracy worse by 1.00" in done.stderr
+
+
+def test_compare_exits_0_within_noise_and_speaks_json(tmp_path):
+    base = write(tmp_path, "base.json", side([0.9760, 0.9740, 0.9756]))
+    head = write(tmp_path, "head.json", side([0.9742, 0.9761, 0.9735], label="head", sha=HEAD_SHA))
+    done = maintbot("bench", "compare", str(base), str(head), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "pass"
+
+
+def test_compare_uses_the_configured_thresholds(regression_files, tmp_path):
+    config = tmp_path / "maintbot.yml"
+    config.write_text("version: 1\nbench:\n  thresholds:\n    accuracy_drop_points: 2.5\n")
+    done = maintbot("--config", str(config), "bench", "compare", *map(str, regression_files))
+    assert done.returncode == 0, done.stderr
+    assert "test accuracy down ≥ 2.5 points" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"schema": "maintbot-bench-results", "schema_versi', "not valid JSON at line 1"),
+        (json.dumps({**side([0.97]), "schema_version": 9}), "schema version 9"),
+        (
+            json.dumps(side([0.97])).replace('"AMD EPYC"', json.dumps("x" * 1_000_000)),
+            "cpu_model is longer than 200 characters",
+        ),
+    ],
+)
+def test_compare_fails_cleanly_on_bad_files(tmp_path, content, message):
+    base = write(tmp_path, "base.json", side([0.975, 0.976]))
+    bad = write(tmp_path, "head.json", content)
+    done = maintbot("bench", "compare", str(base), str(bad))
+    assert done.returncode == 2
+    assert message in done.stderr and "Hint:" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr) < 2000
+
+
+def test_compare_renders_hostile_strings_inert(tmp_path):
+    hostile = "@everyone <script>alert(1)</script> **bold** [x](https://evil.example)"
+    env = dict(ENVIRONMENT, cpu_model=hostile[:200], tensorflow="<b>2.21</b>")
+    head = make_results(
+        [make_run(seed=s, environment=env) for s in range(2)],
+        label="head",
+        sha=HEAD_SHA,
+        failures=[{"model": "mnist_mlp", "seed": 2, "reason": hostile}],
+    )
+    head["label"] = hostile
+    base_path = write(tmp_path, "base.json", side([0.975, 0.976]))
+    done = maintbot("bench", "compare", str(base_path), str(write(tmp_path, "head.json", head)))
+    assert done.returncode == 1  # the failed seed is a regression
+    for raw in ("@everyone", "<script>", "<b>", "](https://", "**bold**"):
+        assert raw not in done.stdout
+
+
+@pytest.mark.slow
+def test_run_writes_a_valid_results_file_with_progress(tmp_path):
+    out = tmp_path / "results.json"
+    done = maintbot(
+        "bench",
+        "run",
+        "--models",
+        "mnist_mlp",
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "1500",
+        "--test-limit",
+        "500",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    doc = results.load(out)
+    assert [(r["model"], r["seed"]) for r in doc["runs"]] == [("mnist_mlp", 0), ("mnist_mlp", 1)]
+    assert doc["settings"]["train_limit"] == 1500 and doc["failures"] == []
+    run = doc["runs"][0]
+    assert run["train_examples"] == 1500 and run["wall_seconds"] >= run["total_seconds"]
+    assert "[1/2 run] mnist_mlp seed 0: training 1 epoch(s)" in done.stderr
+    assert "[2/2 run] [mnist_mlp seed 1] epoch 1/1" in done.stderr
+
+
+def test_run_rejects_unknown_models_before_training():
+    done = maintbot("bench", "run", "--models", "mnist_mlp,resnet")
+    assert done.returncode == 2
+    assert "unknown model(s): resnet" in done.stderr

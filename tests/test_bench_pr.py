@@ -1,0 +1,157 @@
+"""``maintbot bench pr`` on a throw-away git repository: a broken model fails, a docs edit passes.
+
+The real command runs (the installed console script), with the real models on a small data
+slice for one epoch ("for quick checks" options); base and head are real git commits, the base
+checked out by the command into a temporary worktree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.bench import results
+
+REPO = Path(__file__).resolve().parents[1]
+MAINTBOT = Path(sys.executable).with_name("maintbot")
+QUICK = ["--models", "mnist_mlp", "--epochs", "1", "--train-limit", "3000", "--test-limit", "1000"]
+SCALING = "x_train, x_test = raw.x_train / 255.0, raw.x_test / 255.0"
+
+pytestmark = pytest.mark.slow
+
+
+def git(root, *args):
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def maintbot(root, *args, env=None, timeout=600):
+    """The console script, so the command imports the installed maintbot, not the copy."""
+    full_env = dict(os.environ)
+    for name in (
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_STEP_SUMMARY",
+        "MAINTBOT_CONFIG",
+    ):
+        full_env.pop(name, None)
+    full_env.update({"MAINTBOT_DATA_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+    return subprocess.run(
+        [str(MAINTBOT), *args],
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A git repository holding the reference models: ``main``, plus a ``broken`` branch."""
+    root = tmp_path_factory.mktemp("bench-pr") / "project"
+    shutil.copytree(
+        REPO / "reference_models",
+        root / "reference_models",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "bot").mkdir()
+    for name in ("__init__.py", "errors.py"):  # what a model run imports from bot
+        shutil.copy(REPO / "bot" / name, root / "bot" / name)
+    (root / "README.md").write_text("# project\n")
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "config", "user.name", "test")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "reference models")
+
+    git(root, "checkout", "-q", "-b", "broken")
+    model = root / "reference_models" / "mnist_mlp.py"
+    source = model.read_text()
+    assert SCALING in source, "the test's broken change no longer applies"
+    model.write_text(source.replace(SCALING, "x_train, x_test = raw.x_train, raw.x_test"))
+    git(root, "commit", "-q", "-am", "drop the input scaling")
+    git(root, "checkout", "-q", "main")
+    return root
+
+
+def test_a_docs_only_change_passes_and_both_sides_agree_exactly(project, tmp_path):
+    (project / "README.md").write_text("# project\n\nNow with more words.\n")  # uncommitted
+    out = tmp_path / "artifact"
+    done = maintbot(
+        project, "bench", "pr", "--base", "main", "--seeds", "2", *QUICK, "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "maintbot benchmark: no regression" in done.stdout
+    base, head = results.load(out / "base.json"), results.load(out / "head.json")
+    assert base["git"]["sha"] == git(project, "rev-parse", "main").strip()
+    assert head["git"] == {"sha": base["git"]["sha"], "ref": "working tree", "dirty": False}
+    # Same code, same seeds, same machine: the runs are identical, seed by seed.
+    assert [r["test_accuracy"] for r in base["runs"]] == [r["test_accuracy"] for r in head["runs"]]
+    assert [r["seed"] for r in head["runs"]] == [0, 1]
+    # Interleaved A/B/A/B, with progress on stderr.
+    order = [line.split("]")[0] for line in done.stderr.splitlines() if ": training" in line]
+    assert order == ["[1/4 base", "[2/4 head", "[3/4 base", "[4/4 head"]
+    assert "epoch 1/1" in done.stderr
+    assert (out / "comment.md").read_text() == done.stdout
+    assert git(project, "worktree", "list").count("\n") == 1  # the base worktree is gone
+
+
+def test_a_broken_model_fails_and_names_the_regression(project, tmp_path):
+    out = tmp_path / "artifact"
+    summary = tmp_path / "summary.md"
+    args = ["--base", "main", "--head", "broken", "--seeds", "2", *QUICK, "--out", str(out)]
+    done = maintbot(project, "bench", "pr", *args, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "the head is worse than the base: mnist_mlp: test " in done.stderr
+    assert "### ❌ maintbot benchmark: regression in mnist_mlp" in done.stdout
+    assert summary.read_text() == done.stdout
+    head = results.load(out / "head.json")
+    assert head["git"]["sha"] == git(project, "rev-parse", "broken").strip()
+    assert git(project, "worktree", "list").count("\n") == 1
+
+
+def test_a_head_that_cannot_run_is_a_regression_and_post_comments_on_the_pr(
+    project, tmp_path, sandbox
+):
+    sandbox.state.add_pull("octo/widgets", title="Break the MLP", head="oops", number=5)
+    model = project / "reference_models" / "mnist_mlp.py"
+    original = model.read_text()
+    model.write_text(original + "\ndef broken(:\n")
+    post = ["--post", "--pr", "5", "--repo", "octo/widgets", "--format", "json"]
+    try:
+        done = maintbot(
+            project,
+            *("--api-url", sandbox.base_url, "--token", "t"),
+            *("bench", "pr", "--base", "main", "--seeds", "1", *QUICK, *post),
+            *("--out", str(tmp_path / "artifact")),
+        )
+    finally:
+        model.write_text(original)
+    assert done.returncode == 1, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["status"] == "regression" and report["models"][0]["head_failed"] is True
+    assert "SyntaxError" in report["models"][0]["notes"][0]
+    assert "benchmark comment created on #5" in done.stderr
+    [body] = [
+        c["body"]
+        for c in sandbox.state.repo("octo/widgets")["comments"].values()
+        if c["issue_number"] == 5
+    ]
+    assert body.startswith("<!-- maintbot:bench -->\n### ❌ maintbot benchmark: regression")
+    assert "the head failed to train it (seed 0)" in body
+
+
+def test_an_unknown_base_is_a_clear_usage_error(project):
+    done = maintbot(project, "bench", "pr", "--base", "no-such-branch", *QUICK)
+    assert done.returncode == 2
+    assert "the ref 'no-such-branch' is not in this clone" in done.stderr
+    assert "fetch-depth: 0" in done.stderr

