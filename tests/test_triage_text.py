@@ -1,0 +1,57 @@
+"""Issue text cleaning and the head + tail token budget."""
+
+from __future__ import annotations
+
+from bot.triage.text import clean_body
+from bot.triage.tokens import batch, head_tail
+
+
+def test_comments_and_unanswered_template_fields_go():
+    body = (
+        "<!-- Please describe the bug.\nMultiple lines of instructions -->\n"
+        "### Describe the bug\n\nThe app crashes on start.\n\n"
+        "### GPU model and memory\n\n_No response_\n\n"
+        "### Python version\n\n3.11\n"
+    )
+    cleaned = clean_body(body)
+    assert "Please describe" not in cleaned
+    assert "GPU model" not in cleaned
+    assert "Describe the bug: The app crashes on start." in cleaned
+    assert "Python version: 3.11" in cleaned
+
+
+def test_long_code_and_traces_keep_their_ends():
+    code = "\n".join(f"line {n}" for n in range(1, 41))
+    cleaned = clean_body(f"Before\n```python\n{code}\n```\nAfter")
+    assert "line 1" in cleaned and "line 40" in cleaned and "line 39" in cleaned
+    assert "line 20" not in cleaned
+    assert "(34 lines)" in cleaned  # 40 lines: 4 first + 2 last kept
+    trace = "\n".join(
+        ["Traceback (most recent call last):"]
+        + [f'  File "x{n}.py", line {n}, in f' for n in range(30)]
+        + ["ValueError: boom"]
+    )
+    cleaned = clean_body(f"It fails:\n{trace}\nThanks")
+    assert "Traceback" in cleaned and "ValueError: boom" in cleaned and "Thanks" in cleaned
+    assert "x15.py" not in cleaned
+
+
+def test_urls_become_their_host():
+    cleaned = clean_body("See https://github.com/org/repo/issues/12?x=1 and ![img](http://a/b.png)")
+    assert "[github.com]" in cleaned
+    assert "/issues/12" not in cleaned
+    assert "[image]" in cleaned
+
+
+def test_head_tail_keeps_both_ends():
+    ids = list(range(100))
+    assert head_tail(ids, 200) == ids
+    kept = head_tail(ids, 10, tail_share=0.3)
+    assert kept == [0, 1, 2, 3, 4, 5, 6, 97, 98, 99]
+    assert head_tail(ids, 0) == []
+
+
+def test_batch_pads_to_the_longest():
+    enc = batch([[101, 5, 102], [101, 102]])
+    assert enc.input_ids.tolist() == [[101, 5, 102], [101, 102, 0]]
+    assert enc.attention_mask.tolist() == [[1, 1, 1], [1, 1, 0]]
