@@ -7,6 +7,7 @@ own :class:`Router`; this module is the one place that lists them.
 from __future__ import annotations
 
 from bot.events import Event, HandlerContext, Router
+from bot.triage.handlers import router as triage
 
 core = Router()
 
@@ -24,4 +25,4 @@ def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
 
 def build_router() -> Router:
     """The router of this maintbot: every capability's handlers, composed once."""
-    return Router(core)
+    return Router(core, triage)
