@@ -71,6 +71,45 @@ def test_head_learns_a_separable_problem():
     assert np.allclose(probs.sum(1), 1.0)
 
 
+def test_head_learns_per_repository_corrections():
+    # feature 0 means "bug" in repo a and "feature" in repo b; feature 1 means "question"
+    # everywhere. One shared weight vector cannot fit both repos; the corrections can.
+    rng = np.random.default_rng(2)
+    n = 300
+    repos = np.array(["a", "b"])[rng.integers(0, 2, n)]
+    y = rng.integers(0, 3, n)
+    x = rng.normal(0, 0.3, (n, 2))
+    x[y == 2, 1] += 3
+    x[(y == 0) & (repos == "a"), 0] += 3
+    x[(y == 1) & (repos == "b"), 0] += 3
+    x[(y == 0) & (repos == "b"), 0] -= 3
+    x[(y == 1) & (repos == "a"), 0] -= 3
+    shared = fit_head(x, y, 3, l2=0.1)
+    adapted = fit_head(x, y, 3, l2=0.1, domains=list(repos))
+    assert sorted(adapted.deltas) == ["a", "b"]
+    accuracy_shared = (shared.logits(x).argmax(1) == y).mean()
+    accuracy_adapted = (adapted.logits(x, list(repos)).argmax(1) == y).mean()
+    assert accuracy_shared < 0.75 < 0.95 < accuracy_adapted
+    # an unknown or missing repository gets the shared weights alone
+    assert np.allclose(adapted.logits(x[:5], ["c"] * 5), adapted.logits(x[:5]))
+    assert np.allclose(adapted.logits(x[:5], [None] * 5), adapted.logits(x[:5]))
+    # one repository only: no corrections, the plain head
+    assert fit_head(x, y, 3, l2=0.1, domains=["a"] * n).deltas == {}
+
+
+def test_head_takes_sparse_features():
+    from scipy import sparse
+
+    rng = np.random.default_rng(4)
+    y = np.repeat([0, 1, 2], 30)
+    x = np.zeros((90, 50))
+    x[np.arange(90), y * 10 + rng.integers(0, 10, 90)] = 1.0
+    dense = fit_head(x, y, 3)
+    from_sparse = fit_head(sparse.csr_matrix(x), y, 3)
+    assert np.allclose(dense.weights, from_sparse.weights, atol=1e-4)
+    assert (from_sparse.logits(sparse.csr_matrix(x)).argmax(1) == y).all()
+
+
 def test_temperature_softens_overconfident_logits():
     # logits that are right only 70 % of the time but claim ~100 %: temperature > 1
     rng = np.random.default_rng(1)

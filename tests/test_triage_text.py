@@ -55,3 +55,34 @@ def test_batch_pads_to_the_longest():
     enc = batch([[101, 5, 102], [101, 102]])
     assert enc.input_ids.tolist() == [[101, 5, 102], [101, 102, 0]]
     assert enc.attention_mask.tolist() == [[1, 1, 1], [1, 1, 0]]
+
+
+def test_three_lexical_views_read_an_issue_differently():
+    from bot.triage.lexical import char_terms, raw_word_terms, word_terms
+
+    title, body = "Crash on start", "<!-- fill this in -->\n### Describe the bug\n- [x] searched"
+    words = word_terms(title, body)
+    assert words["t:crash"] == 1 and words["t:crash on"] == 1
+    assert "fill" not in words  # the template's comment is cleaned away
+    raw = raw_word_terms(title, body)
+    for markup in ("<!--", "###", "[x]", "fill"):
+        assert raw[markup] >= 1
+    chars = char_terms(title, body)
+    assert chars["t cra"] == 1 and chars["tsta"] == 1  # title n-grams marked, padded
+    assert "<!-" not in chars
+
+
+def test_hashed_tfidf_is_the_same_dense_and_sparse():
+    import numpy as np
+
+    from bot.triage.lexical import fit_idf, hashed_counts, hashed_counts_sparse, tfidf
+
+    texts = [("Crash on start", "Traceback ... ValueError"), ("How do I?", "Is there a way")]
+    for view in ("words", "raw-words", "chars"):
+        dense = hashed_counts(texts, 2**10, view)
+        sparse = hashed_counts_sparse(texts, 2**10, view)
+        assert np.allclose(dense, sparse.toarray())
+        idf = fit_idf(sparse)
+        assert np.allclose(idf, fit_idf(dense))
+        assert np.allclose(tfidf(dense, idf), tfidf(sparse, idf).toarray())
+        assert np.allclose(np.linalg.norm(tfidf(dense, idf), axis=1), 1.0)

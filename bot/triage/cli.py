@@ -204,6 +204,13 @@ def evaluate(
 @click.option("--title", help="Issue title (else a JSON object {title, body} on stdin).")
 @click.option("--body", default="", help="Issue body (with --title).")
 @click.option(
+    "--repo",
+    default=None,
+    metavar="OWNER/NAME",
+    help="The issue's repository (else the JSON's \"repo\"): a model trained on several "
+    "repositories applies that one's corrections.",
+)
+@click.option(
     "--runtime",
     type=click.Choice(["int8", "fp32"]),
     default=None,
@@ -223,6 +230,7 @@ def predict(
     model: Path,
     title: str | None,
     body: str,
+    repo: str | None,
     runtime: str | None,
     target_precision: float | None,
     as_json: bool,
@@ -231,9 +239,10 @@ def predict(
     from bot.triage.runtime import Predictor
 
     if title is None:
-        title, body = _issue_from_stdin()
+        title, body, stdin_repo = _issue_from_stdin()
+        repo = repo or stdin_repo
     predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
-    (prediction,) = predictor.predict([(title, body)])
+    (prediction,) = predictor.predict([(title, body)], [repo])
     if _wants_json(ctx, as_json):
         _emit(prediction.to_json())
         return
@@ -242,7 +251,7 @@ def predict(
     click.echo(f"label: {prediction.label} ({prediction.confidence:.2f}); {probs}")
 
 
-def _issue_from_stdin() -> tuple[str, str]:
+def _issue_from_stdin() -> tuple[str, str, str | None]:
     raw = sys.stdin.read()
     try:
         record = json.loads(raw)
@@ -256,7 +265,8 @@ def _issue_from_stdin() -> tuple[str, str]:
             'stdin needs a JSON object with a "title" string',
             hint='pipe {"title": ..., "body": ...} or pass --title/--body',
         )
-    return record["title"], str(record.get("body") or "")
+    repo = record.get("repo")
+    return record["title"], str(record.get("body") or ""), repo if isinstance(repo, str) else None
 
 
 @triage.command()

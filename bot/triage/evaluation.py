@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def evaluate_model(predictor: Predictor, issues: Sequence[LabelledIssue]) -> dict[str, Any]:
     """Accuracy, per-label P/R/F1, macro-F1, confusion matrix, coverage and precision at the
     model's thresholds, and a per-repo breakdown when the issues name their repository."""
-    predictions = predictor.predict([(i.title, i.body) for i in issues])
+    predictions = predictor.predict([(i.title, i.body) for i in issues], [i.repo for i in issues])
     labels = predictor.labels
     truth = [i.label for i in issues]
     predicted = [p.label for p in predictions]

@@ -64,7 +64,9 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any]:
     if triage.ignores_author(author, is_bot=event.sender_is_bot):
         return {"skipped": f"author {author} is ignored"}
     predictor = _predictor(triage.model, triage.min_precision)
-    (prediction,) = predictor.predict([(issue.get("title") or "", issue.get("body") or "")])
+    (prediction,) = predictor.predict(
+        [(issue.get("title") or "", issue.get("body") or "")], [event.repo_full_name]
+    )
     existing = [label.get("name", "") for label in issue.get("labels") or []]
     plan = plan_issue_labels(ctx.config, prediction.decision, existing)
     result: dict[str, Any] = {

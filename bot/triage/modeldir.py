@@ -6,7 +6,8 @@ Layout (``triage train --out DIR``)::
     DIR/encoder.onnx         the fine-tuned encoder (fp32), embeddings out
     DIR/encoder.int8.onnx    the same, weights quantised to int8
     DIR/tokenizer.json       for the ``tokenizers`` library
-    DIR/head.npz             the linear head (and the IDF of the lexical features)
+    DIR/head.npz             the linear head, its per-repository corrections, the IDF of
+                             each lexical block, the validation predictions
     DIR/MODEL_CARD.md, DIR/model_card.json
 
 A directory written by another format version is refused with a clear error rather than
@@ -22,7 +23,7 @@ from typing import Any
 
 from bot.errors import UsageError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: three lexical views, per-repository head corrections
 MANIFEST = "triage-model.json"
 
 
@@ -30,8 +31,9 @@ MANIFEST = "triage-model.json"
 class Feature:
     """One block of the head's input: an encoder embedding of a text view, or lexical terms.
 
-    ``view`` is ``issue`` (title + cleaned body) or ``title``; ``size`` is the token budget
-    of an embedding view or the hashed dimension of the lexical block."""
+    For an embedding, ``view`` is ``issue`` (title + cleaned body) or ``title`` and ``size``
+    its token budget; for a lexical block, ``view`` is one of ``bot.triage.lexical.TERM_VIEWS``
+    and ``size`` its hashed width."""
 
     kind: str
     view: str
@@ -50,6 +52,7 @@ class Manifest:
     target_precision: float
     runtime: str = "int8"  # which encoder file predict uses: "int8" or "fp32"
     base_model: str = ""
+    domains: list[str] = field(default_factory=list)  # repositories with their own corrections
     created: str = ""
     format_version: int = FORMAT_VERSION
     files: dict[str, str] = field(

@@ -16,10 +16,12 @@ import numpy as np
 
 from bot.errors import MaintbotError, UsageError
 from bot.triage.head import LinearHead
-from bot.triage.lexical import hashed_counts, tfidf
+from bot.triage.lexical import TERM_VIEWS, hashed_counts, tfidf
 from bot.triage.modeldir import Manifest, read_manifest
 from bot.triage.thresholds import choose_thresholds, decide
 from bot.triage.tokens import batch, issue_ids, load_tokenizer
+
+PREDICT_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,24 @@ class Predictor:
                 hint="the file is damaged or from an incompatible onnxruntime; train again",
             ) from error
         weights = np.load(self.directory / files["head"])
+        deltas = weights["deltas"] if "deltas" in weights.files else []
+        if len(deltas) != len(self.manifest.domains):
+            raise UsageError(
+                f"{self.directory}: head.npz has {len(deltas)} repository corrections, the "
+                f"manifest names {len(self.manifest.domains)}",
+                hint="the directory is damaged; train again",
+            )
         self.head = LinearHead(
             weights=weights["weights"],
             bias=weights["bias"],
             temperature=self.manifest.temperature,
+            deltas=dict(zip(self.manifest.domains, deltas, strict=True)),
         )
-        self.idf = weights["idf"] if "idf" in weights.files else None
+        self.idf = {
+            k: weights[f"idf_{k}"]
+            for k, feature in enumerate(self.manifest.features)
+            if feature.kind == "lexical" and f"idf_{k}" in weights.files
+        }
         self.thresholds = dict(self.manifest.thresholds)
         self.target_precision = self.manifest.target_precision
         if target_precision is not None and target_precision != self.target_precision:
@@ -133,7 +147,7 @@ class Predictor:
     def features(self, issues: Sequence[tuple[str, str]]) -> np.ndarray:
         """The head's input for ``(title, body)`` pairs, block by block as the manifest says."""
         blocks = []
-        for feature in self.manifest.features:
+        for k, feature in enumerate(self.manifest.features):
             if feature.kind == "embedding":
                 body_of = (lambda body: body) if feature.view == "issue" else (lambda _: "")
                 seqs = [
@@ -141,30 +155,41 @@ class Predictor:
                     for title, body in issues
                 ]
                 blocks.append(feature.weight * self.embed(seqs))
-            elif feature.kind == "lexical":
-                if self.idf is None:
+            elif feature.kind == "lexical" and feature.view in TERM_VIEWS:
+                if k not in self.idf:
                     raise UsageError(
-                        f"{self.directory}: head.npz has no idf for the lexical features",
+                        f"{self.directory}: head.npz has no idf for the {feature.view} features",
                         hint="the directory is damaged; train again",
                     )
-                blocks.append(feature.weight * tfidf(hashed_counts(issues, feature.size), self.idf))
+                counts = hashed_counts(issues, feature.size, feature.view)
+                blocks.append(feature.weight * tfidf(counts, self.idf[k]))
             else:
                 raise UsageError(
-                    f"{self.directory}: unknown feature kind {feature.kind!r}",
+                    f"{self.directory}: unknown feature {feature.kind!r} ({feature.view!r})",
                     hint="train the model again with this maintbot",
                 )
         return np.hstack(blocks)
 
-    def probabilities(self, issues: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Calibrated label probabilities, one row per issue."""
-        if not issues:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.head.probabilities(self.features(issues))
+    def probabilities(
+        self, issues: Sequence[tuple[str, str]], repos: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Calibrated label probabilities, one row per issue. ``repos`` names each issue's
+        repository: a model trained on several applies that repository's corrections (an
+        unknown or missing one gets the shared weights). Scored in chunks, so the dense
+        lexical blocks of a large evaluation never sit in memory at once."""
+        out = np.zeros((len(issues), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(issues), PREDICT_CHUNK):
+            chunk = slice(start, start + PREDICT_CHUNK)
+            domains = list(repos[chunk]) if repos is not None else None
+            out[chunk] = self.head.probabilities(self.features(issues[chunk]), domains)
+        return out
 
-    def predict(self, issues: Sequence[tuple[str, str]]) -> list[Prediction]:
+    def predict(
+        self, issues: Sequence[tuple[str, str]], repos: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
         """Label, probabilities and thresholded decision of each ``(title, body)``."""
         out = []
-        for row in self.probabilities(issues):
+        for row in self.probabilities(issues, repos):
             probs = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
             decision, confidence = decide(probs, self.thresholds)
             label = max(probs, key=lambda k: probs[k])

@@ -8,10 +8,12 @@ The recipe, chosen by the measurements in docs/triage.md:
    training issues. It lifts the embedding alone but did not lift the combined head below
    in the folds measured, at about ten times the training time, so it is off by default;
 3. features: the embedding of title + cleaned body (head and tail within the token budget),
-   the embedding of the title alone, and hashed word/word-pair TF-IDF;
-4. a class-balanced logistic-regression head; its temperature and the per-label thresholds
-   for the target precision are fitted on the validation split, then the head is refitted on
-   all issues;
+   the embedding of the title alone, and three hashed TF-IDF views (cleaned words, raw words
+   with the template markup, character n-grams; bot/triage/lexical.py);
+4. a class-balanced logistic-regression head, with per-repository corrections when the
+   issues come from several repositories (bot/triage/head.py); its temperature and the
+   per-label thresholds for the target precision are fitted on the validation split, then
+   the head is refitted on all issues;
 5. export the encoder to ONNX (fp32 and int8) and write the manifest and model card.
 """
 
@@ -30,12 +32,29 @@ import numpy as np
 
 from bot.errors import UsageError
 from bot.triage.data import LabelledIssue, label_set
-from bot.triage.head import LinearHead, fit_head, fit_temperature
-from bot.triage.lexical import DEFAULT_DIM, fit_idf, hashed_counts, tfidf
+from bot.triage.head import LinearHead, fit_head, fit_temperature, softmax
+from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
 from bot.triage.metrics import macro_f1
 from bot.triage.modeldir import Feature, Manifest, write_manifest
 from bot.triage.thresholds import choose_thresholds
 from bot.triage.tokens import issue_ids, load_tokenizer
+
+
+@dataclass(frozen=True)
+class LexicalView:
+    """One hashed TF-IDF block: its view (bot/triage/lexical.py), hashed width, and weight
+    against the unit-length embeddings."""
+
+    view: str
+    dim: int
+    weight: float
+
+
+DEFAULT_LEXICAL = (
+    LexicalView("words", 2**15, 1.5),
+    LexicalView("raw-words", 2**15, 1.5),
+    LexicalView("chars", 2**16, 2.0),
+)
 
 
 @dataclass(frozen=True)
@@ -44,9 +63,8 @@ class Recipe:
 
     max_tokens: int = 256
     title_view: bool = True
-    lexical: bool = True
-    lexical_dim: int = DEFAULT_DIM
-    lexical_weight: float = 3.0  # the TF-IDF block scaled against the unit-length embeddings
+    lexical: tuple[LexicalView, ...] = DEFAULT_LEXICAL
+    per_repo: bool = True  # per-repository corrections when the issues span >= 2 repositories
     epochs: int = 0  # contrastive epochs; 0: the encoder stays frozen (measured best)
     pairs_per_issue: int = 4  # contrastive pairs drawn per training issue and epoch
     contrastive_max_tokens: int = 128
@@ -105,10 +123,7 @@ def _features(recipe: Recipe) -> list[Feature]:
     features = [Feature("embedding", "issue", recipe.max_tokens)]
     if recipe.title_view:
         features.append(Feature("embedding", "title", 64))
-    if recipe.lexical:
-        features.append(
-            Feature("lexical", "issue", recipe.lexical_dim, weight=recipe.lexical_weight)
-        )
+    features += [Feature("lexical", lex.view, lex.dim, weight=lex.weight) for lex in recipe.lexical]
     return features
 
 
@@ -197,26 +212,46 @@ def train(
         sequences[feature.view] = seqs
         with _progress(len(seqs), f"embed {feature.view}", progress) as bar:
             embeddings[feature.view] = embed(encoder, seqs, progress=bar.update)
-    counts = hashed_counts([(i.title, i.body) for i in issues], recipe.lexical_dim)
+    texts = [(i.title, i.body) for i in issues]
+    counts = {
+        k: hashed_counts_sparse(texts, f.size, f.view)
+        for k, f in enumerate(features)
+        if f.kind == "lexical"
+    }
     seconds["embed"] = time.perf_counter() - t0
+    repos = [i.repo for i in issues]
+    domains = repos if recipe.per_repo and len(set(repos) - {None}) >= 2 else None
 
-    def matrix(rows: Sequence[int], idf: np.ndarray | None, blocks: dict[str, np.ndarray]) -> Any:
+    def matrix(
+        rows: Sequence[int], idf: dict[int, np.ndarray], blocks: dict[str, np.ndarray]
+    ) -> Any:
+        from scipy import sparse
+
+        rows = list(rows)
         parts = []
-        for feature in features:
+        for k, feature in enumerate(features):
             if feature.kind == "embedding":
-                parts.append(feature.weight * blocks[feature.view][rows])
+                parts.append(sparse.csr_matrix(feature.weight * blocks[feature.view][rows]))
             else:
-                parts.append(feature.weight * tfidf(counts[rows], idf))
-        return np.hstack(parts)
+                parts.append(feature.weight * tfidf(counts[k][rows], idf[k]))
+        return sparse.hstack(parts).tocsr()
 
+    def fit(rows: Sequence[int], idf: dict[int, np.ndarray]) -> LinearHead:
+        return fit_head(
+            matrix(rows, idf, embeddings),
+            y[list(rows)],
+            len(labels),
+            l2=recipe.l2,
+            domains=[repos[i] for i in rows] if domains else None,
+        )
+
+    val_domains = [repos[i] for i in val_idx]
     # validation: temperature, thresholds, and fp32 vs int8 agreement of the export
-    idf_fit = fit_idf(counts[fit_idx])
-    head_fit = fit_head(matrix(fit_idx, idf_fit, embeddings), y[fit_idx], len(labels), l2=recipe.l2)
-    val_logits = head_fit.logits(matrix(val_idx, idf_fit, embeddings))
+    idf_fit = {k: fit_idf(c[fit_idx]) for k, c in counts.items()}
+    head_fit = fit(fit_idx, idf_fit)
+    val_logits = head_fit.logits(matrix(val_idx, idf_fit, embeddings), val_domains)
     temperature = fit_temperature(val_logits, y[val_idx])
-    val_probs = LinearHead(head_fit.weights, head_fit.bias, temperature).probabilities(
-        matrix(val_idx, idf_fit, embeddings)
-    )
+    val_probs = softmax(val_logits / temperature)
     thresholds = choose_thresholds(val_probs, y[val_idx], labels, target_precision)
 
     t0 = time.perf_counter()
@@ -236,7 +271,7 @@ def train(
         full = {view: np.zeros_like(embeddings[view]) for view in onnx_blocks}
         for view, vectors in onnx_blocks.items():
             full[view][val_idx] = vectors
-        predicted = head_fit.logits(matrix(val_idx, idf_fit, full)).argmax(1)
+        predicted = head_fit.logits(matrix(val_idx, idf_fit, full), val_domains).argmax(1)
         validation[f"{name}_macro_f1"] = macro_f1(truth, [labels[i] for i in predicted], labels)
     validation["n"] = len(val_idx)
     runtime = (
@@ -244,17 +279,19 @@ def train(
     )
 
     # the final head sees every issue; temperature and thresholds stay the held-out ones
-    idf_all = fit_idf(counts)
-    head = fit_head(matrix(range(len(issues)), idf_all, embeddings), y, len(labels), l2=recipe.l2)
+    idf_all = {k: fit_idf(c) for k, c in counts.items()}
+    head = fit(range(len(issues)), idf_all)
     head_arrays = {
         "weights": head.weights,
         "bias": head.bias,
         # kept so a repository's own target precision can re-derive the thresholds
         "validation_probabilities": val_probs.astype(np.float32),
         "validation_truth": y[val_idx],
+        **{f"idf_{k}": idf for k, idf in idf_all.items()},
     }
-    if recipe.lexical:
-        head_arrays["idf"] = idf_all
+    domain_names = sorted(head.deltas)
+    if domain_names:
+        head_arrays["deltas"] = np.stack([head.deltas[name] for name in domain_names])
     np.savez(out / "head.npz", **head_arrays)
     if tokenizer_path != out / "tokenizer.json":
         shutil.copyfile(tokenizer_path, out / "tokenizer.json")
@@ -268,6 +305,7 @@ def train(
         target_precision=target_precision,
         runtime=runtime,
         base_model=str(base_model),
+        domains=domain_names,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     result = TrainResult(manifest, validation, seconds, losses)
