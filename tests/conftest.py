@@ -27,9 +27,19 @@ def shared_dir() -> Path:
 @pytest.fixture(autouse=True)
 def _no_real_github(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach api.github.com or pick up a developer's token or secrets by accident."""
-    for var in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", "MAINTBOT_DATABASE_URL",
-                "MAINTBOT_WEBHOOK_SECRET", "MAINTBOT_APP_ID", "MAINTBOT_APP_PRIVATE_KEY",
-                "MAINTBOT_APP_PRIVATE_KEY_FILE", "MAINTBOT_APP_INSTALLATION_ID",
-                "MAINTBOT_REDIS_URL", "MAINTBOT_CONFIG", "MAINTBOT_DRY_RUN"):
+    for var in (
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_API_URL",
+        "MAINTBOT_DATABASE_URL",
+        "MAINTBOT_WEBHOOK_SECRET",
+        "MAINTBOT_APP_ID",
+        "MAINTBOT_APP_PRIVATE_KEY",
+        "MAINTBOT_APP_PRIVATE_KEY_FILE",
+        "MAINTBOT_APP_INSTALLATION_ID",
+        "MAINTBOT_REDIS_URL",
+        "MAINTBOT_CONFIG",
+        "MAINTBOT_DRY_RUN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
