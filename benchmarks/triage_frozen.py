@@ -1,4 +1,4 @@
-"""Recipe search, stage 1: frozen-encoder features and linear heads, cross-validated.
+"""Recipe search, stages 1 and 3: frozen-encoder features and linear heads, cross-validated.
 
 Reproduces the "frozen" rows of docs/triage.md. Embeds every issue of the NLBSE'24 training
 split once per text view with the untouched base encoder (cached under --cache), then scores
@@ -20,12 +20,13 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bot.triage.data import LabelledIssue, label_set, read_labelled
 from bot.triage.head import fit_head
-from bot.triage.lexical import fit_idf, hashed_counts, tfidf
+from bot.triage.lexical import DEFAULT_DIM, fit_idf, hashed_counts_sparse, tfidf
 from bot.triage.metrics import macro_f1
 from bot.triage.tokens import issue_ids, load_tokenizer
 
@@ -84,18 +85,33 @@ def embeddings(issues: list[LabelledIssue], base: str, cache: Path) -> dict[str,
     return out
 
 
+LEXICAL_BLOCKS = {  # recipe name -> (view, hashed width) of bot/triage/lexical.py
+    "lexical": ("words", DEFAULT_DIM),
+    "raw-words": ("raw-words", DEFAULT_DIM),
+    "chars": ("chars", 2 * DEFAULT_DIM),
+}
+
+
 def cross_validate(
     issues: list[LabelledIssue],
-    blocks: dict[str, np.ndarray],
+    blocks: dict[str, Any],
     recipe: list[str],
     fold: np.ndarray,
     *,
     pooled: bool,
     l2: float,
-    lexical_weight: float = 1.0,
+    weights: dict[str, float] | None = None,
     ensemble: bool = False,
+    per_repo: bool = False,
 ) -> dict[str, float]:
-    """Mean macro-F1 per project over the folds for one feature combination."""
+    """Mean macro-F1 per project over the folds for one feature combination.
+
+    ``weights`` scales blocks against the unit-length embeddings; ``per_repo`` (pooled only)
+    lets the head learn per-repository corrections, as ``triage train`` does on multi-repo
+    data."""
+    from scipy import sparse
+
+    weights = weights or {}
     labels = label_set(issues)
     y = np.array([labels.index(i.label) for i in issues])
     repos = np.array([i.repo for i in issues])
@@ -108,22 +124,28 @@ def cross_validate(
             test = in_scope & (fold == k)
             x_train, x_test = [], []
             for name in recipe:
-                if name == "lexical":
-                    idf = fit_idf(blocks["lexical-counts"][train])
-                    x_train.append(lexical_weight * tfidf(blocks["lexical-counts"][train], idf))
-                    x_test.append(lexical_weight * tfidf(blocks["lexical-counts"][test], idf))
+                w = weights.get(name, 1.0)
+                if name in LEXICAL_BLOCKS:
+                    idf = fit_idf(blocks[name][train])
+                    x_train.append(w * tfidf(blocks[name][train], idf))
+                    x_test.append(w * tfidf(blocks[name][test], idf))
                 else:
-                    x_train.append(blocks[name][train])
-                    x_test.append(blocks[name][test])
+                    x_train.append(sparse.csr_matrix(w * blocks[name][train]))
+                    x_test.append(sparse.csr_matrix(w * blocks[name][test]))
+            domains = list(repos[train]) if per_repo else None
             if ensemble:  # one head per block, probabilities averaged
                 probs = sum(
-                    fit_head(a, y[train], len(labels), l2=l2).probabilities(b)
+                    fit_head(a, y[train], len(labels), l2=l2, domains=domains).probabilities(
+                        b, list(repos[test])
+                    )
                     for a, b in zip(x_train, x_test, strict=True)
                 )
             else:
-                head = fit_head(np.hstack(x_train), y[train], len(labels), l2=l2)
-                probs = head.logits(np.hstack(x_test))
-            predicted = probs.argmax(axis=1)
+                head = fit_head(
+                    sparse.hstack(x_train), y[train], len(labels), l2=l2, domains=domains
+                )
+                probs = head.logits(sparse.hstack(x_test).tocsr(), list(repos[test]))
+            predicted = np.asarray(probs).argmax(axis=1)
             for repo in sorted(set(repos[test])):
                 mine = repos[test] == repo
                 score = macro_f1(
@@ -132,8 +154,8 @@ def cross_validate(
                     labels,
                 )
                 scores.setdefault(repo, []).append(score)
-    per_repo = {repo: float(np.mean(s)) for repo, s in scores.items()}
-    return {"mean": float(np.mean(list(per_repo.values()))), **per_repo}
+    per_repo_scores = {repo: float(np.mean(s)) for repo, s in scores.items()}
+    return {"mean": float(np.mean(list(per_repo_scores.values()))), **per_repo_scores}
 
 
 def main() -> None:
@@ -149,37 +171,61 @@ def main() -> None:
     issues = read_labelled(args.data)
     base = args.base_model or default_base_model()
     blocks = embeddings(issues, base, args.cache)
-    blocks["lexical-counts"] = hashed_counts([(i.title, i.body) for i in issues])
+    texts = [(i.title, i.body) for i in issues]
+    for name, (view, dim) in LEXICAL_BLOCKS.items():
+        blocks[name] = hashed_counts_sparse(texts, dim, view)
     fold = stratified_folds(issues, FOLDS, args.seed)
-    experiments = [
-        (["raw-head-256"], 0.1),
-        (["raw-head-256"], 1.0),
-        (["clean-headtail-256"], 0.1),
-        (["clean-headtail-256"], 1.0),
-        (["clean-headtail-512"], 1.0),
-        (["title"], 1.0),
-        (["lexical"], 0.1),
-        (["lexical"], 1.0),
-        (["clean-headtail-256", "title"], 1.0),
-        (["clean-headtail-256", "lexical"], 1.0),
-        (["clean-headtail-256", "title", "lexical"], 1.0),
-        (["clean-headtail-512", "title", "lexical"], 1.0),
-        (["clean-headtail-256", "lexical", "ensemble"], 1.0),
-        (["clean-headtail-256", "title", "lexical", "ensemble"], 1.0),
-        (["clean-headtail-256", "title", "lexical"], 0.3),
-        (["clean-headtail-256", "title", "lexical"], 3.0),
-        (["clean-headtail-256", "title", "lexical", "lexical-x2"], 1.0),
-        (["clean-headtail-256", "title", "lexical", "lexical-x3"], 1.0),
+    lex3 = {"lexical": 3.0}
+    views3 = {"lexical": 1.5, "chars": 2.0, "raw-words": 1.5}
+    # (blocks, L2, block weights, also run pooled with per-repository corrections)
+    experiments: list[tuple[list[str], float, dict[str, float], bool]] = [
+        # stage 1
+        (["raw-head-256"], 0.1, {}, False),
+        (["raw-head-256"], 1.0, {}, False),
+        (["clean-headtail-256"], 0.1, {}, False),
+        (["clean-headtail-256"], 1.0, {}, False),
+        (["clean-headtail-512"], 1.0, {}, False),
+        (["title"], 1.0, {}, False),
+        (["lexical"], 0.1, {}, False),
+        (["lexical"], 1.0, {}, False),
+        (["clean-headtail-256", "title"], 1.0, {}, False),
+        (["clean-headtail-256", "lexical"], 1.0, {}, False),
+        (["clean-headtail-256", "title", "lexical"], 1.0, {}, False),
+        (["clean-headtail-512", "title", "lexical"], 1.0, {}, False),
+        (["clean-headtail-256", "lexical", "ensemble"], 1.0, {}, False),
+        (["clean-headtail-256", "title", "lexical", "ensemble"], 1.0, {}, False),
+        (["clean-headtail-256", "title", "lexical"], 0.3, {}, False),
+        (["clean-headtail-256", "title", "lexical"], 3.0, {}, False),
+        (["clean-headtail-256", "title", "lexical"], 1.0, {"lexical": 2.0}, False),
+        # stage 3: more lexical views, per-repository corrections
+        (["clean-headtail-256", "title", "lexical"], 1.0, lex3, True),
+        (["clean-headtail-256", "title", "chars"], 1.0, {"chars": 3.0}, True),
+        (["clean-headtail-256", "title", "raw-words"], 1.0, {"raw-words": 3.0}, True),
+        (
+            ["clean-headtail-256", "title", "lexical", "chars"],
+            1.0,
+            {"lexical": 2, "chars": 2},
+            True,
+        ),
+        (
+            ["clean-headtail-256", "title", "chars", "raw-words"],
+            1.0,
+            {"chars": 2, "raw-words": 2},
+            True,
+        ),
+        (["clean-headtail-256", "title", "lexical", "chars", "raw-words"], 1.0, views3, True),
+        (["clean-headtail-256", "title", "lexical", "chars", "raw-words"], 0.3, views3, True),
     ]
     wanted = set(args.only or [])
-    for recipe, l2 in experiments:
+    for recipe, l2, weights, per_repo in experiments:
         name = "+".join(recipe)
         if wanted and name not in wanted:
             continue
         ensemble = "ensemble" in recipe
-        weight = next((float(r[-1]) for r in recipe if r.startswith("lexical-x")), 1.0)
-        recipe = [r for r in recipe if r != "ensemble" and not r.startswith("lexical-x")]
-        for pooled in (False, True):
+        recipe = [r for r in recipe if r != "ensemble"]
+        runs = [("strict", False, False), ("pooled", True, False)]
+        runs += [("pooled+per-repo", True, True)] if per_repo else []
+        for protocol, pooled, adapted in runs:
             start = time.time()
             result = cross_validate(
                 issues,
@@ -188,13 +234,15 @@ def main() -> None:
                 fold,
                 pooled=pooled,
                 l2=l2,
+                weights=weights,
                 ensemble=ensemble,
-                lexical_weight=weight,
+                per_repo=adapted,
             )
             row = {
                 "recipe": name,
                 "l2": l2,
-                "protocol": "pooled" if pooled else "strict",
+                "weights": weights,
+                "protocol": protocol,
                 "seconds": round(time.time() - start, 1),
                 **{k: round(v, 4) for k, v in result.items()},
             }

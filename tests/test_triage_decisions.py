@@ -134,3 +134,13 @@ def test_label_plan_maps_decisions_onto_the_repositorys_labels():
     assert plan_issue_labels(config, "performance", []).labels == ("needs-triage",)
     assert plan_issue_labels(config, "bug", ["wontfix"]).labels == ()
     assert plan_issue_labels(config, "bug", ["type: bug"]).labels == ()
+
+
+def test_fine_tuning_epochs_follow_the_data_size():
+    from bot.triage.train import Recipe
+
+    assert Recipe().finetune_epochs(192) == 5  # a project's fit split: 12 batches
+    assert Recipe().finetune_epochs(960) == 2  # five projects: 60 batches
+    assert Recipe().finetune_epochs(20) == 6  # tiny data: capped
+    assert Recipe(epochs=0).finetune_epochs(960) == 0
+    assert Recipe(epochs=0).issue_weight == 1.0 < Recipe().issue_weight

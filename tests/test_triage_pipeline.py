@@ -98,6 +98,42 @@ def test_model_directory_holds_everything_inference_needs(model_dir):
     assert set(card["validation"]) >= {"fp32_macro_f1", "int8_macro_f1", "torch_macro_f1"}
     assert set(manifest.thresholds) == {"bug", "feature", "question"}
     assert "macro-F1" in (model_dir / "MODEL_CARD.md").read_text()
+    # trained on two repositories: the head keeps a correction for each
+    assert manifest.domains == ["facebook/react", "microsoft/vscode"]
+    assert [f.view for f in manifest.features if f.kind == "lexical"] == [
+        "words",
+        "raw-words",
+        "chars",
+    ]
+
+
+def test_predict_applies_the_repository_correction(model_dir):
+    issue = {"title": "Add a dark theme", "body": "It would be nice to have one."}
+    shared = run_maintbot(
+        "triage", "predict", "--model", str(model_dir), "--json", stdin=json.dumps(issue)
+    )
+    react = run_maintbot(
+        "triage",
+        "predict",
+        "--model",
+        str(model_dir),
+        "--repo",
+        "facebook/react",
+        "--json",
+        stdin=json.dumps(issue),
+    )
+    from_stdin = run_maintbot(
+        "triage",
+        "predict",
+        "--model",
+        str(model_dir),
+        "--json",
+        stdin=json.dumps({**issue, "repo": "facebook/react"}),
+    )
+    assert shared.returncode == react.returncode == from_stdin.returncode == 0, react.stderr
+    probs = [json.loads(r.stdout)["probabilities"] for r in (shared, react, from_stdin)]
+    assert probs[1] == probs[2]
+    assert probs[0] != probs[1]
 
 
 PREDICT_WITHOUT_TORCH = textwrap.dedent(
@@ -234,6 +270,22 @@ def test_protocol_runs_end_to_end(slices):
     assert out["per_repo"]["facebook/react"]["n_test"] == 12
     mean = sum(s["macro_f1"] for s in out["per_repo"].values()) / 2
     assert out["mean_macro_f1"] == pytest.approx(mean)
+    pooled = run_maintbot(
+        "triage",
+        "protocol",
+        "--train",
+        str(train_csv),
+        "--test",
+        str(test_csv),
+        "--pooled",
+        "--epochs",
+        "1",  # the fine-tuning path end to end (one epoch on 48 issues: seconds)
+        "--json",
+    )
+    assert pooled.returncode == 0, pooled.stderr
+    out = json.loads(pooled.stdout.strip().splitlines()[-1])
+    assert out["protocol"] == "pooled"
+    assert out["per_repo"]["microsoft/vscode"]["n_train"] == 60
 
 
 def test_train_errors(tmp_path):
@@ -245,8 +297,15 @@ def test_train_errors(tmp_path):
     assert result.returncode == 2 and "empty" in result.stderr
 
 
-def test_contrastive_step_is_seeded(nlbse):
-    from bot.triage.encoder import contrastive_finetune, embed, load_encoder, seed_everything
+@pytest.mark.parametrize("step", ["contrastive", "classify"])
+def test_encoder_training_steps_are_seeded(nlbse, step):
+    from bot.triage.encoder import (
+        classify_finetune,
+        contrastive_finetune,
+        embed,
+        load_encoder,
+        seed_everything,
+    )
     from bot.triage.tokens import issue_ids, load_tokenizer
 
     path = minilm.get_model_path()
@@ -259,7 +318,12 @@ def test_contrastive_step_is_seeded(nlbse):
         seed_everything(7)
         encoder = load_encoder(path)
         before = embed(encoder, seqs[:2])
-        losses = contrastive_finetune(encoder, seqs, labels, n_pairs=16, seed=7, batch_size=8)
+        if step == "contrastive":
+            losses = contrastive_finetune(encoder, seqs, labels, n_pairs=16, seed=7, batch_size=8)
+        else:
+            losses = classify_finetune(
+                encoder, seqs, labels, n_labels=3, epochs=1, seed=7, batch_size=8
+            )
         assert len(losses) == 2
         vectors.append(embed(encoder, seqs[:2]))
     assert abs(vectors[0] - before).max() > 1e-4  # the step changed the encoder

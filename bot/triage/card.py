@@ -45,6 +45,7 @@ def card_data(
         "target_precision": manifest.target_precision,
         "thresholds": manifest.thresholds,
         "runtime": manifest.runtime,
+        "domains": manifest.domains,
         "seconds": {k: round(v, 1) for k, v in result.seconds.items()},
     }
 
@@ -53,18 +54,23 @@ def render_card(data: dict[str, Any]) -> str:
     """``MODEL_CARD.md``: the same facts for a person."""
     val = data["validation"]
     recipe = data["recipe"]
-    training = (
-        f"SetFit-style contrastive fine-tuning ({recipe['pairs_per_issue']} pairs per issue, "
-        f"{recipe['epochs']} epoch(s))"
-        if recipe.get("epochs") and recipe.get("pairs_per_issue")
-        else "frozen encoder (no fine-tuning)"
-    )
+    steps = []
+    if recipe.get("contrastive_epochs") and recipe.get("pairs_per_issue"):
+        steps.append(
+            f"SetFit-style contrastive step ({recipe['pairs_per_issue']} pairs per issue, "
+            f"{recipe['contrastive_epochs']} epoch(s))"
+        )
+    if recipe.get("epochs"):
+        steps.append(f"fine-tuned on the labels for {recipe['epochs']} epoch(s)")
+    training = ", then ".join(steps) or "frozen encoder (no fine-tuning)"
     lines = [
         "# maintbot issue-type classifier",
         "",
         f"- Created: {data['created']} by maintbot {data['maintbot_version']}",
         f"- Base model: `{data['base_model']}` ({data['encoder'].get('parameters', 0):,} "
-        f"parameters), mean pooling, {training}, linear head over embeddings and words",
+        f"parameters), mean pooling, {training}, linear head over embeddings and "
+        f"{', '.join(lex['view'] for lex in recipe.get('lexical', ())) or 'no'} term features",
+        f"- Per-repository corrections: {', '.join(data.get('domains') or []) or 'none'}",
         f"- Labels: {', '.join(data['labels'])}",
         f"- Training data: {data['training_data']['issues']} issues; per label "
         f"{data['training_data']['per_label']}; per repository "

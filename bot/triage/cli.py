@@ -53,8 +53,8 @@ def triage() -> None:
     "--epochs",
     type=click.IntRange(0, 50),
     default=None,
-    help="SetFit-style contrastive epochs of the encoder before the head (default 0: "
-    "frozen encoder, the measured best; see docs/triage.md).",
+    help="Fine-tuning epochs of the encoder on the labels before the head (default 2, the "
+    "measured best; 0: frozen encoder, head only, about 10x faster; see docs/triage.md).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
 @click.option(
@@ -130,7 +130,7 @@ def _target_precision(ctx: click.Context, given: float | None) -> float:
 
 
 def _recipe(epochs: int | None) -> Any:
-    """The default recipe, with ``--epochs`` contrastive epochs (0: frozen encoder)."""
+    """The default recipe, with ``--epochs`` fine-tuning epochs (0: frozen encoder)."""
     from dataclasses import replace
 
     from bot.triage.train import Recipe
@@ -293,7 +293,7 @@ def _issue_from_stdin() -> tuple[str, str, str | None]:
     "--epochs",
     type=click.IntRange(0, 50),
     default=None,
-    help="Contrastive epochs per model, as for `train` (0: frozen encoder, head only).",
+    help="Fine-tuning epochs per model, as for `train` (0: frozen encoder, head only).",
 )
 @click.option(
     "--out",

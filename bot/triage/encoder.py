@@ -148,11 +148,7 @@ def contrastive_finetune(
     rng = random.Random(seed)
     pairs = contrastive_pairs(labels, n_pairs, rng)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=learning_rate, weight_decay=0.01)
-    steps = math.ceil(len(pairs) / batch_size)
-    warmup = max(1, steps // 10)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup + 1)))
-    )
+    scheduler = _linear_warmup_decay(optimizer, math.ceil(len(pairs) / batch_size))
     losses = []
     encoder.train()
     for start in range(0, len(pairs), batch_size):
@@ -168,6 +164,68 @@ def contrastive_finetune(
         losses.append(loss.item())
         if progress:
             progress(len(chunk))
+    encoder.eval()
+    return losses
+
+
+def _linear_warmup_decay(optimizer: torch.optim.Optimizer, steps: int) -> Any:
+    """Learning rate up over the first tenth of the steps, then linearly down to zero."""
+    warmup = max(1, steps // 10)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup + 1)))
+    )
+
+
+def classify_finetune(
+    encoder: MeanPooledEncoder,
+    sequences: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    *,
+    n_labels: int,
+    epochs: int,
+    seed: int,
+    batch_size: int = 16,
+    learning_rate: float = 5e-5,
+    head_learning_rate: float = 1e-3,
+    scale: float = 20.0,
+    progress: ProgressFn | None = None,
+) -> list[float]:
+    """Fine-tunes the encoder on the labels through its own geometry: a linear layer over the
+    mean-pooled, unit-length embedding scaled by ``scale`` (a cosine classifier), trained with
+    cross-entropy; the layer is thrown away afterwards and the embedding kept for the head.
+
+    Reading the mean-pooled embedding (not the CLS pooler, which this encoder never trained)
+    is what makes a short fine-tune pay off (docs/triage.md, stage 4). Returns the loss per
+    batch."""
+    if epochs <= 0 or not sequences:
+        return []
+    rng = random.Random(seed)
+    classifier = nn.Linear(encoder.body.config.hidden_size, n_labels)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder.parameters(), "lr": learning_rate},
+            {"params": classifier.parameters(), "lr": head_learning_rate},
+        ],
+        weight_decay=0.01,
+    )
+    scheduler = _linear_warmup_decay(optimizer, epochs * math.ceil(len(sequences) / batch_size))
+    targets = torch.tensor(list(labels))
+    losses = []
+    encoder.train()
+    for _ in range(epochs):
+        order = list(range(len(sequences)))
+        rng.shuffle(order)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            embedding = encoder(**_tensors([sequences[i] for i in idx]))
+            loss = nn.functional.cross_entropy(classifier(embedding * scale), targets[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            if progress:
+                progress(len(idx))
     encoder.eval()
     return losses
 

@@ -3,10 +3,10 @@
 The recipe, chosen by the measurements in docs/triage.md:
 
 1. carve a stratified validation split (default 20 %) from the training issues;
-2. optional (``--epochs N``) SetFit-style contrastive step: the encoder (mean pooling) learns
-   that issues of one label are close and of different labels far apart, from pairs of
-   training issues. It lifts the embedding alone but did not lift the combined head below
-   in the folds measured, at about ten times the training time, so it is off by default;
+2. fine-tune the encoder (``--epochs N``, default 2) on the labels of the fit split, through
+   its mean-pooled embedding (a cosine classifier whose layer is then dropped). An optional
+   SetFit-style contrastive step can run before it (``Recipe.contrastive_epochs``); it did
+   not lift the combined head in the folds measured, so it is off;
 3. features: the embedding of title + cleaned body (head and tail within the token budget),
    the embedding of the title alone, and three hashed TF-IDF views (cleaned words, raw words
    with the template markup, character n-grams; bot/triage/lexical.py);
@@ -19,6 +19,7 @@ The recipe, chosen by the measurements in docs/triage.md:
 
 from __future__ import annotations
 
+import math
 import random
 import shutil
 import time
@@ -65,12 +66,33 @@ class Recipe:
     title_view: bool = True
     lexical: tuple[LexicalView, ...] = DEFAULT_LEXICAL
     per_repo: bool = True  # per-repository corrections when the issues span >= 2 repositories
-    epochs: int = 0  # contrastive epochs; 0: the encoder stays frozen (measured best)
+    # fine-tuning epochs of the encoder on the labels; 0: frozen encoder; None: enough for
+    # MIN_FINETUNE_STEPS batches, 2 to 6 epochs (measured: 4 on a project's 240, 2 on 1,200)
+    epochs: int | None = None
+    finetune_max_tokens: int = 128  # shorter than max_tokens: fine-tuning is the slow part
+    learning_rate: float = 5e-5
+    # the fine-tuned issue embedding carries more than the frozen one: weighed up against the
+    # lexical blocks (docs/triage.md, stage 4)
+    finetuned_issue_weight: float = 4.0
+    contrastive_epochs: int = 0  # SetFit-style pair step before fine-tuning (stage 2: no gain)
     pairs_per_issue: int = 4  # contrastive pairs drawn per training issue and epoch
-    contrastive_max_tokens: int = 128
-    learning_rate: float = 2e-5
+    contrastive_learning_rate: float = 2e-5
     l2: float = 1.0
     validation_share: float = 0.2
+
+    @property
+    def issue_weight(self) -> float:
+        return self.finetuned_issue_weight if self.epochs != 0 else 1.0
+
+    def finetune_epochs(self, n_issues: int, batch_size: int = 16) -> int:
+        """The epochs to fine-tune for on ``n_issues``: ``epochs``, or by the rule above."""
+        if self.epochs is not None:
+            return self.epochs
+        batches = max(1, math.ceil(n_issues / batch_size))
+        return min(6, max(2, math.ceil(MIN_FINETUNE_STEPS / batches)))
+
+
+MIN_FINETUNE_STEPS = 60
 
 
 @dataclass
@@ -120,7 +142,7 @@ def _tokenizer_file(base_model: str, work: Path) -> Path:
 
 
 def _features(recipe: Recipe) -> list[Feature]:
-    features = [Feature("embedding", "issue", recipe.max_tokens)]
+    features = [Feature("embedding", "issue", recipe.max_tokens, weight=recipe.issue_weight)]
     if recipe.title_view:
         features.append(Feature("embedding", "title", 64))
     features += [Feature("lexical", lex.view, lex.dim, weight=lex.weight) for lex in recipe.lexical]
@@ -148,6 +170,7 @@ def train(
     import torch
 
     from bot.triage.encoder import (
+        classify_finetune,
         contrastive_finetune,
         describe,
         embed,
@@ -178,25 +201,42 @@ def train(
     encoder = load_encoder(base_model)
 
     losses: list[float] = []
-    if recipe.epochs > 0 and recipe.pairs_per_issue > 0:
-        short = [
-            issue_ids(tokenizer, issues[i].title, issues[i].body, recipe.contrastive_max_tokens)
-            for i in fit_idx
-        ]
+    # the encoder learns from the fit split only: validation stays unseen for calibration
+    short = [
+        issue_ids(tokenizer, issues[i].title, issues[i].body, recipe.finetune_max_tokens)
+        for i in fit_idx
+    ]
+    fit_labels = [int(y[i]) for i in fit_idx]
+    if recipe.contrastive_epochs > 0 and recipe.pairs_per_issue > 0:
         n_pairs = recipe.pairs_per_issue * len(fit_idx)
         t0 = time.perf_counter()
-        for epoch in range(recipe.epochs):
+        for epoch in range(recipe.contrastive_epochs):
             with _progress(2 * n_pairs, f"contrastive epoch {epoch + 1}", progress) as bar:
                 losses += contrastive_finetune(
                     encoder,
                     short,
-                    [int(y[i]) for i in fit_idx],
+                    fit_labels,
                     n_pairs=n_pairs,
                     seed=seed + epoch,
-                    learning_rate=recipe.learning_rate,
+                    learning_rate=recipe.contrastive_learning_rate,
                     progress=lambda n, bar=bar: bar.update(2 * n),
                 )
         seconds["contrastive"] = time.perf_counter() - t0
+    epochs = recipe.finetune_epochs(len(short))
+    if epochs > 0:
+        t0 = time.perf_counter()
+        with _progress(epochs * len(short), f"fine-tune ({epochs} epochs)", progress) as bar:
+            losses += classify_finetune(
+                encoder,
+                short,
+                fit_labels,
+                n_labels=len(labels),
+                epochs=epochs,
+                seed=seed,
+                learning_rate=recipe.learning_rate,
+                progress=bar.update,
+            )
+        seconds["finetune"] = time.perf_counter() - t0
 
     features = _features(recipe)
     t0 = time.perf_counter()

@@ -1,0 +1,201 @@
+"""Recipe search, stage 4: fine-tune the encoder on the labels, then the head, cross-validated.
+
+For each chosen fold of triage_frozen.py, fine-tunes all-MiniLM-L6-v2 on the fold's training
+issues with ``classify_finetune`` (what ``triage train --epochs N`` does: a cosine classifier
+over the mean-pooled embedding, 128 tokens), embeds every issue with the tuned encoder (the
+issue view at 256 tokens and the title view), and scores the default head of
+``triage train`` on the fold's held-out issues: the tuned embeddings, the three lexical views,
+and, pooled, the per-repository corrections (``--epochs 0``: the same heads on the frozen
+encoder). Tuned embeddings are cached per (fold, scope, epochs) under --cache.
+
+Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
+    nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
+        --data ../shared/data/issues/nlbse24/issues_train.csv --pooled --folds 0 1 2 3 4
+    nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
+        --data ../shared/data/issues/nlbse24/issues_train.csv --folds 0 --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.triage_frozen import FOLDS, LEXICAL_BLOCKS, stratified_folds
+from bot.triage.data import LabelledIssue, label_set, read_labelled
+from bot.triage.head import fit_head
+from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
+from bot.triage.metrics import macro_f1
+from bot.triage.tokens import issue_ids, load_tokenizer
+from bot.triage.train import DEFAULT_LEXICAL, Recipe
+
+HEADS = {  # name -> (embedding blocks with weights, use the lexical views)
+    "tuned issue x4 + title + lexical (the default)": ({"issue": None, "title": 1.0}, True),
+    "tuned issue + title + lexical": ({"issue": 1.0, "title": 1.0}, True),
+    "tuned issue alone": ({"issue": 1.0}, False),
+}
+
+
+def tuned_embeddings(
+    issues: list[LabelledIssue],
+    rows: np.ndarray,
+    train_rows: np.ndarray,
+    *,
+    base: str,
+    epochs: int,
+    seed: int,
+    cache: Path,
+) -> dict[str, np.ndarray]:
+    """Issue and title views of ``rows``, from an encoder tuned on ``train_rows``."""
+    if cache.with_suffix(".npz").exists():
+        saved = np.load(cache.with_suffix(".npz"))
+        return {"issue": saved["issue"], "title": saved["title"]}
+    from bot.triage.encoder import classify_finetune, embed, load_encoder, seed_everything
+
+    labels = label_set(issues)
+    tok = load_tokenizer(Path(base) / "tokenizer.json")
+    recipe = Recipe()
+    seed_everything(seed)
+    encoder = load_encoder(base)
+    start = time.time()
+    losses = classify_finetune(
+        encoder,
+        [
+            issue_ids(tok, issues[i].title, issues[i].body, recipe.finetune_max_tokens)
+            for i in train_rows
+        ],
+        [labels.index(issues[i].label) for i in train_rows],
+        n_labels=len(labels),
+        epochs=epochs,
+        seed=seed,
+        learning_rate=recipe.learning_rate,
+    )
+    tuned = time.time() - start
+    out = {
+        "issue": embed(
+            encoder, [issue_ids(tok, issues[i].title, issues[i].body, 256) for i in rows]
+        ),
+        "title": embed(encoder, [issue_ids(tok, issues[i].title, "", 64) for i in rows]),
+    }
+    print(
+        json.dumps(
+            {
+                "tuned": cache.name,
+                "train_issues": len(train_rows),
+                "finetune_seconds": round(tuned),
+                "embed_seconds": round(time.time() - start - tuned),
+                "loss_first_last": [
+                    round(float(np.mean(losses[:5])), 3),
+                    round(float(np.mean(losses[-5:])), 3),
+                ]
+                if losses
+                else None,
+            }
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache.with_suffix(".npz"), **out)
+    return out
+
+
+def head_matrix(
+    part: np.ndarray,
+    embedding_weights: dict[str, float | None],
+    lexical: bool,
+    blocks: dict[str, np.ndarray],
+    pos: dict[int, int],
+    counts: dict[str, object],
+    idf: dict[str, np.ndarray],
+) -> object:
+    """The head's input for the issues ``part``: weighted embeddings, then lexical views."""
+    from scipy import sparse
+
+    issue_weight = Recipe().finetuned_issue_weight
+    at = [pos[int(i)] for i in part]
+    cols = [
+        sparse.csr_matrix((issue_weight if w is None else w) * blocks[view][at])
+        for view, w in embedding_weights.items()
+    ]
+    if lexical:
+        cols += [
+            lex.weight * tfidf(counts[lex.view][part], idf[lex.view]) for lex in DEFAULT_LEXICAL
+        ]
+    return sparse.hstack(cols).tocsr()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
+    parser.add_argument("--pooled", action="store_true", help="one model on every project")
+    parser.add_argument("--repos", nargs="*", help="strict: these projects (default: all)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: as triage train")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
+    args = parser.parse_args()
+    from bot.triage.encoder import default_base_model
+
+    issues = read_labelled(args.data)
+    labels = label_set(issues)
+    y = np.array([labels.index(i.label) for i in issues])
+    repos = np.array([i.repo for i in issues])
+    fold = stratified_folds(issues, FOLDS, args.seed)
+    base = default_base_model()
+    texts = [(i.title, i.body) for i in issues]
+    counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
+    assert {v for v, _ in LEXICAL_BLOCKS.values()} == set(counts)
+    for k in args.folds:
+        scopes = [None] if args.pooled else (args.repos or sorted(set(repos)))
+        for scope in scopes:
+            rows = np.flatnonzero(np.ones(len(issues), bool) if scope is None else repos == scope)
+            train = rows[fold[rows] != k]
+            test = rows[fold[rows] == k]
+            tag = "pooled" if scope is None else scope.replace("/", "__")
+            epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
+            blocks = tuned_embeddings(
+                issues,
+                rows,
+                train,
+                base=base,
+                epochs=epochs,
+                seed=args.seed,
+                cache=args.cache / f"fold{k}-{tag}-e{epochs}",
+            )
+            pos = {int(i): p for p, i in enumerate(rows)}
+            for name, (embedding_weights, lexical) in HEADS.items():
+                idf = {view: fit_idf(c[train]) for view, c in counts.items()}
+                spec = (embedding_weights, lexical, blocks, pos, counts, idf)
+                head = fit_head(
+                    head_matrix(train, *spec),
+                    y[train],
+                    len(labels),
+                    domains=list(repos[train]) if scope is None else None,
+                )
+                predicted = head.logits(head_matrix(test, *spec), list(repos[test])).argmax(1)
+                for repo in sorted(set(repos[test])):
+                    mine = repos[test] == repo
+                    score = macro_f1(
+                        [labels[i] for i in y[test][mine]],
+                        [labels[i] for i in predicted[mine]],
+                        labels,
+                    )
+                    row = {
+                        "protocol": "pooled" if args.pooled else "strict",
+                        "fold": k,
+                        "repo": repo,
+                        "epochs": epochs,
+                        "head": name,
+                        "macro_f1": round(score, 4),
+                    }
+                    print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
