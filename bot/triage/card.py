@@ -94,6 +94,15 @@ def render_card(data: dict[str, Any]) -> str:
         "",
         f"`triage predict` uses the **{data['runtime']}** encoder (int8 unless it loses more "
         "than 0.01 macro-F1 on validation).",
+        *(
+            [
+                "",
+                "These figures are of the encoder fine-tuned without the validation issues; "
+                "the encoder in this directory was then fine-tuned again on every issue.",
+            ]
+            if val.get("encoder_saw_validation")
+            else []
+        ),
         "",
         "## Decision",
         "",
