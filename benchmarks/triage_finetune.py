@@ -26,11 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.triage_frozen import FOLDS, LEXICAL_BLOCKS, stratified_folds
+from benchmarks.triage_frozen import (
+    FOLDS,
+    LEXICAL_BLOCKS,
+    macro_f1_per_repo,
+    stratified_folds,
+)
 from bot.triage.data import LabelledIssue, label_set, read_labelled
 from bot.triage.head import fit_head
 from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
-from bot.triage.metrics import macro_f1
 from bot.triage.tokens import issue_ids, load_tokenizer
 from bot.triage.train import DEFAULT_LEXICAL, Recipe
 
@@ -179,13 +183,8 @@ def main() -> None:
                     domains=list(repos[train]) if scope is None else None,
                 )
                 predicted = head.logits(head_matrix(test, *spec), list(repos[test])).argmax(1)
-                for repo in sorted(set(repos[test])):
-                    mine = repos[test] == repo
-                    score = macro_f1(
-                        [labels[i] for i in y[test][mine]],
-                        [labels[i] for i in predicted[mine]],
-                        labels,
-                    )
+                scores = macro_f1_per_repo(labels, y[test], predicted, repos[test])
+                for repo, score in scores.items():
                     row = {
                         "protocol": "pooled" if args.pooled else "strict",
                         "fold": k,

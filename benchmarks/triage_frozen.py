@@ -48,6 +48,21 @@ def stratified_folds(issues: list[LabelledIssue], folds: int, seed: int) -> np.n
     return fold
 
 
+def write_fold_files(issues: list[LabelledIssue], fold: np.ndarray, out: Path) -> None:
+    """The folds as NLBSE-style CSV files, so `triage protocol` scores exactly these splits."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(FOLDS):
+        for part, members in (("train", fold != k), ("test", fold == k)):
+            with open(out / f"fold{k}-{part}.csv", "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle, escapechar="\\", doublequote=False)
+                writer.writerow(["repo", "created_at", "label", "title", "body"])
+                for issue, keep in zip(issues, members, strict=True):
+                    if keep:
+                        writer.writerow([issue.repo, "", issue.label, issue.title, issue.body])
+
+
 def views(issues: list[LabelledIssue], tokenizer_path: Path) -> dict[str, list[list[int]]]:
     """Token-id sequences of each text view compared in stage 1."""
     tok = load_tokenizer(tokenizer_path)
@@ -90,6 +105,19 @@ LEXICAL_BLOCKS = {  # recipe name -> (view, hashed width) of bot/triage/lexical.
     "raw-words": ("raw-words", DEFAULT_DIM),
     "chars": ("chars", 2 * DEFAULT_DIM),
 }
+
+
+def macro_f1_per_repo(
+    labels: list[str], truth: np.ndarray, predicted: np.ndarray, repos: np.ndarray
+) -> dict[str, float]:
+    """Macro-F1 of each project's issues (label indices in, scores out)."""
+    out = {}
+    for repo in sorted(set(repos)):
+        mine = repos == repo
+        out[repo] = macro_f1(
+            [labels[i] for i in truth[mine]], [labels[i] for i in predicted[mine]], labels
+        )
+    return out
 
 
 def cross_validate(
@@ -146,13 +174,7 @@ def cross_validate(
                 )
                 probs = head.logits(sparse.hstack(x_test).tocsr(), list(repos[test]))
             predicted = np.asarray(probs).argmax(axis=1)
-            for repo in sorted(set(repos[test])):
-                mine = repos[test] == repo
-                score = macro_f1(
-                    [labels[i] for i in y[test][mine]],
-                    [labels[i] for i in predicted[mine]],
-                    labels,
-                )
+            for repo, score in macro_f1_per_repo(labels, y[test], predicted, repos[test]).items():
                 scores.setdefault(repo, []).append(score)
     per_repo_scores = {repo: float(np.mean(s)) for repo, s in scores.items()}
     return {"mean": float(np.mean(list(per_repo_scores.values()))), **per_repo_scores}
@@ -165,10 +187,19 @@ def main() -> None:
     parser.add_argument("--base-model", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="run only these recipes (names as printed)")
+    parser.add_argument(
+        "--write-folds",
+        type=Path,
+        metavar="DIR",
+        help="write foldK-train.csv / foldK-test.csv (for `triage protocol`) and stop",
+    )
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
 
     issues = read_labelled(args.data)
+    if args.write_folds:
+        write_fold_files(issues, stratified_folds(issues, FOLDS, args.seed), args.write_folds)
+        return
     base = args.base_model or default_base_model()
     blocks = embeddings(issues, base, args.cache)
     texts = [(i.title, i.body) for i in issues]

@@ -157,15 +157,20 @@ def contrastive_finetune(
         right = encoder(**_tensors([sequences[b] for _, b, _ in chunk]))
         target = torch.tensor([t for _, _, t in chunk])
         loss = nn.functional.mse_loss((left * right).sum(dim=-1), target)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
+        losses.append(_step(loss, optimizer, scheduler))
         if progress:
             progress(len(chunk))
     encoder.eval()
     return losses
+
+
+def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler: Any) -> float:
+    """One optimiser step on ``loss``; returns its value for the loss curve."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
 
 
 def _linear_warmup_decay(optimizer: torch.optim.Optimizer, steps: int) -> Any:
@@ -219,11 +224,7 @@ def classify_finetune(
             idx = order[start : start + batch_size]
             embedding = encoder(**_tensors([sequences[i] for i in idx]))
             loss = nn.functional.cross_entropy(classifier(embedding * scale), targets[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.item())
+            losses.append(_step(loss, optimizer, scheduler))
             if progress:
                 progress(len(idx))
     encoder.eval()
