@@ -144,3 +144,40 @@ def test_fine_tuning_epochs_follow_the_data_size():
     assert Recipe().finetune_epochs(20) == 6  # tiny data: capped
     assert Recipe(epochs=0).finetune_epochs(960) == 0
     assert Recipe(epochs=0).issue_weight == 1.0 < Recipe().issue_weight
+
+
+def _card(recipe: dict, validation: dict) -> str:
+    from bot.triage.card import render_card
+
+    return render_card(
+        {
+            "created": "2026-11-23T00:00:00+00:00",
+            "maintbot_version": "0",
+            "base_model": "minilm",
+            "encoder": {"parameters": 22_713_216},
+            "training_data": {"issues": 300, "per_label": {}, "per_repo": {}},
+            "recipe": recipe,
+            "seed": 0,
+            "torch_version": "2",
+            "labels": ["bug", "feature", "question"],
+            "validation": validation,
+            "temperature": 1.0,
+            "target_precision": 0.9,
+            "thresholds": {"bug": 0.5},
+            "runtime": "int8",
+            "domains": [],
+            "seconds": {"total": 200.0},
+        }
+    )
+
+
+def test_model_card_says_how_the_encoder_was_trained():
+    tuned = _card(
+        {"epochs": None, "epochs_run": {"finetune": 5, "refit": 4}},
+        {"n": 60, "int8_macro_f1": 0.8, "encoder_saw_validation": 1},
+    )
+    assert "fine-tuned on the labels (on the fit split: 5 epoch(s); then afresh on every" in tuned
+    assert "fine-tuned again on every issue" in tuned
+    frozen = _card({"epochs": 0, "epochs_run": {}}, {"n": 60, "int8_macro_f1": 0.8})
+    assert "frozen encoder (no fine-tuning)" in frozen
+    assert "fine-tuned again" not in frozen

@@ -93,6 +93,11 @@ def test_model_directory_holds_everything_inference_needs(model_dir):
     assert (model_dir / "encoder.int8.onnx").stat().st_size < (
         model_dir / "encoder.onnx"
     ).stat().st_size / 2
+    import onnx
+
+    # the exported graph carries onnxruntime's fused BERT operators (the faster encoder)
+    operators = {node.op_type for node in onnx.load(model_dir / "encoder.onnx").graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= operators, operators
     card = json.loads((model_dir / "model_card.json").read_text())
     assert card["training_data"]["issues"] == 60
     assert set(card["validation"]) >= {"fp32_macro_f1", "int8_macro_f1", "torch_macro_f1"}
@@ -193,13 +198,15 @@ def test_predict_from_options_and_onnx_matches_torch(model_dir, nlbse):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("decision: ")
-    # the fp32 ONNX encoder gives the torch encoder's embeddings
+    # the fused fp32 ONNX encoder gives the torch encoder's embeddings; int8 stays close
+    # (per-channel weights: cosine about 0.99; per-tensor scales measured 0.92-0.95)
     fp32 = Predictor(model_dir, runtime="fp32")
     seqs = [issue_ids(fp32.tokenizer, i.title, i.body, 256) for i in nlbse[:6]]
     expected = embed(load_encoder(minilm.get_model_path()), seqs)
     assert abs(fp32.embed(seqs) - expected).max() < 1e-3
     int8 = Predictor(model_dir, runtime="int8")
-    assert abs(int8.embed(seqs) - expected).max() < 0.1
+    cosine = (int8.embed(seqs) * expected).sum(axis=1)  # both unit length
+    assert cosine.min() > 0.97, cosine
 
 
 def test_eval_json(model_dir, slices):

@@ -50,6 +50,9 @@ def card_data(
     }
 
 
+FINETUNE_STAGES = {"finetune": "on the fit split", "refit": "then afresh on every issue"}
+
+
 def render_card(data: dict[str, Any]) -> str:
     """``MODEL_CARD.md``: the same facts for a person."""
     val = data["validation"]
@@ -60,8 +63,12 @@ def render_card(data: dict[str, Any]) -> str:
             f"SetFit-style contrastive step ({recipe['pairs_per_issue']} pairs per issue, "
             f"{recipe['contrastive_epochs']} epoch(s))"
         )
-    if recipe.get("epochs"):
-        steps.append(f"fine-tuned on the labels for {recipe['epochs']} epoch(s)")
+    epochs_run = recipe.get("epochs_run") or (
+        {"finetune": recipe["epochs"]} if recipe.get("epochs") else {}
+    )
+    if epochs_run:
+        stages = [f"{FINETUNE_STAGES.get(k, k)}: {n} epoch(s)" for k, n in epochs_run.items()]
+        steps.append(f"fine-tuned on the labels ({'; '.join(stages)})")
     training = ", then ".join(steps) or "frozen encoder (no fine-tuning)"
     lines = [
         "# maintbot issue-type classifier",

@@ -53,8 +53,9 @@ def triage() -> None:
     "--epochs",
     type=click.IntRange(0, 50),
     default=None,
-    help="Fine-tuning epochs of the encoder on the labels before the head (default 2, the "
-    "measured best; 0: frozen encoder, head only, about 10x faster; see docs/triage.md).",
+    help="Fine-tuning epochs of the encoder on the labels before the head (default: enough "
+    "for 60 batches, 2 to 6; 0: frozen encoder, head only, several times faster; see "
+    "docs/triage.md).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
 @click.option(

@@ -23,6 +23,10 @@ from bot.errors import UsageError
 from bot.triage.tokens import batch
 
 ProgressFn = Callable[[int], None]
+log = logging.getLogger(__name__)
+
+# architectures whose exported graph onnxruntime's "bert" optimiser is known (tested) to fuse
+FUSABLE_MODEL_TYPES = frozenset({"bert"})
 
 
 def default_base_model() -> str | None:
@@ -232,35 +236,85 @@ def classify_finetune(
 
 
 def export_onnx(encoder: MeanPooledEncoder, path: Path, *, opset: int = 17) -> None:
-    """The encoder as one ONNX file with dynamic batch and length, outputting embeddings."""
+    """The encoder as one ONNX file with dynamic batch and length, outputting embeddings.
+
+    Exported with the plain ("eager") attention, whose graph onnxruntime's transformer
+    optimiser recognises and fuses (attention, embedding + LayerNorm, skip LayerNorm, GELU):
+    measured 25-30 % faster than the unfused SDPA graph (docs/triage.md, inference)."""
     encoder.eval()
     dummy = _tensors([[101, 2023, 2003, 102], [101, 102]])
     names = ["input_ids", "attention_mask", "token_type_ids"]
     dynamic = {name: {0: "batch", 1: "length"} for name in names}
     dynamic["embedding"] = {0: "batch"}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes about shapes we made dynamic on purpose
-        torch.onnx.export(
-            encoder,
-            (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
-            str(path),
-            input_names=names,
-            output_names=["embedding"],
-            dynamic_axes=dynamic,
-            opset_version=opset,
-            dynamo=False,
+    attention = getattr(encoder.body.config, "_attn_implementation", None)
+    switch = getattr(encoder.body, "set_attn_implementation", None)
+    if switch is not None and attention not in (None, "eager"):
+        switch("eager")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about shapes we made dynamic on purpose
+            torch.onnx.export(
+                encoder,
+                (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+                str(path),
+                input_names=names,
+                output_names=["embedding"],
+                dynamic_axes=dynamic,
+                opset_version=opset,
+                dynamo=False,
+            )
+    finally:
+        if switch is not None and attention not in (None, "eager"):
+            switch(attention)
+    _fuse_transformer_ops(path, encoder.body.config)
+
+
+def _fuse_transformer_ops(path: Path, config: Any) -> None:
+    """Rewrites ``path`` with onnxruntime's BERT fusions; keeps the plain graph when the
+    optimiser does not know the architecture (it is an optimisation, never a requirement)."""
+    heads = getattr(config, "num_attention_heads", 0)
+    hidden = getattr(config, "hidden_size", 0)
+    if getattr(config, "model_type", "") not in FUSABLE_MODEL_TYPES or not heads or not hidden:
+        return
+    from onnxruntime.transformers import optimizer
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the optimiser logs each fusion it tries
+    try:
+        fused = optimizer.optimize_model(
+            str(path), model_type="bert", num_heads=heads, hidden_size=hidden
         )
+        if fused.get_fused_operator_statistics().get("Attention", 0) > 0:
+            fused.save_model_to_file(str(path))
+    except Exception as error:  # noqa: BLE001 - fall back to the plain, correct graph
+        log.warning("ONNX fusion skipped (%s); the unfused encoder is kept", error)
+    finally:
+        root.setLevel(level)
 
 
 def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the weights (activations stay float): about 4x smaller."""
+    """Dynamic int8 quantisation of the weights (activations stay float): about 4x smaller.
+
+    Per output channel and with 7-bit weights: without AVX-512 VNNI the u8 x s8 kernels can
+    saturate on full-range weights, and per-tensor scales lose the small rows; measured on
+    MiniLM, cosine to the fp32 embedding 0.993 this way against 0.945 per tensor."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its advice to pre-process targets static quantisation
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+            # the fused contrib operators carry no type information for shape inference
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         root.setLevel(level)
 

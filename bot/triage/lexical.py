@@ -17,6 +17,7 @@ library: NumPy and a stable hash (CRC-32) give the same vector in every process.
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from collections import Counter
@@ -91,7 +92,7 @@ def _entries(
         for term, count in TERM_VIEWS[view](title, body).items():
             rows.append(row)
             cols.append(zlib.crc32(term.encode("utf-8")) % dim)
-            values.append(1.0 + float(np.log(count)))
+            values.append(1.0 + math.log(count))
     return rows, cols, values
 
 

@@ -3,10 +3,11 @@
 The recipe, chosen by the measurements in docs/triage.md:
 
 1. carve a stratified validation split (default 20 %) from the training issues;
-2. fine-tune the encoder (``--epochs N``, default 2) on the labels of the fit split, through
-   its mean-pooled embedding (a cosine classifier whose layer is then dropped). An optional
-   SetFit-style contrastive step can run before it (``Recipe.contrastive_epochs``); it did
-   not lift the combined head in the folds measured, so it is off;
+2. fine-tune the encoder (``--epochs N``; by default enough epochs for 60 batches, 2 to 6)
+   on the labels of the fit split, through its mean-pooled embedding (a cosine classifier
+   whose layer is then dropped). An optional SetFit-style contrastive step can run before
+   it (``Recipe.contrastive_epochs``); it did not lift the combined head in the folds
+   measured, so it is off;
 3. features: the embedding of title + cleaned body (head and tail within the token budget),
    the embedding of the title alone, and three hashed TF-IDF views (cleaned words, raw words
    with the template markup, character n-grams; bot/triage/lexical.py);
@@ -14,7 +15,10 @@ The recipe, chosen by the measurements in docs/triage.md:
    issues come from several repositories (bot/triage/head.py); its temperature and the
    per-label thresholds for the target precision are fitted on the validation split, then
    the head is refitted on all issues;
-5. export the encoder to ONNX (fp32 and int8) and write the manifest and model card.
+5. export the encoder to ONNX (fp32 and int8) and check both on the validation split;
+6. with ``Recipe.refit_encoder`` (default), fine-tune a fresh encoder on every issue and
+   ship that one (temperature and thresholds stay the held-out ones); write the manifest
+   and model card.
 """
 
 from __future__ import annotations
@@ -204,6 +208,7 @@ def train(
     encoder = load_encoder(base_model)
 
     losses: list[float] = []
+    epochs_run: dict[str, int] = {}  # fine-tuning epochs per stage, for the model card
     # the encoder learns from the fit split only: validation stays unseen for calibration
     if recipe.contrastive_epochs > 0 and recipe.pairs_per_issue > 0:
         short = [
@@ -229,6 +234,7 @@ def train(
         epochs = recipe.finetune_epochs(len(rows))
         if epochs <= 0:
             return
+        epochs_run[stage] = epochs
         t0 = time.perf_counter()
         seqs = [
             issue_ids(tokenizer, issues[i].title, issues[i].body, recipe.finetune_max_tokens)
@@ -384,7 +390,7 @@ def train(
         out,
         result,
         issues=issues,
-        recipe=asdict(recipe),
+        recipe={**asdict(recipe), "epochs_run": epochs_run},
         seed=seed,
         encoder_facts=describe(encoder),
         torch_version=torch.__version__,
