@@ -258,17 +258,12 @@ def test_predict_bad_stdin(model_dir):
 
 def test_protocol_runs_end_to_end(slices):
     train_csv, test_csv = slices
-    result = run_maintbot(
-        "triage",
-        "protocol",
-        "--train",
-        str(train_csv),
-        "--test",
-        str(test_csv),
-        "--epochs",
-        "0",
-        "--json",
-    )
+
+    def protocol(*options: str) -> subprocess.CompletedProcess[str]:
+        files = ("--train", str(train_csv), "--test", str(test_csv))
+        return run_maintbot("triage", "protocol", *files, *options, "--json")
+
+    result = protocol("--epochs", "0")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["protocol"] == "strict"
@@ -277,18 +272,8 @@ def test_protocol_runs_end_to_end(slices):
     assert out["per_repo"]["facebook/react"]["n_test"] == 12
     mean = sum(s["macro_f1"] for s in out["per_repo"].values()) / 2
     assert out["mean_macro_f1"] == pytest.approx(mean)
-    pooled = run_maintbot(
-        "triage",
-        "protocol",
-        "--train",
-        str(train_csv),
-        "--test",
-        str(test_csv),
-        "--pooled",
-        "--epochs",
-        "1",  # the fine-tuning path end to end (one epoch on 48 issues: seconds)
-        "--json",
-    )
+    # the fine-tuning path end to end (one epoch on 48 issues: seconds)
+    pooled = protocol("--pooled", "--epochs", "1")
     assert pooled.returncode == 0, pooled.stderr
     out = json.loads(pooled.stdout.strip().splitlines()[-1])
     assert out["protocol"] == "pooled"

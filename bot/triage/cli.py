@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,22 +159,27 @@ def _base_model(base_model: str | None) -> str:
     return found
 
 
+def _scoring_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--runtime`` and ``--target-precision``: how a loaded model scores (eval, predict)."""
+    command = click.option(
+        "--target-precision",
+        type=click.FloatRange(0.0, 1.0, min_open=True),
+        default=None,
+        help="Re-derive the thresholds for this precision from the model's validation split "
+        "(default: the precision the model was trained for).",
+    )(command)
+    return click.option(
+        "--runtime",
+        type=click.Choice(["int8", "fp32"]),
+        default=None,
+        help="Encoder file to use (default: the one the model directory names).",
+    )(command)
+
+
 @triage.command("eval")
 @click.option("--model", type=MODEL_DIR, required=True, help="A model directory from `train`.")
 @click.option("--data", type=LABELLED_FILE, required=True, help="Labelled issues (.csv/.jsonl).")
-@click.option(
-    "--runtime",
-    type=click.Choice(["int8", "fp32"]),
-    default=None,
-    help="Encoder file to use (default: the one the model directory names).",
-)
-@click.option(
-    "--target-precision",
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=None,
-    help="Re-derive the thresholds for this precision from the model's validation split "
-    "(default: the precision the model was trained for).",
-)
+@_scoring_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.pass_context
 def evaluate(
@@ -211,19 +217,7 @@ def evaluate(
     help="The issue's repository (else the JSON's \"repo\"): a model trained on several "
     "repositories applies that one's corrections.",
 )
-@click.option(
-    "--runtime",
-    type=click.Choice(["int8", "fp32"]),
-    default=None,
-    help="Encoder file to use (default: the one the model directory names).",
-)
-@click.option(
-    "--target-precision",
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=None,
-    help="Re-derive the thresholds for this precision from the model's validation split "
-    "(default: the precision the model was trained for).",
-)
+@_scoring_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.pass_context
 def predict(
