@@ -39,8 +39,8 @@ from bot.triage.tokens import issue_ids, load_tokenizer
 from bot.triage.train import DEFAULT_LEXICAL, Recipe
 
 HEADS = {  # name -> (embedding blocks with weights, use the lexical views)
-    "tuned issue x4 + title + lexical (the default)": ({"issue": None, "title": 1.0}, True),
-    "tuned issue + title + lexical": ({"issue": 1.0, "title": 1.0}, True),
+    "tuned issue + title + lexical (the default)": ({"issue": None, "title": 1.0}, True),
+    "tuned issue x4 + title + lexical": ({"issue": 4.0, "title": 1.0}, True),
     "tuned issue alone": ({"issue": 1.0}, False),
 }
 
@@ -121,7 +121,7 @@ def head_matrix(
     """The head's input for the issues ``part``: weighted embeddings, then lexical views."""
     from scipy import sparse
 
-    issue_weight = Recipe().finetuned_issue_weight
+    issue_weight = Recipe().issue_weight
     at = [pos[int(i)] for i in part]
     cols = [
         sparse.csr_matrix((issue_weight if w is None else w) * blocks[view][at])

@@ -173,7 +173,15 @@ def test_cli_serve_prints_the_base_url_and_stops_on_ctrl_c(tmp_path):
         str(seed),
     ]
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # a suite started in the background (nohup, `cmd &`) passes SIGINT down ignored, and
+        # Python then keeps it ignored: Ctrl-C must reach the server as it does in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         base_url = process.stdout.readline().strip()

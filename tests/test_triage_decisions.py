@@ -143,7 +143,6 @@ def test_fine_tuning_epochs_follow_the_data_size():
     assert Recipe().finetune_epochs(960) == 2  # five projects: 60 batches
     assert Recipe().finetune_epochs(20) == 6  # tiny data: capped
     assert Recipe(epochs=0).finetune_epochs(960) == 0
-    assert Recipe(epochs=0).issue_weight == 1.0 < Recipe().issue_weight
 
 
 def _card(recipe: dict, validation: dict) -> str:
