@@ -7,11 +7,12 @@ trained to summarise the text), and exported to ONNX so inference needs no torch
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -246,27 +247,47 @@ def export_onnx(encoder: MeanPooledEncoder, path: Path, *, opset: int = 17) -> N
     names = ["input_ids", "attention_mask", "token_type_ids"]
     dynamic = {name: {0: "batch", 1: "length"} for name in names}
     dynamic["embedding"] = {0: "batch"}
-    attention = getattr(encoder.body.config, "_attn_implementation", None)
-    switch = getattr(encoder.body, "set_attn_implementation", None)
-    if switch is not None and attention not in (None, "eager"):
-        switch("eager")
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes about shapes we made dynamic on purpose
-            torch.onnx.export(
-                encoder,
-                (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
-                str(path),
-                input_names=names,
-                output_names=["embedding"],
-                dynamic_axes=dynamic,
-                opset_version=opset,
-                dynamo=False,
-            )
-    finally:
-        if switch is not None and attention not in (None, "eager"):
-            switch(attention)
+    with _eager_attention(encoder.body), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shapes we made dynamic on purpose
+        torch.onnx.export(
+            encoder,
+            (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+            str(path),
+            input_names=names,
+            output_names=["embedding"],
+            dynamic_axes=dynamic,
+            opset_version=opset,
+            dynamo=False,
+        )
     _fuse_transformer_ops(path, encoder.body.config)
+
+
+@contextlib.contextmanager
+def _eager_attention(body: nn.Module) -> Iterator[None]:
+    """The plain attention for the duration (the graph the fusions recognise), then back to
+    the faster kernel the model was loaded with, for any further training."""
+    current = getattr(body.config, "_attn_implementation", None)
+    switch = getattr(body, "set_attn_implementation", None)
+    if switch is None or current in (None, "eager"):
+        yield
+        return
+    switch("eager")
+    try:
+        yield
+    finally:
+        switch(current)
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime's tools log their advice on the root logger: errors only, for the duration."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _fuse_transformer_ops(path: Path, config: Any) -> None:
@@ -278,19 +299,15 @@ def _fuse_transformer_ops(path: Path, config: Any) -> None:
         return
     from onnxruntime.transformers import optimizer
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the optimiser logs each fusion it tries
     try:
-        fused = optimizer.optimize_model(
-            str(path), model_type="bert", num_heads=heads, hidden_size=hidden
-        )
+        with _quiet_root_logger():  # the optimiser logs each fusion it tries
+            fused = optimizer.optimize_model(
+                str(path), model_type="bert", num_heads=heads, hidden_size=hidden
+            )
         if fused.get_fused_operator_statistics().get("Attention", 0) > 0:
             fused.save_model_to_file(str(path))
     except Exception as error:  # noqa: BLE001 - fall back to the plain, correct graph
         log.warning("ONNX fusion skipped (%s); the unfused encoder is kept", error)
-    finally:
-        root.setLevel(level)
 
 
 def quantize_int8(source: Path, target: Path) -> None:
@@ -302,10 +319,7 @@ def quantize_int8(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # its advice to pre-process targets static quantisation
-    try:
+    with _quiet_root_logger():  # its advice to pre-process targets static quantisation
         quantize_dynamic(
             str(source),
             str(target),
@@ -315,8 +329,6 @@ def quantize_int8(source: Path, target: Path) -> None:
             # the fused contrib operators carry no type information for shape inference
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-    finally:
-        root.setLevel(level)
 
 
 def torch_threads() -> int:
