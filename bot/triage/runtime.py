@@ -42,6 +42,31 @@ class Prediction:
         }
 
 
+def onnx_embeddings(
+    session: Any, sequences: Sequence[Sequence[int]], batch_size: int = 16
+) -> np.ndarray:
+    """Embeddings of token-id sequences from an ONNX encoder session, batched by similar
+    length (less padding); training's fp32-vs-int8 check reads the export through this too."""
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    out: np.ndarray | None = None
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        enc = batch([sequences[i] for i in idx])
+        (vectors,) = session.run(
+            ["embedding"],
+            {
+                "input_ids": enc.input_ids,
+                "attention_mask": enc.attention_mask,
+                "token_type_ids": enc.token_type_ids,
+            },
+        )
+        if out is None:
+            out = np.zeros((len(sequences), vectors.shape[1]), dtype=np.float32)
+        out[idx] = vectors
+    assert out is not None
+    return out
+
+
 class ModelRuntimeError(MaintbotError):
     """onnxruntime could not load or run the model (exit code 3)."""
 
@@ -124,25 +149,8 @@ class Predictor:
         return list(self.manifest.labels)
 
     def embed(self, sequences: Sequence[Sequence[int]], batch_size: int = 16) -> np.ndarray:
-        """Encoder embeddings of token-id sequences, batched by similar length."""
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-        out: np.ndarray | None = None
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = batch([sequences[i] for i in idx])
-            (vectors,) = self.session.run(
-                ["embedding"],
-                {
-                    "input_ids": enc.input_ids,
-                    "attention_mask": enc.attention_mask,
-                    "token_type_ids": enc.token_type_ids,
-                },
-            )
-            if out is None:
-                out = np.zeros((len(sequences), vectors.shape[1]), dtype=np.float32)
-            out[idx] = vectors
-        assert out is not None
-        return out
+        """Encoder embeddings of token-id sequences."""
+        return onnx_embeddings(self.session, sequences, batch_size)
 
     def features(self, issues: Sequence[tuple[str, str]]) -> np.ndarray:
         """The head's input for ``(title, body)`` pairs, block by block as the manifest says."""

@@ -41,6 +41,7 @@ from bot.triage.head import LinearHead, fit_head, fit_temperature, softmax
 from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
 from bot.triage.metrics import macro_f1
 from bot.triage.modeldir import Feature, Manifest, write_manifest
+from bot.triage.runtime import onnx_embeddings
 from bot.triage.thresholds import choose_thresholds
 from bot.triage.tokens import issue_ids, load_tokenizer
 
@@ -170,6 +171,7 @@ def train(
     progress: bool = True,
 ) -> TrainResult:
     """Trains, exports and writes a model directory at ``out``; returns what it measured."""
+    import onnxruntime as ort
     import torch
 
     from bot.triage.encoder import (
@@ -314,19 +316,25 @@ def train(
     val_probs = softmax(val_logits / temperature)
     thresholds = choose_thresholds(val_probs, y[val_idx], labels, target_precision)
 
-    t0 = time.perf_counter()
     fp32_path, int8_path = out / "encoder.onnx", out / "encoder.int8.onnx"
-    export_onnx(encoder, fp32_path)
-    quantize_int8(fp32_path, int8_path)
-    seconds["export"] = time.perf_counter() - t0
+
+    def export() -> None:
+        t0 = time.perf_counter()
+        export_onnx(encoder, fp32_path)
+        quantize_int8(fp32_path, int8_path)
+        seconds["export"] = seconds.get("export", 0.0) + time.perf_counter() - t0
+
+    export()
 
     truth = [labels[i] for i in y[val_idx]]
     validation = {
         "torch_macro_f1": macro_f1(truth, [labels[i] for i in val_probs.argmax(1)], labels)
     }
     for name, path in (("fp32", fp32_path), ("int8", int8_path)):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         onnx_blocks = {
-            view: _onnx_embed(path, [seqs[i] for i in val_idx]) for view, seqs in sequences.items()
+            view: onnx_embeddings(session, [seqs[i] for i in val_idx])
+            for view, seqs in sequences.items()
         }
         full = {view: np.zeros_like(embeddings[view]) for view in onnx_blocks}
         for view, vectors in onnx_blocks.items():
@@ -345,8 +353,7 @@ def train(
         encoder = load_encoder(base_model)
         finetune(range(len(issues)), "refit")
         embed_views()
-        export_onnx(encoder, fp32_path)
-        quantize_int8(fp32_path, int8_path)
+        export()
         validation["encoder_saw_validation"] = 1
 
     # the final head sees every issue; temperature and thresholds stay the held-out ones
@@ -393,24 +400,3 @@ def train(
     )
     write_manifest(out, manifest)
     return result
-
-
-def _onnx_embed(path: Path, sequences: Sequence[Sequence[int]]) -> np.ndarray:
-    import onnxruntime as ort
-
-    from bot.triage.tokens import batch
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    out = []
-    for start in range(0, len(sequences), 16):
-        enc = batch(sequences[start : start + 16])
-        (vectors,) = session.run(
-            ["embedding"],
-            {
-                "input_ids": enc.input_ids,
-                "attention_mask": enc.attention_mask,
-                "token_type_ids": enc.token_type_ids,
-            },
-        )
-        out.append(vectors)
-    return np.vstack(out)
