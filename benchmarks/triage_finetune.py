@@ -173,8 +173,8 @@ def main() -> None:
                 cache=args.cache / f"fold{k}-{tag}-e{epochs}",
             )
             pos = {int(i): p for p, i in enumerate(rows)}
+            idf = {view: fit_idf(c[train]) for view, c in counts.items()}
             for name, (embedding_weights, lexical) in HEADS.items():
-                idf = {view: fit_idf(c[train]) for view, c in counts.items()}
                 spec = (embedding_weights, lexical, blocks, pos, counts, idf)
                 head = fit_head(
                     head_matrix(train, *spec),

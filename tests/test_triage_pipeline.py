@@ -114,27 +114,14 @@ def test_model_directory_holds_everything_inference_needs(model_dir):
 
 def test_predict_applies_the_repository_correction(model_dir):
     issue = {"title": "Add a dark theme", "body": "It would be nice to have one."}
-    shared = run_maintbot(
-        "triage", "predict", "--model", str(model_dir), "--json", stdin=json.dumps(issue)
-    )
-    react = run_maintbot(
-        "triage",
-        "predict",
-        "--model",
-        str(model_dir),
-        "--repo",
-        "facebook/react",
-        "--json",
-        stdin=json.dumps(issue),
-    )
-    from_stdin = run_maintbot(
-        "triage",
-        "predict",
-        "--model",
-        str(model_dir),
-        "--json",
-        stdin=json.dumps({**issue, "repo": "facebook/react"}),
-    )
+
+    def predict(record: dict, *options: str) -> subprocess.CompletedProcess[str]:
+        command = ("triage", "predict", "--model", str(model_dir), *options, "--json")
+        return run_maintbot(*command, stdin=json.dumps(record))
+
+    shared = predict(issue)
+    react = predict(issue, "--repo", "facebook/react")
+    from_stdin = predict({**issue, "repo": "facebook/react"})
     assert shared.returncode == react.returncode == from_stdin.returncode == 0, react.stderr
     probs = [json.loads(r.stdout)["probabilities"] for r in (shared, react, from_stdin)]
     assert probs[1] == probs[2]
