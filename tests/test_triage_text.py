@@ -86,3 +86,25 @@ def test_hashed_tfidf_is_the_same_dense_and_sparse():
         assert np.allclose(idf, fit_idf(dense))
         assert np.allclose(tfidf(dense, idf), tfidf(sparse, idf).toarray())
         assert np.allclose(np.linalg.norm(tfidf(dense, idf), axis=1), 1.0)
+
+
+def test_hashed_counts_are_sublinear_term_frequencies_at_stable_columns():
+    # the column of a term is its CRC-32 modulo the width, in every process: a model
+    # directory's head reads the columns its training wrote
+    import math
+    import zlib
+
+    import numpy as np
+
+    from bot.triage.lexical import hashed_counts, word_terms
+
+    title, body = "Crash", "crash crash crash"
+    terms = word_terms(title, body)
+    assert terms == {"t:crash": 1, "crash": 3, "crash crash": 2}
+    row = hashed_counts([(title, body)], 2**12, "words")[0]
+    expected = np.zeros(2**12, dtype=np.float32)
+    for term, count in terms.items():
+        expected[zlib.crc32(term.encode("utf-8")) % 2**12] += 1.0 + math.log(count)
+    assert np.allclose(row, expected)
+    assert np.count_nonzero(row) == 3
+

@@ -17,7 +17,6 @@ library: NumPy and a stable hash (CRC-32) give the same vector in every process.
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from collections import Counter
@@ -81,19 +80,24 @@ TERM_VIEWS: dict[str, Callable[[str, str], Counter[str]]] = {
 
 def _entries(
     texts: Sequence[tuple[str, str]], dim: int, view: str
-) -> tuple[list[int], list[int], list[float]]:
-    """(row, column, sublinear tf) triples of the hashed terms of each issue."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, sublinear tf) arrays of the hashed terms of each issue. A Counter per
+    issue, then NumPy over its distinct terms: the per-term Python work is only the hash
+    (inference spends a fifth of a 128-token decision here)."""
     if view not in TERM_VIEWS:
         raise ValueError(f"unknown lexical view {view!r}; known: {', '.join(TERM_VIEWS)}")
-    rows: list[int] = []
-    cols: list[int] = []
-    values: list[float] = []
+    rows, cols, values = [], [], []
     for row, (title, body) in enumerate(texts):
-        for term, count in TERM_VIEWS[view](title, body).items():
-            rows.append(row)
-            cols.append(zlib.crc32(term.encode("utf-8")) % dim)
-            values.append(1.0 + math.log(count))
-    return rows, cols, values
+        counts = TERM_VIEWS[view](title, body)
+        n = len(counts)
+        rows.append(np.full(n, row, dtype=np.int64))
+        cols.append(
+            np.fromiter((zlib.crc32(term.encode("utf-8")) for term in counts), np.int64, n) % dim
+        )
+        values.append(1.0 + np.log(np.fromiter(counts.values(), np.float64, n)))
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
 
 
 def hashed_counts(
@@ -103,7 +107,7 @@ def hashed_counts(
     (dense: for the few issues that inference sees at once)."""
     out = np.zeros((len(texts), dim), dtype=np.float32)
     rows, cols, values = _entries(texts, dim, view)
-    np.add.at(out, (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)), values)
+    np.add.at(out, (rows, cols), values)
     return out
 
 
