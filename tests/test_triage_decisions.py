@@ -71,9 +71,9 @@ def test_head_learns_a_separable_problem():
     assert np.allclose(probs.sum(1), 1.0)
 
 
-def test_head_learns_per_repository_corrections():
-    # feature 0 means "bug" in repo a and "feature" in repo b; feature 1 means "question"
-    # everywhere. One shared weight vector cannot fit both repos; the corrections can.
+def _two_repository_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature 0 means "bug" in repo a and "feature" in repo b; feature 1 means "question"
+    everywhere. One shared weight vector cannot fit both repos; the corrections can."""
     rng = np.random.default_rng(2)
     n = 300
     repos = np.array(["a", "b"])[rng.integers(0, 2, n)]
@@ -84,6 +84,12 @@ def test_head_learns_per_repository_corrections():
     x[(y == 1) & (repos == "b"), 0] += 3
     x[(y == 0) & (repos == "b"), 0] -= 3
     x[(y == 1) & (repos == "a"), 0] -= 3
+    return x, y, repos
+
+
+def test_head_learns_per_repository_corrections():
+    x, y, repos = _two_repository_problem()
+    n = len(y)
     shared = fit_head(x, y, 3, l2=0.1)
     adapted = fit_head(x, y, 3, l2=0.1, domains=list(repos))
     assert sorted(adapted.deltas) == ["a", "b"]
@@ -95,6 +101,21 @@ def test_head_learns_per_repository_corrections():
     assert np.allclose(adapted.logits(x[:5], [None] * 5), adapted.logits(x[:5]))
     # one repository only: no corrections, the plain head
     assert fit_head(x, y, 3, l2=0.1, domains=["a"] * n).deltas == {}
+
+
+def test_domain_scale_makes_corrections_cheaper():
+    # the same two-repository problem as above under a heavy penalty: at scale 1 the
+    # corrections stay small; scaled up, they carry the per-repository habit
+    x, y, repos = _two_repository_problem()
+    plain = fit_head(x, y, 3, l2=100.0, domains=list(repos))
+    scaled = fit_head(x, y, 3, l2=100.0, domains=list(repos), domain_scale=4.0)
+    norm = {name: np.linalg.norm(plain.deltas[name]) for name in plain.deltas}
+    norm_scaled = {name: np.linalg.norm(scaled.deltas[name]) for name in scaled.deltas}
+    assert all(norm_scaled[name] > 2 * norm[name] for name in norm)
+    rows = np.arange(len(y))
+    likelihood = plain.probabilities(x, list(repos))[rows, y].mean()
+    likelihood_scaled = scaled.probabilities(x, list(repos))[rows, y].mean()
+    assert likelihood + 0.05 < likelihood_scaled
 
 
 def test_head_takes_sparse_features():
@@ -145,7 +166,17 @@ def test_fine_tuning_epochs_follow_the_data_size():
     assert Recipe(epochs=0).finetune_epochs(960) == 0
 
 
-def _card(recipe: dict, validation: dict) -> str:
+def test_title_view_is_for_a_model_of_one_repository():
+    from bot.triage.train import Recipe
+
+    assert Recipe().uses_title_view(1)
+    assert Recipe().uses_title_view(0)  # issues without a repository column
+    assert not Recipe().uses_title_view(5)  # a pooled model: measured better without it
+    assert Recipe(title_view=True).uses_title_view(5)
+    assert not Recipe(title_view=False).uses_title_view(1)
+
+
+def _card(recipe: dict, validation: dict, features: list | None = None) -> str:
     from bot.triage.card import render_card
 
     return render_card(
@@ -156,6 +187,7 @@ def _card(recipe: dict, validation: dict) -> str:
             "encoder": {"parameters": 22_713_216},
             "training_data": {"issues": 300, "per_label": {}, "per_repo": {}},
             "recipe": recipe,
+            "features": features or [],
             "seed": 0,
             "torch_version": "2",
             "labels": ["bug", "feature", "question"],
@@ -180,3 +212,19 @@ def test_model_card_says_how_the_encoder_was_trained():
     frozen = _card({"epochs": 0, "epochs_run": {}}, {"n": 60, "int8_macro_f1": 0.8})
     assert "frozen encoder (no fine-tuning)" in frozen
     assert "fine-tuned again" not in frozen
+
+
+def test_model_card_says_what_the_head_reads():
+    features = [
+        {"kind": "embedding", "view": "issue", "size": 128, "weight": 1.0},
+        {"kind": "embedding", "view": "title", "size": 64, "weight": 1.0},
+        {"kind": "lexical", "view": "words", "size": 32768, "weight": 1.5},
+        {"kind": "lexical", "view": "chars", "size": 65536, "weight": 2.0},
+    ]
+    card = _card({"epochs": 0}, {"n": 60}, features)
+    assert (
+        "a linear head over the (title + body) embedding (128 tokens), the title embedding "
+        "(64 tokens) and words, chars term features" in card
+    )
+    alone = _card({"epochs": 0}, {"n": 60}, [dict(features[0], size=256)])
+    assert "a linear head over the (title + body) embedding (256 tokens)\n" in alone

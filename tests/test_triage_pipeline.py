@@ -103,8 +103,14 @@ def test_model_directory_holds_everything_inference_needs(model_dir):
     assert set(card["validation"]) >= {"fp32_macro_f1", "int8_macro_f1", "torch_macro_f1"}
     assert set(manifest.thresholds) == {"bug", "feature", "question"}
     assert "macro-F1" in (model_dir / "MODEL_CARD.md").read_text()
-    # trained on two repositories: the head keeps a correction for each
+    assert (
+        "the (title + body) embedding (256 tokens) and words"
+        in (model_dir / "MODEL_CARD.md").read_text()
+    )
+    # trained on two repositories: the head keeps a correction for each, and reads the
+    # (title + body) embedding without the title-only one (Recipe.title_view)
     assert manifest.domains == ["facebook/react", "microsoft/vscode"]
+    assert [f.view for f in manifest.features if f.kind == "embedding"] == ["issue"]
     assert [f.view for f in manifest.features if f.kind == "lexical"] == [
         "words",
         "raw-words",
@@ -243,7 +249,7 @@ def test_predict_bad_stdin(model_dir):
     assert result.returncode == 2 and "stdin is not a JSON object" in result.stderr
 
 
-def test_protocol_runs_end_to_end(slices):
+def test_protocol_runs_end_to_end(slices, tmp_path):
     train_csv, test_csv = slices
 
     def protocol(*options: str) -> subprocess.CompletedProcess[str]:
@@ -259,12 +265,16 @@ def test_protocol_runs_end_to_end(slices):
     assert out["per_repo"]["facebook/react"]["n_test"] == 12
     mean = sum(s["macro_f1"] for s in out["per_repo"].values()) / 2
     assert out["mean_macro_f1"] == pytest.approx(mean)
-    # the fine-tuning path end to end (one epoch on 48 issues: seconds)
-    pooled = protocol("--pooled", "--epochs", "1")
+    # the fine-tuning path end to end (one epoch on 48 issues: seconds), with a shorter
+    # issue view than the default, kept in the manifest so predict reads the same tokens
+    kept = tmp_path / "models"
+    pooled = protocol("--pooled", "--epochs", "1", "--max-tokens", "96", "--out", str(kept))
     assert pooled.returncode == 0, pooled.stderr
     out = json.loads(pooled.stdout.strip().splitlines()[-1])
     assert out["protocol"] == "pooled"
     assert out["per_repo"]["microsoft/vscode"]["n_train"] == 60
+    views = {f.view: f.size for f in read_manifest(kept / "pooled").features}
+    assert views["issue"] == 96
 
 
 def test_train_errors(tmp_path):

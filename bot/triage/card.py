@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ def card_data(
             "per_repo": dict(Counter(i.repo or "(none)" for i in issues)),
         },
         "recipe": recipe,
+        "features": [asdict(feature) for feature in manifest.features],
         "seed": seed,
         "torch_version": torch_version,
         "labels": manifest.labels,
@@ -51,6 +53,23 @@ def card_data(
 
 
 FINETUNE_STAGES = {"finetune": "on the fit split", "refit": "then afresh on every issue"}
+EMBEDDING_VIEWS = {"issue": "the (title + body) embedding", "title": "the title embedding"}
+
+
+def _head_inputs(features: Sequence[dict[str, Any]]) -> str:
+    """What the head reads, e.g. "the (title + body) embedding (256 tokens) and words, chars
+    term features": the token budget and the views decide both accuracy and speed."""
+    parts = [
+        f"{EMBEDDING_VIEWS.get(f['view'], f['view'])} ({f['size']} tokens)"
+        for f in features
+        if f["kind"] == "embedding"
+    ]
+    terms = [f["view"] for f in features if f["kind"] == "lexical"]
+    if terms:
+        parts.append(f"{', '.join(terms)} term features")
+    if len(parts) < 2:
+        return parts[0] if parts else "no features"
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def render_card(data: dict[str, Any]) -> str:
@@ -75,8 +94,8 @@ def render_card(data: dict[str, Any]) -> str:
         "",
         f"- Created: {data['created']} by maintbot {data['maintbot_version']}",
         f"- Base model: `{data['base_model']}` ({data['encoder'].get('parameters', 0):,} "
-        f"parameters), mean pooling, {training}, linear head over embeddings and "
-        f"{', '.join(lex['view'] for lex in recipe.get('lexical', ())) or 'no'} term features",
+        f"parameters), mean pooling, {training}; a linear head over "
+        f"{_head_inputs(data.get('features', []))}",
         f"- Per-repository corrections: {', '.join(data.get('domains') or []) or 'none'}",
         f"- Labels: {', '.join(data['labels'])}",
         f"- Training data: {data['training_data']['issues']} issues; per label "

