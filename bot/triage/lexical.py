@@ -56,10 +56,10 @@ def raw_word_terms(title: str, body: str) -> Counter[str]:
     return counts
 
 
-def _char_ngrams(text: str, prefix: str) -> Iterator[str]:
+def _char_ngrams(text: str, prefix: str) -> list[str]:
     padded = f" {text} "
-    for n in CHAR_NGRAMS:
-        yield from (prefix + padded[k : k + n] for k in range(len(padded) - n + 1))
+    grams = [padded[k : k + n] for n in CHAR_NGRAMS for k in range(len(padded) - n + 1)]
+    return [prefix + gram for gram in grams] if prefix else grams
 
 
 def char_terms(title: str, body: str) -> Counter[str]:
