@@ -3,10 +3,11 @@
 For each chosen fold of triage_frozen.py, fine-tunes all-MiniLM-L6-v2 on the fold's training
 issues with ``classify_finetune`` (what ``triage train --epochs N`` does: a cosine classifier
 over the mean-pooled embedding, 128 tokens), embeds every issue with the tuned encoder (the
-issue view at 256 tokens and the title view), and scores the default head of
-``triage train`` on the fold's held-out issues: the tuned embeddings, the three lexical views,
-and, pooled, the per-repository corrections (``--epochs 0``: the same heads on the frozen
-encoder). Tuned embeddings are cached per (fold, scope, epochs) under --cache.
+issue view at 256 and at 128 tokens, and the title view), and scores the heads of HEADS on
+the fold's held-out issues, the defaults of ``triage train`` among them: the tuned
+embeddings, the three lexical views, and, pooled, the per-repository corrections
+(``--domain-scales``: their weight; ``--epochs 0``: the same heads on the frozen encoder).
+Tuned embeddings are cached per (fold, scope, epochs) under --cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
     nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
@@ -39,10 +40,19 @@ from bot.triage.tokens import issue_ids, load_tokenizer
 from bot.triage.train import DEFAULT_LEXICAL, Recipe
 
 HEADS = {  # name -> (embedding blocks with weights, use the lexical views)
-    "tuned issue + title + lexical (the default)": ({"issue": None, "title": 1.0}, True),
+    "tuned issue + title + lexical (default, one repository)": (
+        {"issue": None, "title": 1.0},
+        True,
+    ),
+    "tuned issue + lexical (default, several repositories)": ({"issue": None}, True),
     "tuned issue x4 + title + lexical": ({"issue": 4.0, "title": 1.0}, True),
     "tuned issue alone": ({"issue": 1.0}, False),
+    # the latency leads (stage 5): a 128-token issue view (the fine-tuning length), with and
+    # without the title pass
+    "tuned issue@128 + title + lexical": ({"issue128": 1.0, "title": 1.0}, True),
+    "tuned issue@128 + lexical": ({"issue128": 1.0}, True),
 }
+VIEWS = ("issue", "issue128", "title")
 
 
 def tuned_embeddings(
@@ -58,7 +68,8 @@ def tuned_embeddings(
     """Issue and title views of ``rows``, from an encoder tuned on ``train_rows``."""
     if cache.with_suffix(".npz").exists():
         saved = np.load(cache.with_suffix(".npz"))
-        return {"issue": saved["issue"], "title": saved["title"]}
+        if set(VIEWS) <= set(saved.files):
+            return {view: saved[view] for view in VIEWS}
     from bot.triage.encoder import classify_finetune, embed, load_encoder, seed_everything
 
     labels = label_set(issues)
@@ -83,6 +94,9 @@ def tuned_embeddings(
     out = {
         "issue": embed(
             encoder, [issue_ids(tok, issues[i].title, issues[i].body, 256) for i in rows]
+        ),
+        "issue128": embed(
+            encoder, [issue_ids(tok, issues[i].title, issues[i].body, 128) for i in rows]
         ),
         "title": embed(encoder, [issue_ids(tok, issues[i].title, "", 64) for i in rows]),
     }
@@ -142,6 +156,16 @@ def main() -> None:
     parser.add_argument("--repos", nargs="*", help="strict: these projects (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="default: as triage train")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--heads", nargs="+", choices=list(HEADS), default=list(HEADS), help="default: all"
+    )
+    parser.add_argument(
+        "--domain-scales",
+        nargs="+",
+        type=float,
+        default=[1.0],
+        help="pooled: weights of the per-repository corrections to try (fit_head domain_scale)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -174,13 +198,20 @@ def main() -> None:
             )
             pos = {int(i): p for p, i in enumerate(rows)}
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
-            for name, (embedding_weights, lexical) in HEADS.items():
+            variants = [
+                (name, scale)
+                for name in args.heads
+                for scale in (args.domain_scales if scope is None else [1.0])
+            ]
+            for name, scale in variants:
+                embedding_weights, lexical = HEADS[name]
                 spec = (embedding_weights, lexical, blocks, pos, counts, idf)
                 head = fit_head(
                     head_matrix(train, *spec),
                     y[train],
                     len(labels),
                     domains=list(repos[train]) if scope is None else None,
+                    domain_scale=scale,
                 )
                 predicted = head.logits(head_matrix(test, *spec), list(repos[test])).argmax(1)
                 scores = macro_f1_per_repo(labels, y[test], predicted, repos[test])
@@ -191,6 +222,7 @@ def main() -> None:
                         "repo": repo,
                         "epochs": epochs,
                         "head": name,
+                        "domain_scale": scale,
                         "macro_f1": round(score, 4),
                     }
                     print(json.dumps(row), flush=True)

@@ -51,6 +51,11 @@ class TorchPredictor(Predictor):
         return embed(self.encoder, sequences, batch_size=batch_size)
 
 
+def issue_view_tokens(predictor: Predictor) -> int:
+    """The token budget of the model's (title + body) view."""
+    return next(f.size for f in predictor.manifest.features if f.view == "issue")
+
+
 def pick_issue(
     issues: list[LabelledIssue], tokenizer: object, target: int = 200
 ) -> tuple[LabelledIssue, int]:
@@ -79,8 +84,10 @@ def time_side_by_side(
     for predictor in predictors.values():
         for _ in range(3):
             predictor.predict(one)
-    # the encoder's share: the (title + body) view alone, what the issue's own figures time
-    sequence = issue_ids(next(iter(predictors.values())).tokenizer, issue.title, issue.body, 256)
+    # the encoder's share: the (title + body) view alone, what the issue's own figures time,
+    # at the token budget the model's issue view reads
+    first = next(iter(predictors.values()))
+    sequence = issue_ids(first.tokenizer, issue.title, issue.body, issue_view_tokens(first))
     for _ in range(repeats):
         for name, predictor in predictors.items():
             start = time.perf_counter()
@@ -149,6 +156,8 @@ def main() -> None:
         row = {
             "path": name,
             "issue_tokens": n_tokens,
+            "issue_view_tokens": issue_view_tokens(fp32),
+            "views": [f.view for f in fp32.manifest.features],
             **{k: round(v, 1) for k, v in timings[name].items()},
             "encoder_mb": round(files[name].stat().st_size / 1e6, 1) if files[name] else None,
             "cold_start_s": (
