@@ -64,19 +64,28 @@ def tuned_embeddings(
     epochs: int,
     seed: int,
     cache: Path,
+    layers: list[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Issue and title views of ``rows``, from an encoder tuned on ``train_rows``."""
     if cache.with_suffix(".npz").exists():
         saved = np.load(cache.with_suffix(".npz"))
         if set(VIEWS) <= set(saved.files):
             return {view: saved[view] for view in VIEWS}
-    from bot.triage.encoder import classify_finetune, embed, load_encoder, seed_everything
+    from bot.triage.encoder import (
+        classify_finetune,
+        embed,
+        keep_layers,
+        load_encoder,
+        seed_everything,
+    )
 
     labels = label_set(issues)
     tok = load_tokenizer(Path(base) / "tokenizer.json")
     recipe = Recipe()
     seed_everything(seed)
     encoder = load_encoder(base)
+    if layers is not None:
+        encoder = keep_layers(encoder, layers)
     start = time.time()
     losses = classify_finetune(
         encoder,
@@ -166,6 +175,12 @@ def main() -> None:
         default=[1.0],
         help="pooled: weights of the per-repository corrections to try (fit_head domain_scale)",
     )
+    parser.add_argument(
+        "--keep-layers",
+        nargs="+",
+        type=int,
+        help="fine-tune an encoder of only these transformer layers (default: all)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -186,6 +201,8 @@ def main() -> None:
             train = rows[fold[rows] != k]
             test = rows[fold[rows] == k]
             tag = "pooled" if scope is None else scope.replace("/", "__")
+            if args.keep_layers:
+                tag += "-L" + "".join(map(str, args.keep_layers))
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
             blocks = tuned_embeddings(
                 issues,
@@ -195,6 +212,7 @@ def main() -> None:
                 epochs=epochs,
                 seed=args.seed,
                 cache=args.cache / f"fold{k}-{tag}-e{epochs}",
+                layers=args.keep_layers,
             )
             pos = {int(i): p for p, i in enumerate(rows)}
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
@@ -222,6 +240,7 @@ def main() -> None:
                         "repo": repo,
                         "epochs": epochs,
                         "head": name,
+                        "layers": args.keep_layers or "all",
                         "domain_scale": scale,
                         "macro_f1": round(score, 4),
                     }

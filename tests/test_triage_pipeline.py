@@ -319,6 +319,29 @@ def test_encoder_training_steps_are_seeded(nlbse, step):
     assert abs(vectors[0] - vectors[1]).max() < 1e-5  # and the same seed, the same change
 
 
+def test_keep_layers_drops_the_other_transformer_layers(nlbse):
+    from bot.triage.encoder import embed, keep_layers, load_encoder
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    path = minilm.get_model_path()
+    tok = load_tokenizer(Path(path) / "tokenizer.json")
+    seqs = [issue_ids(tok, i.title, i.body, 48) for i in nlbse[:3]]
+    full = load_encoder(path)
+    original = list(full.body.encoder.layer)
+    everything = embed(full, seqs)
+    assert abs(embed(keep_layers(full, range(6)), seqs) - everything).max() < 1e-6
+    short = keep_layers(load_encoder(path), [0, 2])
+    assert short.body.config.num_hidden_layers == 2
+    assert len(short.body.encoder.layer) == 2
+    assert abs(embed(short, seqs) - everything).max() > 1e-2  # a different, shallower encoder
+    assert embed(short, seqs).shape == everything.shape
+    kept = short.body.encoder.layer[1].attention.self.query.weight
+    assert torch.equal(kept, original[2].attention.self.query.weight)  # layer 2, unchanged
+    for bad in ([], [2, 0], [0, 6], [1, 1]):
+        with pytest.raises(UsageError, match="increasing indices"):
+            keep_layers(load_encoder(path), bad)
+
+
 def _opened(number: int, title: str, body: str, labels: list[str]):
     from bot.events import Event
 

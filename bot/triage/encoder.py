@@ -83,6 +83,26 @@ def load_encoder(base_model: str) -> MeanPooledEncoder:
     return MeanPooledEncoder(body)
 
 
+def keep_layers(encoder: MeanPooledEncoder, indices: Sequence[int]) -> MeanPooledEncoder:
+    """The encoder with only the transformer layers ``indices`` (in order), the others
+    dropped before fine-tuning: each layer costs about a sixth of MiniLM's inference time."""
+    layers = getattr(getattr(encoder.body, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise UsageError(
+            f"cannot drop layers of a {type(encoder.body).__name__}",
+            hint="keep every layer, or start from a BERT-family base model",
+        )
+    indices = list(indices)
+    if not indices or sorted(set(indices)) != indices or indices[-1] >= len(layers):
+        raise UsageError(
+            f"layers {indices} are not increasing indices below {len(layers)}",
+            hint=f"the base model has {len(layers)} layers",
+        )
+    encoder.body.encoder.layer = nn.ModuleList([layers[i] for i in indices])
+    encoder.body.config.num_hidden_layers = len(indices)
+    return encoder
+
+
 def _tensors(sequences: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
     enc = batch(sequences)
     return {
