@@ -107,4 +107,3 @@ def test_hashed_counts_are_sublinear_term_frequencies_at_stable_columns():
         expected[zlib.crc32(term.encode("utf-8")) % 2**12] += 1.0 + math.log(count)
     assert np.allclose(row, expected)
     assert np.count_nonzero(row) == 3
-
