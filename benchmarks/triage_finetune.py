@@ -6,8 +6,9 @@ over the mean-pooled embedding, 128 tokens), embeds every issue with the tuned e
 issue view at 256 and at 128 tokens, and the title view), and scores the heads of HEADS on
 the fold's held-out issues, the defaults of ``triage train`` among them: the tuned
 embeddings, the three lexical views, and, pooled, the per-repository corrections
-(``--domain-scales``: their weight; ``--epochs 0``: the same heads on the frozen encoder).
-Tuned embeddings are cached per (fold, scope, epochs) under --cache.
+(``--domain-scales``: their weight; ``--epochs 0``: the same heads on the frozen encoder;
+``--keep-layers``: an encoder of fewer layers, stage 6). Tuned embeddings are cached per
+(fold, scope, epochs, layers) under --cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
     nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
