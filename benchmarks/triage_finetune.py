@@ -182,6 +182,13 @@ def main() -> None:
         type=int,
         help="fine-tune an encoder of only these transformer layers (default: all)",
     )
+    parser.add_argument(
+        "--ensemble-epochs",
+        nargs="+",
+        type=int,
+        help="average the probabilities of heads over encoders tuned for these epochs "
+        "(e.g. 2 4; each encoder is tuned and cached as for --epochs)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -205,16 +212,19 @@ def main() -> None:
             if args.keep_layers:
                 tag += "-L" + "".join(map(str, args.keep_layers))
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
-            blocks = tuned_embeddings(
-                issues,
-                rows,
-                train,
-                base=base,
-                epochs=epochs,
-                seed=args.seed,
-                cache=args.cache / f"fold{k}-{tag}-e{epochs}",
-                layers=args.keep_layers,
-            )
+            members = {
+                e: tuned_embeddings(
+                    issues,
+                    rows,
+                    train,
+                    base=base,
+                    epochs=e,
+                    seed=args.seed,
+                    cache=args.cache / f"fold{k}-{tag}-e{e}",
+                    layers=args.keep_layers,
+                )
+                for e in (args.ensemble_epochs or [epochs])
+            }
             pos = {int(i): p for p, i in enumerate(rows)}
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
             variants = [
@@ -224,22 +234,26 @@ def main() -> None:
             ]
             for name, scale in variants:
                 embedding_weights, lexical = HEADS[name]
-                spec = (embedding_weights, lexical, blocks, pos, counts, idf)
-                head = fit_head(
-                    head_matrix(train, *spec),
-                    y[train],
-                    len(labels),
-                    domains=list(repos[train]) if scope is None else None,
-                    domain_scale=scale,
-                )
-                predicted = head.logits(head_matrix(test, *spec), list(repos[test])).argmax(1)
+                probabilities = []
+                for blocks in members.values():  # one head per encoder, probabilities averaged
+                    spec = (embedding_weights, lexical, blocks, pos, counts, idf)
+                    head = fit_head(
+                        head_matrix(train, *spec),
+                        y[train],
+                        len(labels),
+                        domains=list(repos[train]) if scope is None else None,
+                        domain_scale=scale,
+                    )
+                    test_matrix = head_matrix(test, *spec)
+                    probabilities.append(head.probabilities(test_matrix, list(repos[test])))
+                predicted = np.mean(probabilities, axis=0).argmax(1)
                 scores = macro_f1_per_repo(labels, y[test], predicted, repos[test])
                 for repo, score in scores.items():
                     row = {
                         "protocol": "pooled" if args.pooled else "strict",
                         "fold": k,
                         "repo": repo,
-                        "epochs": epochs,
+                        "epochs": "+".join(map(str, members)) if len(members) > 1 else epochs,
                         "head": name,
                         "layers": args.keep_layers or "all",
                         "domain_scale": scale,
