@@ -85,7 +85,9 @@ def load_encoder(base_model: str) -> MeanPooledEncoder:
 
 def keep_layers(encoder: MeanPooledEncoder, indices: Sequence[int]) -> MeanPooledEncoder:
     """The encoder with only the transformer layers ``indices`` (in order), the others
-    dropped before fine-tuning: each layer costs about a sixth of MiniLM's inference time."""
+    dropped before fine-tuning: each layer costs about a sixth of MiniLM's inference time.
+    Measured, not in the recipe: three layers halve the time and lose 0.03-0.05 macro-F1
+    (docs/triage.md, stage 6); the benchmarks use it to test shallower encoders."""
     layers = getattr(getattr(encoder.body, "encoder", None), "layer", None)
     if not isinstance(layers, nn.ModuleList):
         raise UsageError(
