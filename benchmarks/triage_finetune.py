@@ -189,6 +189,12 @@ def main() -> None:
         help="average the probabilities of heads over encoders tuned for these epochs "
         "(e.g. 2 4; each encoder is tuned and cached as for --epochs)",
     )
+    parser.add_argument(
+        "--ensemble-seeds",
+        nargs="+",
+        type=int,
+        help="the same over encoders fine-tuned with these seeds (the folds stay --seed's)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -212,18 +218,20 @@ def main() -> None:
             if args.keep_layers:
                 tag += "-L" + "".join(map(str, args.keep_layers))
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
+            # the ensemble's encoders: one per (epochs, fine-tuning seed); the folds keep --seed
             members = {
-                e: tuned_embeddings(
+                (e, s): tuned_embeddings(
                     issues,
                     rows,
                     train,
                     base=base,
                     epochs=e,
-                    seed=args.seed,
-                    cache=args.cache / f"fold{k}-{tag}-e{e}",
+                    seed=s,
+                    cache=args.cache / f"fold{k}-{tag}-e{e}{'' if s == args.seed else f'-s{s}'}",
                     layers=args.keep_layers,
                 )
                 for e in (args.ensemble_epochs or [epochs])
+                for s in (args.ensemble_seeds or [args.seed])
             }
             pos = {int(i): p for p, i in enumerate(rows)}
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
@@ -253,7 +261,10 @@ def main() -> None:
                         "protocol": "pooled" if args.pooled else "strict",
                         "fold": k,
                         "repo": repo,
-                        "epochs": "+".join(map(str, members)) if len(members) > 1 else epochs,
+                        "epochs": "+".join(str(e) for e, _ in members)
+                        if len(members) > 1
+                        else epochs,
+                        "finetune_seeds": sorted({s for _, s in members}),
                         "head": name,
                         "layers": args.keep_layers or "all",
                         "domain_scale": scale,
