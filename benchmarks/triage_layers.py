@@ -25,26 +25,21 @@ import numpy as np
 
 from benchmarks.triage_latency import pick_issue
 from bot.triage.data import read_labelled
-from bot.triage.runtime import onnx_embeddings
+from bot.triage.runtime import onnx_embeddings, onnx_session
 from bot.triage.tokens import issue_ids, load_tokenizer
 
 BUDGETS = (256, 128)
 
 
 def int8_session(base: str, layers: list[int], folder: Path) -> object:
-    """An onnxruntime session of the base encoder reduced to ``layers``, as training ships it."""
-    import onnxruntime as ort
-
+    """An onnxruntime session of the base encoder reduced to ``layers``, as training ships it
+    and prediction opens it."""
     from bot.triage.encoder import export_onnx, keep_layers, load_encoder, quantize_int8
 
     fp32 = folder / f"L{''.join(map(str, layers))}.onnx"
     export_onnx(keep_layers(load_encoder(base), layers), fp32)
     quantize_int8(fp32, fp32.with_suffix(".int8.onnx"))
-    options = ort.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as Predictor
-    return ort.InferenceSession(
-        str(fp32.with_suffix(".int8.onnx")), options, providers=["CPUExecutionProvider"]
-    )
+    return onnx_session(fp32.with_suffix(".int8.onnx"))
 
 
 def main() -> None:

@@ -67,6 +67,20 @@ def onnx_embeddings(
     return out
 
 
+def onnx_session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session of ``path`` as prediction runs it (the benchmarks time
+    exactly this)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # no busy-waiting between operators: on a shared CI runner spinning threads steal
+    # the CPU the other thread needs, which costs more than the wake-up it saves
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 class ModelRuntimeError(MaintbotError):
     """onnxruntime could not load or run the model (exit code 3)."""
 
@@ -82,8 +96,6 @@ class Predictor:
         threads: int | None = None,
         target_precision: float | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         self.directory = Path(directory)
         self.manifest: Manifest = read_manifest(self.directory)
         self.runtime = runtime or self.manifest.runtime
@@ -91,18 +103,8 @@ class Predictor:
             raise UsageError(f"unknown runtime {self.runtime!r}", hint="use --runtime int8 or fp32")
         files = self.manifest.files
         self.tokenizer = load_tokenizer(self.directory / files["tokenizer"])
-        options = ort.SessionOptions()
-        # no busy-waiting between operators: on a shared CI runner spinning threads steal
-        # the CPU the other thread needs, which costs more than the wake-up it saves
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if threads:
-            options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(
-                str(self.directory / files[self.runtime]),
-                sess_options=options,
-                providers=["CPUExecutionProvider"],
-            )
+            self.session = onnx_session(self.directory / files[self.runtime], threads)
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise ModelRuntimeError(
                 f"onnxruntime cannot load {files[self.runtime]}: {error}",
