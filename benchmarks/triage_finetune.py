@@ -217,6 +217,8 @@ def main() -> None:
             tag = "pooled" if scope is None else scope.replace("/", "__")
             if args.keep_layers:
                 tag += "-L" + "".join(map(str, args.keep_layers))
+            if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
+                tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
             # the ensemble's encoders: one per (epochs, fine-tuning seed); the folds keep --seed
             members = {
@@ -227,7 +229,7 @@ def main() -> None:
                     base=base,
                     epochs=e,
                     seed=s,
-                    cache=args.cache / f"fold{k}-{tag}-e{e}{'' if s == args.seed else f'-s{s}'}",
+                    cache=args.cache / f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}",
                     layers=args.keep_layers,
                 )
                 for e in (args.ensemble_epochs or [epochs])
