@@ -41,7 +41,7 @@ from bot.triage.head import LinearHead, fit_head, fit_temperature, softmax
 from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
 from bot.triage.metrics import macro_f1
 from bot.triage.modeldir import Feature, Manifest, write_manifest
-from bot.triage.runtime import onnx_embeddings
+from bot.triage.runtime import onnx_embeddings, onnx_session
 from bot.triage.thresholds import choose_thresholds
 from bot.triage.tokens import issue_ids, load_tokenizer
 
@@ -179,7 +179,6 @@ def train(
     progress: bool = True,
 ) -> TrainResult:
     """Trains, exports and writes a model directory at ``out``; returns what it measured."""
-    import onnxruntime as ort
     import torch
 
     from bot.triage.encoder import (
@@ -339,7 +338,7 @@ def train(
         "torch_macro_f1": macro_f1(truth, [labels[i] for i in val_probs.argmax(1)], labels)
     }
     for name, path in (("fp32", fp32_path), ("int8", int8_path)):
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = onnx_session(path)  # opened as prediction opens it
         onnx_blocks = {
             view: onnx_embeddings(session, [seqs[i] for i in val_idx])
             for view, seqs in sequences.items()
