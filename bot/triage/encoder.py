@@ -258,6 +258,67 @@ def classify_finetune(
     return losses
 
 
+@torch.no_grad()
+def token_states(
+    encoder: MeanPooledEncoder, sequences: Sequence[Sequence[int]], batch_size: int = 32
+) -> list[torch.Tensor]:
+    """The encoder's last-layer vector of every token, per sequence (float16: a distillation
+    target for thousands of issues fits in memory)."""
+    encoder.eval()
+    out: list[torch.Tensor] = [torch.empty(0)] * len(sequences)
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        hidden = encoder.body(**_tensors([sequences[i] for i in idx])).last_hidden_state
+        for row, i in enumerate(idx):
+            out[i] = hidden[row, : len(sequences[i])].to(torch.float16)
+    return out
+
+
+def distil(
+    student: MeanPooledEncoder,
+    sequences: Sequence[Sequence[int]],
+    targets: Sequence[torch.Tensor],
+    *,
+    epochs: int,
+    seed: int,
+    batch_size: int = 16,
+    learning_rate: float = 1e-4,
+    pooled_weight: float = 10.0,
+    progress: ProgressFn | None = None,
+) -> list[float]:
+    """Trains ``student`` to reproduce a teacher's token vectors (``token_states``) and, with
+    ``pooled_weight``, the direction of its mean-pooled embedding, the vector the classifier
+    reads. Batches group sequences of similar length (little padding) in a seeded random
+    order. Returns the loss per batch."""
+    rng = random.Random(seed)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.01)
+    scheduler = _linear_warmup_decay(optimizer, epochs * math.ceil(len(sequences) / batch_size))
+    losses = []
+    student.train()
+    for _ in range(epochs):
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]) + 8 * rng.random())
+        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+        rng.shuffle(batches)
+        for idx in batches:
+            inputs = _tensors([sequences[i] for i in idx])
+            hidden = student.body(**inputs).last_hidden_state
+            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            target = torch.zeros_like(hidden)
+            for row, i in enumerate(idx):
+                target[row, : len(sequences[i])] = targets[i].to(hidden.dtype)
+            token_loss = (((hidden - target) ** 2) * mask).sum() / (mask.sum() * hidden.shape[-1])
+            pooled = nn.functional.cosine_similarity(
+                (hidden * mask).sum(dim=1), (target * mask).sum(dim=1), dim=-1
+            )
+            loss = token_loss + pooled_weight * (1 - pooled).mean()
+            losses.append(_step(loss, optimizer, scheduler))
+            if progress:
+                progress(len(idx))
+    student.eval()
+    return losses
+
+
 def export_onnx(encoder: MeanPooledEncoder, path: Path, *, opset: int = 17) -> None:
     """The encoder as one ONNX file with dynamic batch and length, outputting embeddings.
 

@@ -135,7 +135,7 @@ def stratified_split(
     return sorted(fit), sorted(val)
 
 
-def _tokenizer_file(base_model: str, work: Path) -> Path:
+def tokenizer_file(base_model: str, work: Path) -> Path:
     """The base model's ``tokenizer.json``, written from transformers when it has none."""
     candidate = Path(base_model) / "tokenizer.json"
     if candidate.is_file():
@@ -161,7 +161,8 @@ def _features(recipe: Recipe, n_repositories: int) -> list[Feature]:
     return features
 
 
-def _progress(total: int, desc: str, enabled: bool) -> Any:
+def progress_bar(total: int, desc: str, enabled: bool) -> Any:
+    """A tqdm bar on stderr counting issues (off when ``enabled`` is false: not a terminal)."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="issue", disable=not enabled, leave=False)
@@ -208,7 +209,7 @@ def train(
             f"only {len(issues)} issues: too few for a validation split",
             hint="give at least a few dozen labelled issues per label",
         )
-    tokenizer_path = _tokenizer_file(base_model, out)
+    tokenizer_path = tokenizer_file(base_model, out)
     tokenizer = load_tokenizer(tokenizer_path)
     encoder = load_encoder(base_model)
 
@@ -223,7 +224,7 @@ def train(
         n_pairs = recipe.pairs_per_issue * len(fit_idx)
         t0 = time.perf_counter()
         for epoch in range(recipe.contrastive_epochs):
-            with _progress(2 * n_pairs, f"contrastive epoch {epoch + 1}", progress) as bar:
+            with progress_bar(2 * n_pairs, f"contrastive epoch {epoch + 1}", progress) as bar:
                 losses += contrastive_finetune(
                     encoder,
                     short,
@@ -244,7 +245,7 @@ def train(
         # never tuned on more tokens than the issue view will read
         tokens = min(recipe.finetune_max_tokens, recipe.max_tokens)
         seqs = [issue_ids(tokenizer, issues[i].title, issues[i].body, tokens) for i in rows]
-        with _progress(epochs * len(seqs), f"{stage} ({epochs} epochs)", progress) as bar:
+        with progress_bar(epochs * len(seqs), f"{stage} ({epochs} epochs)", progress) as bar:
             losses.extend(
                 classify_finetune(
                     encoder,
@@ -276,7 +277,7 @@ def train(
 
     def embed_views() -> None:
         for view, seqs in sequences.items():
-            with _progress(len(seqs), f"embed {view}", progress) as bar:
+            with progress_bar(len(seqs), f"embed {view}", progress) as bar:
                 embeddings[view] = embed(encoder, seqs, progress=bar.update)
 
     embed_views()
