@@ -394,6 +394,17 @@ def test_distil_writes_a_shallower_base_model_that_train_accepts(slices, tmp_pat
     assert bad.returncode == 2 and "comma-separated" in bad.stderr
 
 
+def test_distil_on_too_few_issues_to_hold_any_out_says_so(nlbse, tmp_path):
+    few = write_csv(tmp_path / "few.csv", nlbse[:4] + nlbse[100:104])
+    result = run_maintbot(
+        "triage", "distil", "--data", str(few), "--out", str(tmp_path / "s"),
+        "--layers", "0", "--epochs", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "too few issues to hold some out" in result.stdout
+    assert "--base-model" in result.stdout  # and what to do next
+
+
 def _opened(number: int, title: str, body: str, labels: list[str]):
     from bot.events import Event
 

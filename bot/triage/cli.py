@@ -205,19 +205,28 @@ def distil(
         "layers": result.layers,
         "sequences": result.sequences,
         "heldout_issues": result.heldout_issues,
-        "heldout_cosine": round(result.heldout_cosine, 4),
-        "heldout_cosine_undistilled": round(result.heldout_cosine_undistilled, 4),
+        "heldout_cosine": _rounded(result.heldout_cosine),
+        "heldout_cosine_undistilled": _rounded(result.heldout_cosine_undistilled),
         "seconds": round(result.seconds, 1),
     }
     if _wants_json(ctx, as_json):
         _emit(summary)
     else:
-        click.echo(
-            f"wrote {out}: {len(result.layers)} layers; on {result.heldout_issues} held-out "
-            f"issues the student's embedding has cosine {result.heldout_cosine:.3f} to the "
-            f"base model's ({result.heldout_cosine_undistilled:.3f} before distillation); "
-            f"{result.seconds:.0f} s. Next: maintbot triage train --base-model {out}"
+        agreement = (
+            f"on {result.heldout_issues} held-out issues the student's embedding has cosine "
+            f"{result.heldout_cosine:.3f} to the base model's "
+            f"({result.heldout_cosine_undistilled:.3f} before distillation)"
+            if result.heldout_cosine is not None and result.heldout_cosine_undistilled is not None
+            else "too few issues to hold some out for measuring the agreement"
         )
+        click.echo(
+            f"wrote {out}: {len(result.layers)} layers; {agreement}; {result.seconds:.0f} s. "
+            f"Next: maintbot triage train --base-model {out}"
+        )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _target_precision(ctx: click.Context, given: float | None) -> float:

@@ -69,8 +69,9 @@ class DistilResult:
     layers: list[int]
     sequences: int
     heldout_issues: int
-    heldout_cosine: float  # mean cosine of the student's embedding to the teacher's
-    heldout_cosine_undistilled: float
+    # mean cosine of the student's embedding to the teacher's; None with under 10 issues
+    heldout_cosine: float | None
+    heldout_cosine_undistilled: float | None
     losses: list[float]
     seconds: float
 
@@ -116,9 +117,9 @@ def distil_base_model(
     with progress_bar(epochs * len(sequences), f"distil {len(layers)} layers", progress) as bar:
         losses = distil(student, sequences, targets, epochs=epochs, seed=seed, progress=bar.update)
 
-    def agreement(encoder: object) -> float:
+    def agreement(encoder: object) -> float | None:
         if not heldout:
-            return float("nan")
+            return None
         views = [issue_ids(tokenizer, i.title, i.body, ISSUE_VIEW_TOKENS) for i in heldout]
         return float(np.mean(np.sum(embed(teacher, views) * embed(encoder, views), axis=1)))
 
