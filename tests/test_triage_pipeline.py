@@ -375,6 +375,8 @@ def test_distil_writes_a_shallower_base_model_that_train_accepts(slices, tmp_pat
     # on issues it never saw, the student's embedding is nearer the six-layer one than the
     # same two layers without distillation
     assert summary["heldout_cosine"] > summary["heldout_cosine_undistilled"] + 0.05
+    first, last = summary["loss_first_last"]
+    assert last < first  # it learned
     config = json.loads((student / "config.json").read_text())
     assert config["num_hidden_layers"] == 2
     model = tmp_path / "model"

@@ -221,6 +221,10 @@ def distil(
         "heldout_issues": result.heldout_issues,
         "heldout_cosine": _rounded(result.heldout_cosine),
         "heldout_cosine_undistilled": _rounded(result.heldout_cosine_undistilled),
+        "loss_first_last": [
+            _rounded(_mean(result.losses[:5])),
+            _rounded(_mean(result.losses[-5:])),
+        ],
         "seconds": round(result.seconds, 1),
     }
     if _wants_json(ctx, as_json):
@@ -241,6 +245,10 @@ def distil(
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _target_precision(ctx: click.Context, given: float | None) -> float:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 # every other layer of six, as DistilBERT was initialised: the student keeps the span of
-# depths (measured on fold 0, strict: docs/triage.md, stage 7)
+# depths (measured on strict folds 0-1, docs/triage.md stage 7; 0, 1, 2 distilled not tried)
 DEFAULT_LAYERS = (0, 2, 4)
 ISSUE_VIEW_TOKENS = 256  # the classifier's default issue view
 TITLE_VIEW_TOKENS = 64
@@ -113,7 +113,8 @@ def distil_base_model(
     seed_everything(seed)
     student = keep_layers(load_encoder(base_model), layers)  # bad layers fail here, first
     teacher = load_encoder(base_model)
-    targets = token_states(teacher, sequences)
+    with progress_bar(len(sequences), "teacher's token vectors", progress) as bar:
+        targets = token_states(teacher, sequences, progress=bar.update)
     with progress_bar(epochs * len(sequences), f"distil {len(layers)} layers", progress) as bar:
         losses = distil(student, sequences, targets, epochs=epochs, seed=seed, progress=bar.update)
 

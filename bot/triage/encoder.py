@@ -260,7 +260,10 @@ def classify_finetune(
 
 @torch.no_grad()
 def token_states(
-    encoder: MeanPooledEncoder, sequences: Sequence[Sequence[int]], batch_size: int = 32
+    encoder: MeanPooledEncoder,
+    sequences: Sequence[Sequence[int]],
+    batch_size: int = 32,
+    progress: ProgressFn | None = None,
 ) -> list[torch.Tensor]:
     """The encoder's last-layer vector of every token, per sequence (float16: a distillation
     target for thousands of issues fits in memory)."""
@@ -272,6 +275,8 @@ def token_states(
         hidden = encoder.body(**_tensors([sequences[i] for i in idx])).last_hidden_state
         for row, i in enumerate(idx):
             out[i] = hidden[row, : len(sequences[i])].to(torch.float16)
+        if progress:
+            progress(len(idx))
     return out
 
 
