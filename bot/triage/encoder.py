@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from bot.errors import UsageError
-from bot.triage.tokens import batch
+from bot.triage.tokens import batch, length_batches
 
 ProgressFn = Callable[[int], None]
 log = logging.getLogger(__name__)
@@ -125,10 +125,8 @@ def embed(
     """Embeddings of token-id sequences, shape (n, dim). Sorted by length so batches pad
     little, then returned in input order."""
     encoder.eval()
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     out = np.zeros((len(sequences), encoder.body.config.hidden_size), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_batches(sequences, batch_size):
         vectors = encoder(**_tensors([sequences[i] for i in idx]))
         out[idx] = vectors.numpy()
         if progress:
@@ -269,9 +267,7 @@ def token_states(
     target for thousands of issues fits in memory)."""
     encoder.eval()
     out: list[torch.Tensor] = [torch.empty(0)] * len(sequences)
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_batches(sequences, batch_size):
         hidden = encoder.body(**_tensors([sequences[i] for i in idx])).last_hidden_state
         for row, i in enumerate(idx):
             out[i] = hidden[row, : len(sequences[i])].to(torch.float16)

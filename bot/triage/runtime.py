@@ -19,7 +19,7 @@ from bot.triage.head import LinearHead
 from bot.triage.lexical import TERM_VIEWS, hashed_counts, tfidf
 from bot.triage.modeldir import Manifest, read_manifest
 from bot.triage.thresholds import choose_thresholds, decide
-from bot.triage.tokens import batch, issue_ids, load_tokenizer
+from bot.triage.tokens import batch, issue_ids, length_batches, load_tokenizer
 
 PREDICT_CHUNK = 64
 
@@ -47,10 +47,8 @@ def onnx_embeddings(
 ) -> np.ndarray:
     """Embeddings of token-id sequences from an ONNX encoder session, batched by similar
     length (less padding); training's fp32-vs-int8 check reads the export through this too."""
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     out: np.ndarray | None = None
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_batches(sequences, batch_size):
         enc = batch([sequences[i] for i in idx])
         (vectors,) = session.run(
             ["embedding"],

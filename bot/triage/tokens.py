@@ -8,7 +8,7 @@ than being cut at the budget.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +67,14 @@ def issue_ids(
     body_ids = tokenizer.encode(body_text, add_special_tokens=False).ids if body_text else []
     budget = max_tokens - len(title_ids) - 3
     return [cls_id, *title_ids, sep_id, *head_tail(body_ids, budget), sep_id]
+
+
+def length_batches(sequences: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:
+    """Indices of ``sequences`` in batches of similar length, shortest first: a batch pads
+    only to its own longest sequence, so sorting first wastes little on padding."""
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
 
 
 def batch(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> Encoding:
