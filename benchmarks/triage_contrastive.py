@@ -56,6 +56,7 @@ def main() -> None:
         default_base_model,
         embed,
         load_encoder,
+        loss_ends,
         seed_everything,
     )
 
@@ -161,12 +162,8 @@ def main() -> None:
                                 "lr": args.learning_rate,
                                 "macro_f1": round(score, 4),
                                 "contrastive_seconds": round(tuned_seconds),
-                                "loss_first_last": [
-                                    round(float(np.mean(losses[:5])), 4),
-                                    round(float(np.mean(losses[-5:])), 4),
-                                ]
-                                if losses
-                                else None,
+                                "loss_first_last": [round(v, 4) for v in loss_ends(losses) or []]
+                                or None,
                             }
                         ),
                         flush=True,

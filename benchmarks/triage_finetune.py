@@ -77,6 +77,7 @@ def tuned_embeddings(
         embed,
         keep_layers,
         load_encoder,
+        loss_ends,
         seed_everything,
     )
 
@@ -117,12 +118,7 @@ def tuned_embeddings(
                 "train_issues": len(train_rows),
                 "finetune_seconds": round(tuned),
                 "embed_seconds": round(time.time() - start - tuned),
-                "loss_first_last": [
-                    round(float(np.mean(losses[:5])), 3),
-                    round(float(np.mean(losses[-5:])), 3),
-                ]
-                if losses
-                else None,
+                "loss_first_last": [round(v, 3) for v in loss_ends(losses) or []] or None,
             }
         ),
         file=sys.stderr,

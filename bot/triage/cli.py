@@ -196,6 +196,7 @@ def distil(
     issues' text. Train on it with `maintbot triage train --base-model OUT`; what it
     costs in macro-F1 is measured in docs/triage.md."""
     from bot.triage.distil import distil_base_model
+    from bot.triage.encoder import loss_ends
 
     try:
         indices = [int(part) for part in layers.split(",")]
@@ -221,10 +222,7 @@ def distil(
         "heldout_issues": result.heldout_issues,
         "heldout_cosine": _rounded(result.heldout_cosine),
         "heldout_cosine_undistilled": _rounded(result.heldout_cosine_undistilled),
-        "loss_first_last": [
-            _rounded(_mean(result.losses[:5])),
-            _rounded(_mean(result.losses[-5:])),
-        ],
+        "loss_first_last": [round(v, 4) for v in loss_ends(result.losses) or []] or None,
         "seconds": round(result.seconds, 1),
     }
     if _wants_json(ctx, as_json):
@@ -245,10 +243,6 @@ def distil(
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def _target_precision(ctx: click.Context, given: float | None) -> float:

@@ -61,7 +61,7 @@ def distillation_sequences(
     return views
 
 
-@dataclass
+@dataclass(frozen=True)
 class DistilResult:
     """What distillation measured: the student's agreement with the teacher on issues it
     never saw, against the same layers without distillation."""
@@ -118,26 +118,26 @@ def distil_base_model(
     with progress_bar(epochs * len(sequences), f"distil {len(layers)} layers", progress) as bar:
         losses = distil(student, sequences, targets, epochs=epochs, seed=seed, progress=bar.update)
 
-    def agreement(encoder: object) -> float | None:
-        if not heldout:
-            return None
+    agreement: list[float | None] = [None, None]  # the student's, the undistilled layers'
+    if heldout:
         views = [issue_ids(tokenizer, i.title, i.body, ISSUE_VIEW_TOKENS) for i in heldout]
-        return float(np.mean(np.sum(embed(teacher, views) * embed(encoder, views), axis=1)))
-
-    undistilled = keep_layers(load_encoder(base_model), layers)
-    result = DistilResult(
-        layers=list(layers),
-        sequences=len(sequences),
-        heldout_issues=len(heldout),
-        heldout_cosine=agreement(student),
-        heldout_cosine_undistilled=agreement(undistilled),
-        losses=losses,
-        seconds=0.0,
-    )
+        reference = embed(teacher, views)
+        undistilled = keep_layers(load_encoder(base_model), layers)
+        agreement = [
+            float(np.mean(np.sum(reference * embed(encoder, views), axis=1)))
+            for encoder in (student, undistilled)
+        ]
     student.body.save_pretrained(out)
     for name in TOKENIZER_FILES:
         source = Path(base_model) / name
         if source.is_file() and source != out / name:
             shutil.copy(source, out / name)
-    result.seconds = time.time() - start
-    return result
+    return DistilResult(
+        layers=list(layers),
+        sequences=len(sequences),
+        heldout_issues=len(heldout),
+        heldout_cosine=agreement[0],
+        heldout_cosine_undistilled=agreement[1],
+        losses=losses,
+        seconds=time.time() - start,
+    )

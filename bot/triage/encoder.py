@@ -198,6 +198,14 @@ def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler: Any) 
     return loss.item()
 
 
+def loss_ends(losses: Sequence[float], n: int = 5) -> list[float] | None:
+    """Mean loss of the first and of the last ``n`` batches: did training learn? (None
+    when nothing was trained)."""
+    if not losses:
+        return None
+    return [float(np.mean(losses[:n])), float(np.mean(losses[-n:]))]
+
+
 def _linear_warmup_decay(optimizer: torch.optim.Optimizer, steps: int) -> Any:
     """Learning rate up over the first tenth of the steps, then linearly down to zero."""
     warmup = max(1, steps // 10)
@@ -298,8 +306,7 @@ def distil(
     losses = []
     student.train()
     for _ in range(epochs):
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]) + 8 * rng.random())
-        batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+        batches = list(length_batches(sequences, batch_size, jitter=rng))
         rng.shuffle(batches)
         for idx in batches:
             inputs = _tensors([sequences[i] for i in idx])

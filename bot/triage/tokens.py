@@ -8,6 +8,7 @@ than being cut at the budget.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +70,16 @@ def issue_ids(
     return [cls_id, *title_ids, sep_id, *head_tail(body_ids, budget), sep_id]
 
 
-def length_batches(sequences: Sequence[Sequence[int]], batch_size: int) -> Iterator[list[int]]:
+def length_batches(
+    sequences: Sequence[Sequence[int]], batch_size: int, jitter: random.Random | None = None
+) -> Iterator[list[int]]:
     """Indices of ``sequences`` in batches of similar length, shortest first: a batch pads
-    only to its own longest sequence, so sorting first wastes little on padding."""
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    only to its own longest sequence, so sorting first wastes little on padding. With
+    ``jitter``, lengths within about 8 tokens mix, so training batches differ by epoch."""
+    order = sorted(
+        range(len(sequences)),
+        key=lambda i: len(sequences[i]) + (8 * jitter.random() if jitter else 0),
+    )
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
 
