@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.errors import UsageError
@@ -340,6 +341,28 @@ def test_keep_layers_drops_the_other_transformer_layers(nlbse):
     for bad in ([], [2, 0], [0, 6], [1, 1]):
         with pytest.raises(UsageError, match="increasing indices"):
             keep_layers(load_encoder(path), bad)
+
+
+def test_int8_ceiling_benchmark_times_a_really_quantised_product(tmp_path):
+    """The ceiling benchmark's three paths compute the same product, and its int8 graph is
+    integer arithmetic (quantised as training quantises), not an fp32 product renamed."""
+    import onnx
+
+    from benchmarks.triage_int8_ceiling import callables
+
+    rng = np.random.default_rng(0)
+    weight = (rng.standard_normal((384, 64)) * 0.05).astype(np.float32)
+    x = rng.standard_normal((16, 384)).astype(np.float32)
+    calls = callables(weight, x, tmp_path)
+    assert set(calls) == {"torch fp32", "onnxruntime fp32", "onnxruntime int8"}
+    reference = x @ weight
+    for name, call in calls.items():
+        out = np.asarray(call()[0] if name.startswith("onnxruntime") else call())
+        assert out.shape == reference.shape
+        tolerance = 0.05 if "int8" in name else 1e-4
+        assert np.abs(out - reference).max() < tolerance * np.abs(reference).max(), name
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "int8.onnx")).graph.node}
+    assert "MatMulInteger" in ops and "MatMul" not in ops
 
 
 def test_distillation_sequences_cover_the_issue_view_the_title_and_a_seeded_crop(nlbse):
