@@ -113,9 +113,11 @@ def distil_base_model(
     seed_everything(seed)
     student = keep_layers(load_encoder(base_model), layers)  # bad layers fail here, first
     teacher = load_encoder(base_model)
-    with progress_bar(len(sequences), "teacher's token vectors", progress) as bar:
+    with progress_bar(len(sequences), "teacher's token vectors", progress, "sequence") as bar:
         targets = token_states(teacher, sequences, progress=bar.update)
-    with progress_bar(epochs * len(sequences), f"distil {len(layers)} layers", progress) as bar:
+    with progress_bar(
+        epochs * len(sequences), f"distil {len(layers)} layers", progress, "sequence"
+    ) as bar:
         losses = distil(student, sequences, targets, epochs=epochs, seed=seed, progress=bar.update)
 
     agreement: list[float | None] = [None, None]  # the student's, the undistilled layers'

@@ -161,11 +161,11 @@ def _features(recipe: Recipe, n_repositories: int) -> list[Feature]:
     return features
 
 
-def progress_bar(total: int, desc: str, enabled: bool) -> Any:
-    """A tqdm bar on stderr counting issues (off when ``enabled`` is false: not a terminal)."""
+def progress_bar(total: int, desc: str, enabled: bool, unit: str = "issue") -> Any:
+    """A tqdm bar on stderr counting ``unit`` (off when ``enabled`` is false: not a terminal)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="issue", disable=not enabled, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False)
 
 
 def train(
@@ -224,7 +224,9 @@ def train(
         n_pairs = recipe.pairs_per_issue * len(fit_idx)
         t0 = time.perf_counter()
         for epoch in range(recipe.contrastive_epochs):
-            with progress_bar(2 * n_pairs, f"contrastive epoch {epoch + 1}", progress) as bar:
+            with progress_bar(
+                2 * n_pairs, f"contrastive epoch {epoch + 1}", progress, unit="pair"
+            ) as bar:
                 losses += contrastive_finetune(
                     encoder,
                     short,
