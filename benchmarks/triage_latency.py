@@ -136,14 +136,16 @@ def main() -> None:
     issues = read_labelled(args.data)
     fp32 = Predictor(args.model, runtime="fp32")
     issue, n_tokens = pick_issue(issues, fp32.tokenizer)
+    base_model = args.base_model or default_base_model()
     predictors = {
-        "torch fp32": TorchPredictor(args.model, args.base_model or default_base_model()),
+        "torch fp32": TorchPredictor(args.model, base_model),
         "ONNX fp32": fp32,
         "ONNX int8": Predictor(args.model, runtime="int8"),
         "ONNX int8, 1 thread": Predictor(args.model, runtime="int8", threads=1),
     }
+    weights = sorted(Path(base_model).glob("*.safetensors"))  # the torch path's encoder
     files = {
-        "torch fp32": None,
+        "torch fp32": weights[0] if len(weights) == 1 else None,
         "ONNX fp32": args.model / fp32.manifest.files["fp32"],
         "ONNX int8": args.model / fp32.manifest.files["int8"],
         "ONNX int8, 1 thread": args.model / fp32.manifest.files["int8"],
@@ -164,7 +166,7 @@ def main() -> None:
                 round(
                     cold_start(args.model, name.split()[1].rstrip(","), issue.title, issue.body), 2
                 )
-                if files[name] and "thread" not in name
+                if files[name] and name.startswith("ONNX") and "thread" not in name
                 else None
             ),
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -180,7 +182,9 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        size = f"{r['encoder_mb']} MB" if r["encoder_mb"] else "(safetensors 90.9 MB)"
+        size = f"{r['encoder_mb']} MB" if r["encoder_mb"] else "n/a"
+        if r["path"] == "torch fp32" and r["encoder_mb"]:
+            size += " (safetensors)"
         cold = f"{r['cold_start_s']} s" if r["cold_start_s"] else "n/a"
         print(
             f"| {r['path']} | {r['p50_ms']} ms | {r['p95_ms']} ms | {r['encoder_p50_ms']} ms | "
