@@ -7,8 +7,10 @@ issue view at 256 and at 128 tokens, and the title view), and scores the heads o
 the fold's held-out issues, the defaults of ``triage train`` among them: the tuned
 embeddings, the three lexical views, and, pooled, the per-repository corrections
 (``--domain-scales``: their weight; ``--epochs 0``: the same heads on the frozen encoder;
-``--keep-layers``: an encoder of fewer layers, stage 6). Tuned embeddings are cached per
-(fold, scope, epochs, layers) under --cache.
+``--keep-layers``: an encoder of fewer layers, stage 6; ``--repo-in-text``: the project's
+name read before the title, and the "frozen issue" heads: the untuned embedding beside the
+tuned one, stage 8). Tuned embeddings are cached per (fold, scope, epochs, layers) under
+--cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
     nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
@@ -52,6 +54,9 @@ HEADS = {  # name -> (embedding blocks with weights, use the lexical views)
     # without the title pass
     "tuned issue@128 + title + lexical": ({"issue128": 1.0, "title": 1.0}, True),
     "tuned issue@128 + lexical": ({"issue128": 1.0}, True),
+    # stage 8: the frozen encoder's embedding beside the tuned one (they fail differently?)
+    "tuned issue + frozen issue + lexical": ({"issue": None, "frozen": 1.0}, True),
+    "tuned issue + frozen issue x0.5 + lexical": ({"issue": None, "frozen": 0.5}, True),
 }
 VIEWS = ("issue", "issue128", "title")
 
@@ -129,6 +134,20 @@ def tuned_embeddings(
     return out
 
 
+def frozen_embeddings(issues: list[LabelledIssue], base: str, cache: Path) -> np.ndarray:
+    """The issue view (256 tokens) of every issue by the encoder as published, untuned."""
+    path = cache / f"frozen-issue-{Path(base).name}.npy"
+    if path.exists():
+        return np.load(path)
+    from bot.triage.encoder import embed, load_encoder
+
+    tok = load_tokenizer(Path(base) / "tokenizer.json")
+    vectors = embed(load_encoder(base), [issue_ids(tok, i.title, i.body, 256) for i in issues])
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
 def head_matrix(
     part: np.ndarray,
     embedding_weights: dict[str, float | None],
@@ -196,6 +215,13 @@ def main() -> None:
         help="the encoder to fine-tune (default: the packaged MiniLM); cached apart by its "
         "directory name",
     )
+    parser.add_argument(
+        "--repo-in-text",
+        action="store_true",
+        help="the encoder reads each issue's project name before its title (fine-tuning and "
+        "embedding; the lexical views are unchanged): lets one encoder of several projects "
+        "condition on the project",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -207,6 +233,11 @@ def main() -> None:
     fold = stratified_folds(issues, FOLDS, args.seed)
     base = args.base_model or default_base_model()
     texts = [(i.title, i.body) for i in issues]
+    encoder_issues = (
+        [replace(i, title=f"{i.repo.split('/')[-1]}: {i.title}") for i in issues]
+        if args.repo_in_text
+        else issues
+    )
     counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
     assert {v for v, _ in LEXICAL_BLOCKS.values()} == set(counts)
     for k in args.folds:
@@ -220,13 +251,15 @@ def main() -> None:
                 tag += "-L" + "".join(map(str, args.keep_layers))
             if args.base_model:
                 tag += "-" + Path(args.base_model).name
+            if args.repo_in_text:
+                tag += "-repotext"
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
             # the ensemble's encoders: one per (epochs, fine-tuning seed); the folds keep --seed
             members = {
                 (e, s): tuned_embeddings(
-                    issues,
+                    encoder_issues,
                     rows,
                     train,
                     base=base,
@@ -238,6 +271,9 @@ def main() -> None:
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
             }
+            if any("frozen" in HEADS[name][0] for name in args.heads):
+                frozen = frozen_embeddings(issues, base, args.cache)[rows]
+                members = {key: {**blocks, "frozen": frozen} for key, blocks in members.items()}
             pos = {int(i): p for p, i in enumerate(rows)}
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
             variants = [
@@ -274,6 +310,7 @@ def main() -> None:
                         "layers": args.keep_layers or "all",
                         "base_model": Path(base).name if args.base_model else "default",
                         "domain_scale": scale,
+                        "repo_in_text": args.repo_in_text,
                         "macro_f1": round(score, 4),
                     }
                     print(json.dumps(row), flush=True)
