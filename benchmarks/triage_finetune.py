@@ -22,6 +22,7 @@ Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per proje
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -135,8 +136,10 @@ def tuned_embeddings(
 
 
 def frozen_embeddings(issues: list[LabelledIssue], base: str, cache: Path) -> np.ndarray:
-    """The issue view (256 tokens) of every issue by the encoder as published, untuned."""
-    path = cache / f"frozen-issue-{Path(base).name}.npy"
+    """The issue view (256 tokens) of every issue by the encoder as published, untuned;
+    cached by base model and by the issues' count and a digest of their titles."""
+    digest = hashlib.sha256("\n".join(i.title for i in issues).encode()).hexdigest()[:12]
+    path = cache / f"frozen-issue-{Path(base).name}-{len(issues)}-{digest}.npy"
     if path.exists():
         return np.load(path)
     from bot.triage.encoder import embed, load_encoder
@@ -234,7 +237,7 @@ def main() -> None:
     base = args.base_model or default_base_model()
     texts = [(i.title, i.body) for i in issues]
     encoder_issues = (
-        [replace(i, title=f"{i.repo.split('/')[-1]}: {i.title}") for i in issues]
+        [replace(i, title=f"{(i.repo or '').split('/')[-1]}: {i.title}") for i in issues]
         if args.repo_in_text
         else issues
     )
