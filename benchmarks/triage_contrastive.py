@@ -162,8 +162,7 @@ def main() -> None:
                                 "lr": args.learning_rate,
                                 "macro_f1": round(score, 4),
                                 "contrastive_seconds": round(tuned_seconds),
-                                "loss_first_last": [round(v, 4) for v in loss_ends(losses) or []]
-                                or None,
+                                "loss_first_last": loss_ends(losses),
                             }
                         ),
                         flush=True,

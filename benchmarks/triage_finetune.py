@@ -124,7 +124,7 @@ def tuned_embeddings(
                 "train_issues": len(train_rows),
                 "finetune_seconds": round(tuned),
                 "embed_seconds": round(time.time() - start - tuned),
-                "loss_first_last": [round(v, 3) for v in loss_ends(losses) or []] or None,
+                "loss_first_last": loss_ends(losses, digits=3),
             }
         ),
         file=sys.stderr,
@@ -243,6 +243,12 @@ def main() -> None:
     )
     counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
     assert {v for v, _ in LEXICAL_BLOCKS.values()} == set(counts)
+    # the untuned encoder's embeddings do not depend on the fold: computed (or read) once
+    frozen = (
+        frozen_embeddings(issues, base, args.cache)
+        if any("frozen" in HEADS[name][0] for name in args.heads)
+        else None
+    )
     for k in args.folds:
         scopes = [None] if args.pooled else (args.repos or sorted(set(repos)))
         for scope in scopes:
@@ -274,9 +280,8 @@ def main() -> None:
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
             }
-            if any("frozen" in HEADS[name][0] for name in args.heads):
-                frozen = frozen_embeddings(issues, base, args.cache)[rows]
-                members = {key: {**blocks, "frozen": frozen} for key, blocks in members.items()}
+            if frozen is not None:
+                members = {key: {**m, "frozen": frozen[rows]} for key, m in members.items()}
             pos = {int(i): p for p, i in enumerate(rows)}
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
             variants = [

@@ -222,7 +222,7 @@ def distil(
         "heldout_issues": result.heldout_issues,
         "heldout_cosine": _rounded(result.heldout_cosine),
         "heldout_cosine_undistilled": _rounded(result.heldout_cosine_undistilled),
-        "loss_first_last": [round(v, 4) for v in loss_ends(result.losses) or []] or None,
+        "loss_first_last": loss_ends(result.losses),
         "seconds": round(result.seconds, 1),
     }
     if _wants_json(ctx, as_json):

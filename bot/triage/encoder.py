@@ -198,12 +198,12 @@ def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler: Any) 
     return loss.item()
 
 
-def loss_ends(losses: Sequence[float], n: int = 5) -> list[float] | None:
-    """Mean loss of the first and of the last ``n`` batches: did training learn? (None
-    when nothing was trained)."""
+def loss_ends(losses: Sequence[float], n: int = 5, digits: int = 4) -> list[float] | None:
+    """Mean loss of the first and of the last ``n`` batches, rounded for a report: did
+    training learn? (None when nothing was trained)."""
     if not losses:
         return None
-    return [float(np.mean(losses[:n])), float(np.mean(losses[-n:]))]
+    return [round(float(np.mean(losses[:n])), digits), round(float(np.mean(losses[-n:])), digits)]
 
 
 def _linear_warmup_decay(optimizer: torch.optim.Optimizer, steps: int) -> Any:
