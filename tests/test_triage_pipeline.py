@@ -365,6 +365,20 @@ def test_int8_ceiling_benchmark_times_a_really_quantised_product(tmp_path):
     assert "MatMulInteger" in ops and "MatMul" not in ops
 
 
+def test_neighbour_vote_weighs_the_k_most_similar_training_issues():
+    from benchmarks.triage_pooled_heads import neighbour_vote
+
+    similarity = np.array([[0.9, 0.8, 0.1, 0.7], [0.0, 0.1, 0.9, 0.2]])
+    train_labels = np.array([0, 1, 2, 1])
+    vote = neighbour_vote(similarity, train_labels, 3, k=2, sharpness=0.0)  # plain majority
+    assert vote.tolist() == [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]
+    soft = neighbour_vote(similarity, train_labels, 3, k=3, sharpness=1.0)
+    assert soft[0].argmax() == 1 and soft[0, 2] == 0.0  # 0.8 + 0.7 outweigh 0.9
+    sharp = neighbour_vote(similarity, train_labels, 3, k=3, sharpness=10.0)
+    assert sharp[0].argmax() == 0  # the nearest outweighs the next two
+    assert np.allclose(sharp.sum(1), 1.0)
+
+
 def test_distillation_sequences_cover_the_issue_view_the_title_and_a_seeded_crop(nlbse):
     from bot.triage.distil import CROP_TOKENS, WHOLE_TEXT, distillation_sequences
     from bot.triage.tokens import issue_ids, load_tokenizer

@@ -1,0 +1,145 @@
+"""Recipe search, stage 9: other ways to combine the pooled model's views, on cached encoders.
+
+Reads the tuned embeddings that ``benchmarks/triage_finetune.py --pooled`` cached for each
+fold (``fold{K}-pooled-{TAG}.npz`` under --cache; run it first) and scores, on the same
+folds, heads that combine the tuned embedding and the three lexical views otherwise than
+the default's one logistic regression over all of them (early fusion):
+
+- late fusion: one head on the embedding, one on the lexical views, their probabilities
+  (or log-probabilities) averaged with a weight;
+- a nearest-neighbour vote over the training issues' tuned embeddings (all, or the same
+  project's), blended into the default head's probabilities;
+- a head per project over the pooled features, alone and averaged with the pooled head;
+- the default head with a weaker or stronger L2 penalty.
+
+No encoder runs here: about 2-7 minutes for five folds on 2 cores.
+
+Usage:
+    .venv/bin/python -m benchmarks.triage_pooled_heads \
+        --data ../shared/data/issues/nlbse24/issues_train.csv --cache /tmp/ft --tag e2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from benchmarks.triage_frozen import FOLDS, macro_f1_per_repo, stratified_folds
+from bot.triage.data import label_set, read_labelled
+from bot.triage.head import fit_head
+from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
+from bot.triage.train import DEFAULT_LEXICAL
+
+
+def neighbour_vote(
+    similarity: np.ndarray, train_labels: np.ndarray, n_labels: int, k: int, sharpness: float
+) -> np.ndarray:
+    """Each row's label distribution among its ``k`` most similar training issues, each
+    neighbour weighted by ``exp(sharpness * cosine)``."""
+    top = np.argsort(-similarity, axis=1)[:, :k]
+    weight = np.exp(sharpness * np.take_along_axis(similarity, top, 1))
+    votes = np.stack([(weight * (train_labels[top] == c)).sum(1) for c in range(n_labels)], 1)
+    return votes / votes.sum(1, keepdims=True)
+
+
+def fold_variants(
+    embedding: np.ndarray,
+    lexical: Callable[[np.ndarray], sparse.csr_matrix],
+    y: np.ndarray,
+    repos: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    n_labels: int,
+) -> dict[str, np.ndarray]:
+    """Predicted label indices of the ``test`` issues, per head variant."""
+    domains_train, domains_test = list(repos[train]), list(repos[test])
+
+    def features(part: np.ndarray, with_embedding: bool = True, with_lexical: bool = True):
+        blocks = [sparse.csr_matrix(embedding[part])] if with_embedding else []
+        return sparse.hstack(blocks + ([lexical(part)] if with_lexical else [])).tocsr()
+
+    def pooled_head(l2: float = 1.0, **views: bool) -> np.ndarray:
+        head = fit_head(features(train, **views), y[train], n_labels, domains=domains_train, l2=l2)
+        return head.probabilities(features(test, **views), domains_test)
+
+    default = pooled_head()
+    embedding_only = pooled_head(with_lexical=False)
+    lexical_only = pooled_head(with_embedding=False)
+    out = {"default (early fusion, one head)": default}
+    for w in (0.3, 0.5, 0.7):
+        out[f"late fusion, embedding weight {w}"] = w * embedding_only + (1 - w) * lexical_only
+        out[f"late fusion of log-probabilities, embedding weight {w}"] = w * np.log(
+            embedding_only
+        ) + (1 - w) * np.log(lexical_only)
+    unit = embedding / np.linalg.norm(embedding, axis=1, keepdims=True)
+    similarity = unit[test] @ unit[train].T
+    same_project = repos[test][:, None] == repos[train][None, :]
+    for scope, sim in (
+        ("all", similarity),
+        ("same project", np.where(same_project, similarity, -9)),
+    ):
+        for k in (5, 10, 20):
+            vote = neighbour_vote(sim, y[train], n_labels, k, sharpness=10.0)
+            out[f"{k} nearest ({scope}) alone"] = vote
+            for a in (0.25, 0.5):
+                out[f"default + {a} x {k} nearest ({scope})"] = (1 - a) * default + a * vote
+    per_project = np.zeros_like(default)
+    for repo in sorted(set(repos)):
+        fit_rows, mine = train[repos[train] == repo], repos[test] == repo
+        head = fit_head(features(fit_rows), y[fit_rows], n_labels)
+        per_project[mine] = head.probabilities(features(test[mine]))
+    out["a head per project over the pooled features"] = per_project
+    out["pooled head + a head per project, averaged"] = default + per_project
+    for l2 in (0.5, 2.0):
+        out[f"default, L2 {l2}"] = pooled_head(l2=l2)
+    return {name: p.argmax(1) for name, p in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, required=True, help="triage_finetune's --cache")
+    parser.add_argument("--tag", default="e2", help="the cached encoders: fold{K}-pooled-{TAG}")
+    parser.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
+    args = parser.parse_args()
+    issues = read_labelled(args.data)
+    labels = label_set(issues)
+    y = np.array([labels.index(i.label) for i in issues])
+    repos = np.array([i.repo for i in issues])
+    fold = stratified_folds(issues, FOLDS, 0)
+    texts = [(i.title, i.body) for i in issues]
+    counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
+    scores: dict[str, dict[int, float]] = {}
+    for k in args.folds:
+        cached = args.cache / f"fold{k}-pooled-{args.tag}.npz"
+        if not cached.exists():
+            parser.error(f"{cached} is missing: run benchmarks.triage_finetune --pooled first")
+        embedding = np.load(cached)["issue"]
+        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        idf = {view: fit_idf(c[train]) for view, c in counts.items()}
+
+        def lexical(part: np.ndarray, idf: dict = idf) -> sparse.csr_matrix:
+            return sparse.hstack(
+                [v.weight * tfidf(counts[v.view][part], idf[v.view]) for v in DEFAULT_LEXICAL]
+            ).tocsr()
+
+        variants = fold_variants(embedding, lexical, y, repos, train, test, len(labels))
+        for name, predicted in variants.items():
+            per_repo = macro_f1_per_repo(labels, y[test], predicted, repos[test])
+            scores.setdefault(name, {})[k] = float(np.mean(list(per_repo.values())))
+            row = {"fold": k, "tag": args.tag, "head": name, "macro_f1": round(scores[name][k], 4)}
+            print(json.dumps(row), flush=True)
+    print("\n| head | " + " | ".join(f"fold {k}" for k in args.folds) + " | mean |")
+    print("| --- |" + " --- |" * (len(args.folds) + 1))
+    for name, per_fold in sorted(scores.items(), key=lambda kv: -np.mean(list(kv[1].values()))):
+        cells = " | ".join(f"{per_fold[k]:.3f}" for k in args.folds)
+        print(f"| {name} | {cells} | {np.mean(list(per_fold.values())):.4f} |")
+
+
+if __name__ == "__main__":
+    main()
