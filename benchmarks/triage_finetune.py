@@ -72,8 +72,11 @@ def tuned_embeddings(
     seed: int,
     cache: Path,
     layers: list[int] | None = None,
+    finetune_tokens: int | None = None,
+    domain_layer: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Issue and title views of ``rows``, from an encoder tuned on ``train_rows``."""
+    """Issue and title views of ``rows``, from an encoder tuned on ``train_rows`` (on issue
+    views of ``finetune_tokens``, by default the recipe's)."""
     if cache.with_suffix(".npz").exists():
         saved = np.load(cache.with_suffix(".npz"))
         if set(VIEWS) <= set(saved.files):
@@ -88,8 +91,10 @@ def tuned_embeddings(
     )
 
     labels = label_set(issues)
+    repo_ids = {r: k for k, r in enumerate(sorted({str(i.repo) for i in issues}))}
     tok = load_tokenizer(Path(base) / "tokenizer.json")
     recipe = Recipe()
+    tokens = finetune_tokens or recipe.finetune_max_tokens
     seed_everything(seed)
     encoder = load_encoder(base)
     if layers is not None:
@@ -97,15 +102,13 @@ def tuned_embeddings(
     start = time.time()
     losses = classify_finetune(
         encoder,
-        [
-            issue_ids(tok, issues[i].title, issues[i].body, recipe.finetune_max_tokens)
-            for i in train_rows
-        ],
+        [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows],
         [labels.index(issues[i].label) for i in train_rows],
         n_labels=len(labels),
         epochs=epochs,
         seed=seed,
         learning_rate=recipe.learning_rate,
+        domains=[repo_ids[str(issues[i].repo)] for i in train_rows] if domain_layer else None,
     )
     tuned = time.time() - start
     out = {
@@ -225,6 +228,17 @@ def main() -> None:
         "embedding; the lexical views are unchanged): lets one encoder of several projects "
         "condition on the project",
     )
+    parser.add_argument(
+        "--finetune-tokens",
+        type=int,
+        help="fine-tune on issue views of this many tokens (default: the recipe's 128; the "
+        "head reads 256)",
+    )
+    parser.add_argument(
+        "--domain-finetune",
+        action="store_true",
+        help="pooled: the fine-tuning layer has a correction per repository, as the head has",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -262,6 +276,10 @@ def main() -> None:
                 tag += "-" + Path(args.base_model).name
             if args.repo_in_text:
                 tag += "-repotext"
+            if args.finetune_tokens:
+                tag += f"-ft{args.finetune_tokens}"
+            if args.domain_finetune:
+                tag += "-dom"
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
@@ -276,6 +294,8 @@ def main() -> None:
                     seed=s,
                     cache=args.cache / f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}",
                     layers=args.keep_layers,
+                    finetune_tokens=args.finetune_tokens,
+                    domain_layer=args.domain_finetune,
                 )
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
@@ -319,6 +339,8 @@ def main() -> None:
                         "base_model": Path(base).name if args.base_model else "default",
                         "domain_scale": scale,
                         "repo_in_text": args.repo_in_text,
+                        "finetune_tokens": args.finetune_tokens or Recipe().finetune_max_tokens,
+                        "domain_finetune": args.domain_finetune,
                         "macro_f1": round(score, 4),
                     }
                     print(json.dumps(row), flush=True)

@@ -320,6 +320,35 @@ def test_encoder_training_steps_are_seeded(nlbse, step):
     assert abs(vectors[0] - vectors[1]).max() < 1e-5  # and the same seed, the same change
 
 
+def test_classify_finetune_learns_a_correction_per_domain(nlbse):
+    """The same issues labelled one way in one repository and the other way in another: one
+    shared layer cannot do much better than ln 2 on a batch holding both copies (only
+    dropout tells them apart), a layer with a correction per repository (``domains``) can."""
+    from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    path = minilm.get_model_path()
+    tok = load_tokenizer(Path(path) / "tokenizer.json")
+    seqs = [issue_ids(tok, i.title, i.body, 32) for i in nlbse[:4] + nlbse[100:104]]
+    labels = [0] * 4 + [1] * 4
+    ends = {}
+    for with_domains in (False, True):
+        seed_everything(3)
+        losses = classify_finetune(
+            load_encoder(path),
+            seqs + seqs,
+            labels + [1 - label for label in labels],
+            n_labels=2,
+            epochs=25,
+            seed=3,
+            batch_size=16,
+            domains=[0] * 8 + [1] * 8 if with_domains else None,
+        )
+        ends[with_domains] = float(np.mean(losses[-5:]))
+    assert ends[False] > 0.6, ends
+    assert ends[True] < 0.3, ends
+
+
 def test_keep_layers_drops_the_other_transformer_layers(nlbse):
     from bot.triage.encoder import embed, keep_layers, load_encoder
     from bot.triage.tokens import issue_ids, load_tokenizer

@@ -226,6 +226,7 @@ def classify_finetune(
     learning_rate: float = 5e-5,
     head_learning_rate: float = 1e-3,
     scale: float = 20.0,
+    domains: Sequence[int] | None = None,
     progress: ProgressFn | None = None,
 ) -> list[float]:
     """Fine-tunes the encoder on the labels through its own geometry: a linear layer over the
@@ -233,16 +234,24 @@ def classify_finetune(
     cross-entropy; the layer is thrown away afterwards and the embedding kept for the head.
 
     Reading the mean-pooled embedding (not the CLS pooler, which this encoder never trained)
-    is what makes a short fine-tune pay off (docs/triage.md, stage 4). Returns the loss per
-    batch."""
+    is what makes a short fine-tune pay off (docs/triage.md, stage 4). With ``domains`` (a
+    repository index per sequence), the layer also has a correction per repository, started
+    at zero, as the head has: the encoder then need not map every project's labels to the
+    same places. Returns the loss per batch."""
     if epochs <= 0 or not sequences:
         return []
     rng = random.Random(seed)
-    classifier = nn.Linear(encoder.body.config.hidden_size, n_labels)
+    hidden = encoder.body.config.hidden_size
+    classifier = nn.Linear(hidden, n_labels)
+    head_parameters = list(classifier.parameters())
+    if domains is not None:
+        domain_of = torch.tensor(list(domains))
+        corrections = nn.Parameter(torch.zeros(int(domain_of.max()) + 1, n_labels, hidden))
+        head_parameters.append(corrections)
     optimizer = torch.optim.AdamW(
         [
             {"params": encoder.parameters(), "lr": learning_rate},
-            {"params": classifier.parameters(), "lr": head_learning_rate},
+            {"params": head_parameters, "lr": head_learning_rate},
         ],
         weight_decay=0.01,
     )
@@ -255,8 +264,12 @@ def classify_finetune(
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            embedding = encoder(**_tensors([sequences[i] for i in idx]))
-            loss = nn.functional.cross_entropy(classifier(embedding * scale), targets[idx])
+            embedding = encoder(**_tensors([sequences[i] for i in idx])) * scale
+            logits = classifier(embedding)
+            if domains is not None:
+                own = corrections[domain_of[idx]]  # (batch, labels, hidden)
+                logits = logits + torch.einsum("bh,blh->bl", embedding, own)
+            loss = nn.functional.cross_entropy(logits, targets[idx])
             losses.append(_step(loss, optimizer, scheduler))
             if progress:
                 progress(len(idx))
