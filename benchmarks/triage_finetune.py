@@ -9,8 +9,9 @@ embeddings, the three lexical views, and, pooled, the per-repository corrections
 (``--domain-scales``: their weight; ``--epochs 0``: the same heads on the frozen encoder;
 ``--keep-layers``: an encoder of fewer layers, stage 6; ``--repo-in-text``: the project's
 name read before the title, and the "frozen issue" heads: the untuned embedding beside the
-tuned one, stage 8). Tuned embeddings are cached per (fold, scope, epochs, layers) under
---cache.
+tuned one, stage 8; ``--finetune-tokens 256``: fine-tuning on the view the head reads, and
+``--domain-finetune``: a correction per repository in the fine-tuning layer, stage 9). Tuned
+embeddings are cached per (fold, scope, epochs, layers, variant) under --cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
     nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
