@@ -86,8 +86,23 @@ def project(tmp_path_factory):
 def test_a_docs_only_change_passes_and_both_sides_agree_exactly(project, tmp_path):
     (project / "README.md").write_text("# project\n\nNow with more words.\n")  # uncommitted
     out = tmp_path / "artifact"
+    # The training time moves with whatever else the machine runs (a 21 % "slowdown" of the
+    # same code was seen beside another job): this test is about the runs' metrics, so the
+    # time threshold is set out of reach and no timing can decide it.
+    config = tmp_path / "maintbot.yml"
+    config.write_text("bench:\n  thresholds:\n    time_increase_pct: 1000\n")
     done = maintbot(
-        project, "bench", "pr", "--base", "main", "--seeds", "2", *QUICK, "--out", str(out)
+        project,
+        "bench",
+        "pr",
+        "--base",
+        "main",
+        "--seeds",
+        "2",
+        *QUICK,
+        "--out",
+        str(out),
+        env={"MAINTBOT_CONFIG": str(config)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "maintbot benchmark: no regression" in done.stdout
