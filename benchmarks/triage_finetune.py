@@ -92,7 +92,6 @@ def tuned_embeddings(
     )
 
     labels = label_set(issues)
-    repo_ids = {r: k for k, r in enumerate(sorted({str(i.repo) for i in issues}))}
     tok = load_tokenizer(Path(base) / "tokenizer.json")
     recipe = Recipe()
     tokens = finetune_tokens or recipe.finetune_max_tokens
@@ -109,7 +108,7 @@ def tuned_embeddings(
         epochs=epochs,
         seed=seed,
         learning_rate=recipe.learning_rate,
-        domains=[repo_ids[str(issues[i].repo)] for i in train_rows] if domain_layer else None,
+        domains=repository_indices([issues[i] for i in train_rows]) if domain_layer else None,
     )
     tuned = time.time() - start
     out = {
@@ -137,6 +136,12 @@ def tuned_embeddings(
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache.with_suffix(".npz"), **out)
     return out
+
+
+def repository_indices(issues: list[LabelledIssue]) -> list[int]:
+    """Each issue's repository as an index, for ``classify_finetune(domains=...)``."""
+    ids = {r: k for k, r in enumerate(sorted({str(i.repo) for i in issues}))}
+    return [ids[str(i.repo)] for i in issues]
 
 
 def frozen_embeddings(issues: list[LabelledIssue], base: str, cache: Path) -> np.ndarray:

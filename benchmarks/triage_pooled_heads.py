@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from benchmarks.triage_finetune import head_matrix
 from benchmarks.triage_frozen import FOLDS, macro_f1_per_repo, stratified_folds
 from bot.triage.data import label_set, read_labelled
 from bot.triage.head import fit_head
-from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
+from bot.triage.lexical import fit_idf, hashed_counts_sparse
 from bot.triage.train import DEFAULT_LEXICAL
 
 
@@ -114,6 +115,7 @@ def main() -> None:
     fold = stratified_folds(issues, FOLDS, 0)
     texts = [(i.title, i.body) for i in issues]
     counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
+    identity = {i: i for i in range(len(issues))}  # head_matrix's row positions: every issue
     scores: dict[str, dict[int, float]] = {}
     for k in args.folds:
         cached = args.cache / f"fold{k}-pooled-{args.tag}.npz"
@@ -124,9 +126,8 @@ def main() -> None:
         idf = {view: fit_idf(c[train]) for view, c in counts.items()}
 
         def lexical(part: np.ndarray, idf: dict = idf) -> sparse.csr_matrix:
-            return sparse.hstack(
-                [v.weight * tfidf(counts[v.view][part], idf[v.view]) for v in DEFAULT_LEXICAL]
-            ).tocsr()
+            """The three lexical views, weighted as the default head reads them."""
+            return head_matrix(part, {}, True, {}, identity, counts, idf)
 
         variants = fold_variants(embedding, lexical, y, repos, train, test, len(labels))
         for name, predicted in variants.items():
