@@ -266,6 +266,11 @@ def test_protocol_runs_end_to_end(slices, tmp_path):
     assert out["per_repo"]["facebook/react"]["n_test"] == 12
     mean = sum(s["macro_f1"] for s in out["per_repo"].values()) / 2
     assert out["mean_macro_f1"] == pytest.approx(mean)
+    # both encoder files are scored; the headline is the one predict uses
+    for scores in out["per_repo"].values():
+        assert scores["macro_f1"] == scores["macro_f1_by_runtime"][scores["runtime"]]
+    int8_mean = sum(s["macro_f1_by_runtime"]["int8"] for s in out["per_repo"].values()) / 2
+    assert out["mean_macro_f1_by_runtime"]["int8"] == pytest.approx(int8_mean)
     # the fine-tuning path end to end (one epoch on 48 issues: seconds), with a shorter
     # issue view than the default, kept in the manifest so predict reads the same tokens
     kept = tmp_path / "models"
