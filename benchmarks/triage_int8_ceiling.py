@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_facts
+
 # (name, inputs, outputs): one MiniLM layer's matrix products, fused as the export fuses them
 SHAPES = (
     ("Q/K/V projection", 384, 1152),
@@ -135,6 +137,7 @@ def main() -> None:
         "tokens": args.tokens,
         "torch_threads": torch.get_num_threads(),
         "load_average": round(os.getloadavg()[0], 2),
+        **cpu_facts(),
         "layer_ms": {path: round(t * 1e3, 2) for path, t in totals.items()},
         "six_layers_ms": {path: round(6 * t * 1e3, 1) for path, t in totals.items()},
         "int8_vs_torch": round(totals["torch fp32"] / totals["onnxruntime int8"], 2),

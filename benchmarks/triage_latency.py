@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_facts
 from bot.triage.data import LabelledIssue, read_labelled
 from bot.triage.runtime import Predictor
 from bot.triage.tokens import issue_ids
@@ -172,6 +173,7 @@ def main() -> None:
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "cores": os.cpu_count(),
             "torch_threads": torch_threads(),
+            **cpu_facts(),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)

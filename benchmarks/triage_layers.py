@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_facts
 from benchmarks.triage_latency import pick_issue
 from bot.triage.data import read_labelled
 from bot.triage.runtime import onnx_embeddings, onnx_session
@@ -83,7 +84,10 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-    print(f"\nissue of {n_tokens} tokens; load average (1 min) before/after: {load}\n")
+    print(
+        f"\nissue of {n_tokens} tokens; load average (1 min) before/after: {load}; "
+        f"{json.dumps(cpu_facts())}\n"
+    )
     print("| layers kept | " + " | ".join(f"int8 encoder p50, {b} tokens" for b in BUDGETS) + " |")
     print("| --- |" + " --- |" * len(BUDGETS))
     for name in sessions:

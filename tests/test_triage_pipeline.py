@@ -413,6 +413,22 @@ def test_neighbour_vote_weighs_the_k_most_similar_training_issues():
     assert np.allclose(sharp.sum(1), 1.0)
 
 
+def test_cpu_facts_name_the_best_int8_dot_product_instructions(tmp_path):
+    from benchmarks.machine import cpu_facts
+
+    info = tmp_path / "cpuinfo"
+    first = "processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n"
+    info.write_text(first + "flags\t\t: fpu avx2 avx512f avx512_vnni\n\nprocessor\t: 1\n")
+    assert cpu_facts(info) == {
+        "cpu": "AMD EPYC",
+        "cpu_family_model": "25/17",
+        "int8_dot_product": "avx512_vnni",
+    }
+    info.write_text(first + "flags\t\t: fpu avx avx2 fma\n")
+    assert cpu_facts(info)["int8_dot_product"] == "none"
+    assert cpu_facts(tmp_path / "absent")["int8_dot_product"] == "unknown"
+
+
 def test_distillation_sequences_cover_the_issue_view_the_title_and_a_seeded_crop(nlbse):
     from bot.triage.distil import CROP_TOKENS, WHOLE_TEXT, distillation_sequences
     from bot.triage.tokens import issue_ids, load_tokenizer
