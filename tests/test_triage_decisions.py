@@ -176,6 +176,15 @@ def test_title_view_is_for_a_model_of_one_repository():
     assert not Recipe(title_view=False).uses_title_view(1)
 
 
+def test_int8_ships_unless_it_scores_clearly_below_fp32_on_validation():
+    from bot.triage.train import choose_runtime
+
+    assert choose_runtime(0.80, 0.80) == "int8"
+    assert choose_runtime(0.80, 0.795) == "int8"  # within the tolerance: the faster file
+    assert choose_runtime(0.80, 0.78) == "fp32"
+    assert choose_runtime(0.80, 0.78, tolerance=0.05) == "int8"
+
+
 def _card(recipe: dict, validation: dict, features: list | None = None) -> str:
     from bot.triage.card import render_card
 

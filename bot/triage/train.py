@@ -107,6 +107,12 @@ class Recipe:
 MIN_FINETUNE_STEPS = 60
 
 
+def choose_runtime(fp32_macro_f1: float, int8_macro_f1: float, tolerance: float = 0.01) -> str:
+    """The encoder file ``predict`` uses: int8 (4x smaller, about 2x faster) unless it scores
+    more than ``tolerance`` below fp32 on the validation split, each with its own head."""
+    return "int8" if int8_macro_f1 >= fp32_macro_f1 - tolerance else "fp32"
+
+
 @dataclass
 class TrainResult:
     """What training measured, for the model card and the caller."""
@@ -307,24 +313,17 @@ def train(
                 parts.append(feature.weight * tfidf(counts[k][rows], idf[k]))
         return sparse.hstack(parts).tocsr()
 
-    def fit(rows: Sequence[int], idf: dict[int, np.ndarray]) -> LinearHead:
+    def fit(
+        rows: Sequence[int], idf: dict[int, np.ndarray], blocks: dict[str, np.ndarray]
+    ) -> LinearHead:
         return fit_head(
-            matrix(rows, idf, embeddings),
+            matrix(rows, idf, blocks),
             y[list(rows)],
             len(labels),
             l2=recipe.l2,
             domains=[repos[i] for i in rows] if domains else None,
             domain_scale=recipe.domain_scale,
         )
-
-    val_domains = [repos[i] for i in val_idx]
-    # validation: temperature, thresholds, and fp32 vs int8 agreement of the export
-    idf_fit = {k: fit_idf(c[fit_idx]) for k, c in counts.items()}
-    head_fit = fit(fit_idx, idf_fit)
-    val_logits = head_fit.logits(matrix(val_idx, idf_fit, embeddings), val_domains)
-    temperature = fit_temperature(val_logits, y[val_idx])
-    val_probs = softmax(val_logits / temperature)
-    thresholds = choose_thresholds(val_probs, y[val_idx], labels, target_precision)
 
     fp32_path, int8_path = out / "encoder.onnx", out / "encoder.int8.onnx"
 
@@ -334,27 +333,46 @@ def train(
         quantize_int8(fp32_path, int8_path)
         seconds["export"] = seconds.get("export", 0.0) + time.perf_counter() - t0
 
+    def int8_embeddings() -> dict[str, np.ndarray]:
+        """Every issue's embedding views as the exported int8 encoder computes them: the head
+        of an int8 model is fitted on these, not on torch's float ones, so it learns the
+        quantised encoder's small shifts (held out, a head fitted on float embeddings lost
+        about 0.02 macro-F1 on int8 ones; docs/triage.md, stage 10)."""
+        t0 = time.perf_counter()
+        session = onnx_session(int8_path)  # opened as prediction opens it
+        blocks = {view: onnx_embeddings(session, seqs) for view, seqs in sequences.items()}
+        seconds["embed_int8"] = seconds.get("embed_int8", 0.0) + time.perf_counter() - t0
+        return blocks
+
     export()
 
+    # validation: each runtime's head fitted on the fit split as that runtime embeds it and
+    # scored on the held-out split; the scores choose the runtime, whose held-out logits then
+    # set the temperature and the thresholds
+    val_domains = [repos[i] for i in val_idx]
+    idf_fit = {k: fit_idf(c[fit_idx]) for k, c in counts.items()}
     truth = [labels[i] for i in y[val_idx]]
-    validation = {
-        "torch_macro_f1": macro_f1(truth, [labels[i] for i in val_probs.argmax(1)], labels)
+    quantised = int8_embeddings()
+    val_logits = {}
+    for name, blocks in (("torch", embeddings), ("int8", quantised)):
+        head_fit = fit(fit_idx, idf_fit, blocks)
+        val_logits[name] = head_fit.logits(matrix(val_idx, idf_fit, blocks), val_domains)
+        if name == "torch":  # the fp32 export against torch: the same head on its embeddings
+            session = onnx_session(fp32_path)
+            exported = {view: np.zeros_like(vectors) for view, vectors in embeddings.items()}
+            for view, seqs in sequences.items():
+                exported[view][val_idx] = onnx_embeddings(session, [seqs[i] for i in val_idx])
+            val_logits["fp32"] = head_fit.logits(matrix(val_idx, idf_fit, exported), val_domains)
+    validation: dict[str, float] = {
+        f"{name}_macro_f1": macro_f1(truth, [labels[i] for i in logits.argmax(1)], labels)
+        for name, logits in val_logits.items()
     }
-    for name, path in (("fp32", fp32_path), ("int8", int8_path)):
-        session = onnx_session(path)  # opened as prediction opens it
-        onnx_blocks = {
-            view: onnx_embeddings(session, [seqs[i] for i in val_idx])
-            for view, seqs in sequences.items()
-        }
-        full = {view: np.zeros_like(embeddings[view]) for view in onnx_blocks}
-        for view, vectors in onnx_blocks.items():
-            full[view][val_idx] = vectors
-        predicted = head_fit.logits(matrix(val_idx, idf_fit, full), val_domains).argmax(1)
-        validation[f"{name}_macro_f1"] = macro_f1(truth, [labels[i] for i in predicted], labels)
     validation["n"] = len(val_idx)
-    runtime = (
-        "int8" if validation["int8_macro_f1"] >= validation["fp32_macro_f1"] - 0.01 else "fp32"
-    )
+    runtime = choose_runtime(validation["fp32_macro_f1"], validation["int8_macro_f1"])
+    chosen_logits = val_logits[runtime]
+    temperature = fit_temperature(chosen_logits, y[val_idx])
+    val_probs = softmax(chosen_logits / temperature)
+    thresholds = choose_thresholds(val_probs, y[val_idx], labels, target_precision)
 
     if recipe.refit_encoder and recipe.finetune_epochs(len(issues)) > 0:
         # calibrated on held-out issues above; the shipped encoder learns from every issue
@@ -364,11 +382,14 @@ def train(
         finetune(range(len(issues)), "refit")
         embed_views()
         export()
+        if runtime == "int8":
+            quantised = int8_embeddings()
         validation["encoder_saw_validation"] = 1
 
-    # the final head sees every issue; temperature and thresholds stay the held-out ones
+    # the final head sees every issue, as the shipped runtime embeds them; temperature and
+    # thresholds stay the held-out ones
     idf_all = {k: fit_idf(c) for k, c in counts.items()}
-    head = fit(range(len(issues)), idf_all)
+    head = fit(range(len(issues)), idf_all, quantised if runtime == "int8" else embeddings)
     head_arrays = {
         "weights": head.weights,
         "bias": head.bias,
