@@ -176,13 +176,34 @@ def test_title_view_is_for_a_model_of_one_repository():
     assert not Recipe(title_view=False).uses_title_view(1)
 
 
-def test_int8_ships_unless_it_scores_clearly_below_fp32_on_validation():
+def test_int8_ships_unless_it_is_wrong_on_significantly_more_validation_issues():
     from bot.triage.train import choose_runtime
 
-    assert choose_runtime(0.80, 0.80) == "int8"
-    assert choose_runtime(0.80, 0.795) == "int8"  # within the tolerance: the faster file
-    assert choose_runtime(0.80, 0.78) == "fp32"
-    assert choose_runtime(0.80, 0.78, tolerance=0.05) == "int8"
+    truth = [0] * 40
+    right = [0] * 40
+
+    def wrong_on(n: int, start: int = 0) -> list[int]:
+        return [1 if start <= k < start + n else 0 for k in range(40)]
+
+    assert choose_runtime(truth, right, right) == (
+        "int8",
+        {"only_int8_wrong": 0, "only_fp32_wrong": 0},
+    )
+    # one or two issues of 40 are noise (a macro-F1 margin of 0.01 would have sent these to fp32)
+    assert choose_runtime(truth, right, wrong_on(2))[0] == "int8"
+    # four against none: p = 1/16, not yet significant; five against none: p = 1/32
+    assert choose_runtime(truth, right, wrong_on(4))[0] == "int8"
+    assert choose_runtime(truth, right, wrong_on(5)) == (
+        "fp32",
+        {"only_int8_wrong": 5, "only_fp32_wrong": 0},
+    )
+    # issues both get wrong say nothing: 3 shared + 4 of int8's own is still 4 against none
+    assert choose_runtime(truth, wrong_on(3), wrong_on(7)) == (
+        "int8",
+        {"only_int8_wrong": 4, "only_fp32_wrong": 0},
+    )
+    # issues only fp32 gets wrong weigh against int8's: 7 against 6 is a draw
+    assert choose_runtime(truth, wrong_on(6, start=10), wrong_on(7))[0] == "int8"
 
 
 def _card(recipe: dict, validation: dict, features: list | None = None) -> str:

@@ -118,8 +118,15 @@ def render_card(data: dict[str, Any]) -> str:
             if key in val
         ),
         "",
-        f"`triage predict` uses the **{data['runtime']}** encoder (int8 unless it loses more "
-        "than 0.01 macro-F1 on validation).",
+        f"`triage predict` uses the **{data['runtime']}** encoder (int8 unless it is wrong on "
+        "significantly more validation issues than fp32: a sign test on the issues only one "
+        "of them gets wrong"
+        + (
+            f"; int8 alone wrong on {val['only_int8_wrong']}, fp32 alone on "
+            f"{val['only_fp32_wrong']})."
+            if "only_int8_wrong" in val
+            else ")."
+        ),
         *(
             [
                 "",
