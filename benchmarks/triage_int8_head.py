@@ -30,25 +30,30 @@ from pathlib import Path
 import numpy as np
 
 from bot.triage.data import by_repo, read_labelled
-from bot.triage.head import fit_head
+from bot.triage.head import LinearHead, fit_head
 from bot.triage.metrics import macro_f1
 from bot.triage.runtime import Predictor
 
 ROWS = ("fp32", "int8, head from fp32", "int8, head from int8")
 
 
-def refitted(predictor: Predictor, heads_from: Predictor, issues: list, card: dict) -> Predictor:
-    """``predictor`` with its head fitted again on ``heads_from``'s features of ``issues``."""
-    labels = predictor.labels
-    features = heads_from.features([(i.title, i.body) for i in issues])
-    head = fit_head(
-        features,
+def fitted_head(features_from: Predictor, issues: list) -> LinearHead:
+    """Training's final head of ``features_from``'s model, fitted again on ``issues`` as that
+    predictor computes their features (its encoder file, the model's idf and views)."""
+    card = json.loads((features_from.directory / "model_card.json").read_text())
+    labels = features_from.labels
+    return fit_head(
+        features_from.features([(i.title, i.body) for i in issues]),
         np.array([labels.index(i.label) for i in issues]),
         len(labels),
         l2=card["recipe"]["l2"],
-        domains=[i.repo for i in issues] if predictor.manifest.domains else None,
+        domains=[i.repo for i in issues] if features_from.manifest.domains else None,
         domain_scale=card["recipe"]["domain_scale"],
     )
+
+
+def with_head(predictor: Predictor, head: LinearHead) -> Predictor:
+    """``predictor`` reading ``head`` (its own temperature kept)."""
     predictor.head = dataclasses.replace(
         predictor.head, weights=head.weights, bias=head.bias, deltas=head.deltas
     )
@@ -66,14 +71,14 @@ def main() -> None:
     test = by_repo(read_labelled(args.test))
     scores: dict[str, dict[str, float]] = {}
     for directory in sorted(p for p in args.models.iterdir() if (p / "head.npz").is_file()):
-        card = json.loads((directory / "model_card.json").read_text())
         name = directory.name.replace("__", "/")
         issues = [i for repo, group in train.items() for i in group if name in ("pooled", repo)]
         fp32, int8 = (Predictor(directory, runtime=r) for r in ("fp32", "int8"))
+        from_fp32 = fitted_head(fp32, issues)
         models = {
-            ROWS[0]: refitted(fp32, fp32, issues, card),
-            ROWS[1]: refitted(Predictor(directory, runtime="int8"), fp32, issues, card),
-            ROWS[2]: refitted(int8, int8, issues, card),
+            ROWS[0]: with_head(fp32, from_fp32),
+            ROWS[1]: with_head(Predictor(directory, runtime="int8"), from_fp32),
+            ROWS[2]: with_head(int8, fitted_head(int8, issues)),
         }
         for repo in sorted(test) if name == "pooled" else [name]:
             pairs = [(i.title, i.body) for i in test[repo]]

@@ -152,6 +152,7 @@ def main() -> None:
         "ONNX int8, 1 thread": args.model / fp32.manifest.files["int8"],
     }
     batch = issues[: args.batch]
+    machine = cpu_facts()
     load_before = os.getloadavg()[0]
     timings = time_side_by_side(predictors, issue, batch, args.repeats)
     rows = []
@@ -173,7 +174,7 @@ def main() -> None:
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "cores": os.cpu_count(),
             "torch_threads": torch_threads(),
-            **cpu_facts(),
+            **machine,
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
