@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from bot.triage.head import fit_head, fit_temperature, softmax
-from bot.triage.metrics import NEEDS_TRIAGE, confusion, coverage_report, macro_f1, per_class
+from bot.triage.metrics import (
+    NEEDS_TRIAGE,
+    calibration,
+    confusion,
+    coverage_report,
+    macro_f1,
+    per_class,
+)
 from bot.triage.thresholds import NEVER, choose_thresholds, decide, threshold_for_precision
 
 LABELS = ["bug", "feature", "question"]
@@ -29,6 +36,52 @@ def test_macro_f1_agrees_with_scikit_learn():
     pred[:5] = ["bug"] * 5
     expected = sklearn_metrics.f1_score(truth, pred, labels=LABELS, average="macro")
     assert macro_f1(truth, pred, LABELS) == pytest.approx(expected)
+
+
+def test_calibration_by_hand():
+    truth = ["bug", "feature", "question", "bug"]
+    probs = [
+        {"bug": 0.9, "feature": 0.05, "question": 0.05},  # right at 0.9
+        {"bug": 0.7, "feature": 0.2, "question": 0.1},  # wrong at 0.7
+        {"bug": 0.1, "feature": 0.25, "question": 0.65},  # right at 0.65
+        {"bug": 0.95, "feature": 0.03, "question": 0.02},  # right at 0.95
+    ]
+    result = calibration(truth, probs, LABELS)
+    # bins (0.6, 0.7]: 0.65 right, 0.7 wrong; (0.8, 0.9]: 0.9 right; (0.9, 1]: 0.95 right
+    bins = [(r["n"], r["accuracy"]) for r in result["reliability"]]
+    assert bins == [(2, 0.5), (1, 1.0), (1, 1.0)]
+    gaps = 2 * abs(0.675 - 0.5) + abs(0.9 - 1) + abs(0.95 - 1)
+    assert result["ece"] == pytest.approx(gaps / 4)
+
+
+def test_calibration_agrees_with_scikit_learn():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(4)
+    truth = list(rng.choice(LABELS, 300))
+    p = rng.dirichlet([1, 1, 1], 300)
+    probs = [dict(zip(LABELS, map(float, row), strict=True)) for row in p]
+    result = calibration(truth, probs, LABELS)
+    assert result["log_loss"] == pytest.approx(sklearn_metrics.log_loss(truth, p, labels=LABELS))
+    one_hot = np.array([[t == label for label in LABELS] for t in truth], float)
+    assert result["brier"] == pytest.approx(((p - one_hot) ** 2).sum(1).mean())
+    assert sum(r["n"] for r in result["reliability"]) == 300
+
+
+def test_temperature_lowers_the_calibration_error_of_an_overconfident_head():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 600)
+    pred = np.where(rng.random(600) > 0.75, (y + 1) % 3, y)  # right 75 % of the time
+    logits = np.eye(3)[pred] * 8 + rng.normal(0, 0.5, (600, 3))
+    truth = [LABELS[k] for k in y]
+
+    def ece(p: np.ndarray) -> float:
+        rows = [dict(zip(LABELS, map(float, r), strict=True)) for r in p]
+        return calibration(truth, rows, LABELS)["ece"]
+
+    before = ece(softmax(logits))
+    after = ece(softmax(logits / fit_temperature(logits, y)))
+    assert before > 0.2  # claims ~100 %, right 75 %
+    assert after < 0.05
 
 
 def test_threshold_reaches_the_target_precision():

@@ -230,8 +230,11 @@ def test_eval_json(model_dir, slices):
     assert 0.0 <= report["macro_f1"] <= 1.0
     assert sum(map(sum, report["confusion"])) == 24
     assert 0.0 <= report["at_thresholds"]["coverage"] <= 1.0
+    assert sum(r["n"] for r in report["calibration"]["reliability"]) == 24
+    assert 0.0 <= report["calibration"]["ece"] <= 1.0
     text = run_maintbot("triage", "eval", "--model", str(model_dir), "--data", str(slices[1]))
     assert "macro-F1" in text.stdout and "coverage" in text.stdout
+    assert "calibration: ECE" in text.stdout
 
 
 def test_eval_refuses_labels_the_model_does_not_know(model_dir, tmp_path):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.triage.data import LabelledIssue, by_repo
-from bot.triage.metrics import coverage_report, macro_f1, report
+from bot.triage.metrics import calibration, coverage_report, macro_f1, report
 
 if TYPE_CHECKING:
     from bot.triage.runtime import Predictor
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 def evaluate_model(predictor: Predictor, issues: Sequence[LabelledIssue]) -> dict[str, Any]:
     """Accuracy, per-label P/R/F1, macro-F1, confusion matrix, coverage and precision at the
-    model's thresholds, and a per-repo breakdown when the issues name their repository."""
+    model's thresholds, the calibration of its confidence, and a per-repo breakdown when the
+    issues name their repository."""
     predictions = predictor.predict([(i.title, i.body) for i in issues], [i.repo for i in issues])
     labels = predictor.labels
     truth = [i.label for i in issues]
@@ -25,6 +26,7 @@ def evaluate_model(predictor: Predictor, issues: Sequence[LabelledIssue]) -> dic
         "target_precision": predictor.target_precision,
         "thresholds": predictor.thresholds,
     }
+    result["calibration"] = calibration(truth, [p.probabilities for p in predictions], labels)
     result["runtime"] = predictor.runtime
     if any(i.repo for i in issues):
         per_repo = {}
@@ -68,6 +70,19 @@ def render_text(result: dict[str, Any]) -> str:
         f"at the thresholds (target precision {cov['target_precision']:.2f}): coverage "
         f"{cov['coverage']:.3f} ({cov['labelled']} labelled), precision {cov['precision']:.3f}",
     ]
+    cal = result["calibration"]
+    lines += [
+        f"calibration: ECE {cal['ece']:.3f}  Brier {cal['brier']:.3f}  "
+        f"log-loss {cal['log_loss']:.3f}",
+        f"  {'confidence':11} {'n':>5} {'stated':>7} {'right':>6}",
+    ]
+    for r in cal["reliability"]:
+        lines.append(
+            f"  {r['confidence_from']:4.2f}-{r['confidence_to']:4.2f}  {r['n']:5d} "
+            f"{r['mean_confidence']:7.3f} {r['accuracy']:6.3f}"
+        )
+    if result.get("per_repo"):
+        lines += ["", "per repository"]
     for repo, s in result.get("per_repo", {}).items():
         lines.append(f"  {repo:30} n {s['n']:4d}  macro-F1 {s['macro_f1']:.3f}")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Classification scores as the NLBSE protocol defines them, with the coverage of thresholds.
+"""Classification scores as the NLBSE protocol defines them, with the coverage of thresholds
+and the calibration of the stated confidence.
 
 Pure functions over label lists: macro-F1 is the unweighted mean of the per-label F1 (a
 label never predicted nor present scores 0, as in scikit-learn with ``zero_division=0``).
@@ -6,6 +7,7 @@ label never predicted nor present scores 0, as in scikit-learn with ``zero_divis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,4 +74,46 @@ def coverage_report(truth: Sequence[str], decisions: Sequence[str]) -> dict[str,
         "coverage": len(given) / len(truth) if truth else 0.0,
         "precision": sum(1 for t, d in given if t == d) / len(given) if given else 0.0,
         "labelled": len(given),
+    }
+
+
+def calibration(
+    truth: Sequence[str],
+    probabilities: Sequence[dict[str, float]],
+    labels: Sequence[str],
+    bins: int = 10,
+) -> dict[str, Any]:
+    """How far the stated confidence can be trusted: the expected calibration error (the
+    gap between confidence and accuracy, averaged over equal-width confidence bins and
+    weighted by their issues), the multi-class Brier score, the log-loss, and the
+    reliability table behind the ECE (bins with no issue left out)."""
+    rows = []
+    brier = log_loss = 0.0
+    for t, probs in zip(truth, probabilities, strict=True):
+        top = max(labels, key=lambda label: probs.get(label, 0.0))
+        rows.append((probs.get(top, 0.0), top == t))
+        brier += sum((probs.get(label, 0.0) - (label == t)) ** 2 for label in labels)
+        log_loss -= math.log(max(probs.get(t, 0.0), 1e-12))
+    table = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [(c, ok) for c, ok in rows if low < c <= high or (b == 0 and c == 0.0)]
+        if members:
+            table.append(
+                {
+                    "confidence_from": low,
+                    "confidence_to": high,
+                    "n": len(members),
+                    "mean_confidence": sum(c for c, _ in members) / len(members),
+                    "accuracy": sum(ok for _, ok in members) / len(members),
+                }
+            )
+    n = len(rows)
+    return {
+        "ece": sum(r["n"] * abs(r["mean_confidence"] - r["accuracy"]) for r in table) / n
+        if n
+        else 0.0,
+        "brier": brier / n if n else 0.0,
+        "log_loss": log_loss / n if n else 0.0,
+        "reliability": table,
     }
