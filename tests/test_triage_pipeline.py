@@ -288,6 +288,16 @@ def test_protocol_runs_end_to_end(slices, tmp_path):
         assert scores["macro_f1"] == scores["macro_f1_by_runtime"][scores["runtime"]]
     int8_mean = sum(s["macro_f1_by_runtime"]["int8"] for s in out["per_repo"].values()) / 2
     assert out["mean_macro_f1_by_runtime"]["int8"] == pytest.approx(int8_mean)
+    # what the thresholds are worth held out: all projects' labelled issues together
+    labelled = [s["at_thresholds"]["labelled"] for s in out["per_repo"].values()]
+    assert out["at_thresholds"]["labelled"] == sum(labelled)
+    assert out["at_thresholds"]["coverage"] == pytest.approx(sum(labelled) / 24)
+    right = sum(
+        s["at_thresholds"]["precision"] * s["at_thresholds"]["labelled"]
+        for s in out["per_repo"].values()
+    )
+    assert out["at_thresholds"]["precision"] == pytest.approx(right / max(sum(labelled), 1))
+    assert out["at_thresholds"]["target_precision"] == 0.9
     # the fine-tuning path end to end (one epoch on 48 issues: seconds), with a shorter
     # issue view than the default, kept in the manifest so predict reads the same tokens
     kept = tmp_path / "models"

@@ -450,5 +450,19 @@ def protocol(
         _emit(result)
         return
     for repo, scores in result["per_repo"].items():
-        click.echo(f"{repo:30} macro-F1 {scores['macro_f1']:.3f}")
-    click.echo(f"{'mean':30} macro-F1 {result['mean_macro_f1']:.3f}")
+        click.echo(
+            f"{repo:30} macro-F1 {scores['macro_f1']:.3f}  "
+            f"{_labelled(scores['at_thresholds'])}  ECE {scores['ece']:.3f}"
+        )
+    at = result["at_thresholds"]
+    click.echo(
+        f"{'mean':30} macro-F1 {result['mean_macro_f1']:.3f}  {_labelled(at)} "
+        f"(target {at['target_precision']:.2f})"
+    )
+
+
+def _labelled(at: dict[str, Any]) -> str:
+    """Coverage and precision at the thresholds, in words."""
+    if not at["labelled"]:
+        return "none labelled"
+    return f"labelled {at['coverage']:.0%} at precision {at['precision']:.3f}"

@@ -29,7 +29,8 @@ def run_protocol(
 ) -> dict[str, Any]:
     """Trains per project (or pooled), evaluates each project's test issues with the ONNX
     runtime that ``predict`` uses (and, beside it, with the other encoder file), and returns
-    per-project and mean macro-F1."""
+    per-project and mean macro-F1, with what the thresholds and the stated confidence are
+    worth held out (coverage and precision at the thresholds, calibration error)."""
     from bot.triage.evaluation import evaluate_model
     from bot.triage.runtime import Predictor
     from bot.triage.train import Recipe, train
@@ -93,6 +94,10 @@ def run_protocol(
                     "macro_f1_by_runtime": {r: v["macro_f1"] for r, v in results.items()},
                     "n_train": len(issues),
                     "n_test": result["n"],
+                    "at_thresholds": {
+                        k: result["at_thresholds"][k] for k in ("coverage", "precision", "labelled")
+                    },
+                    "ece": result["calibration"]["ece"],
                     "train_seconds": round(seconds, 1),
                 }
                 log(
@@ -100,7 +105,13 @@ def run_protocol(
                     f"(fp32 {results['fp32']['macro_f1']:.3f}, "
                     f"int8 {results['int8']['macro_f1']:.3f}; {seconds:.0f} s training)"
                 )
+                target_precision = chosen.target_precision
     mean = sum(s["macro_f1"] for s in per_repo.values()) / len(per_repo)
+    n_test = sum(s["n_test"] for s in per_repo.values())
+    labelled = sum(s["at_thresholds"]["labelled"] for s in per_repo.values())
+    right = sum(
+        s["at_thresholds"]["precision"] * s["at_thresholds"]["labelled"] for s in per_repo.values()
+    )
     return {
         "protocol": "pooled" if pooled else "strict",
         "mean_macro_f1": mean,
@@ -109,6 +120,14 @@ def run_protocol(
             / len(per_repo)
             for runtime in ("fp32", "int8")
         },
+        # every project's test issues together: what a maintainer of all of them would see
+        "at_thresholds": {
+            "target_precision": target_precision,
+            "coverage": labelled / n_test,
+            "precision": right / labelled if labelled else 0.0,
+            "labelled": labelled,
+        },
+        "mean_ece": sum(s["ece"] for s in per_repo.values()) / len(per_repo),
         "per_repo": per_repo,
         "seed": seed,
     }
