@@ -1,0 +1,124 @@
+"""What the per-label thresholds deliver held out, and what a stricter rule would trade.
+
+Training chooses each label's threshold as the lowest confidence at which that label's
+validation predictions reach the target precision (``threshold_for_precision``). A project's
+validation split holds 48-60 issues, about 20 predictions per label, so the rule picks the
+threshold where the sample happened to look best: held out, the precision may fall short
+of the target. For the model directories that ``maintbot triage protocol --out DIR`` kept,
+this script re-derives the thresholds from the validation predictions each model keeps
+(``head.npz``) with:
+
+- **empirical** (what training does): the kept predictions' precision >= target;
+- **wilson z**: the lower end of the Wilson interval of that precision >= target (z 0.5
+  and 1: the rule asks more of fewer predictions);
+
+and scores all projects' test issues together: coverage (share labelled) and precision of
+the labels given, at targets 0.8 and 0.9.
+
+Usage:
+    maintbot triage protocol --train fold3-train.csv --test fold3-test.csv --out /tmp/models3
+    .venv/bin/python -m benchmarks.triage_thresholds --runs /tmp/models3=fold3-test.csv ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bot.triage.data import by_repo, read_labelled
+from bot.triage.runtime import Predictor
+from bot.triage.thresholds import NEVER
+
+RULES = {"empirical": None, "wilson 0.5": 0.5, "wilson 1": 1.0}
+
+
+def wilson_low(hits: float, n: int, z: float) -> float:
+    """The lower end of the Wilson score interval of a proportion ``hits / n``."""
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def threshold(confidence: np.ndarray, correct: np.ndarray, target: float, z: float | None) -> float:
+    """``threshold_for_precision`` with the precision test of the rule (z None: empirical)."""
+    order = np.argsort(-confidence, kind="stable")
+    conf, hits = confidence[order], np.cumsum(correct[order])
+    best = NEVER
+    for i in range(len(conf)):
+        if (i + 1 < len(conf) and conf[i + 1] == conf[i]) or i + 1 < 5:
+            continue
+        estimate = hits[i] / (i + 1) if z is None else wilson_low(hits[i], i + 1, z)
+        if estimate >= target:
+            best = float(conf[i])
+    return best
+
+
+def per_label(kept: np.lib.npyio.NpzFile, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence and correctness of the validation issues predicted as label ``k``."""
+    probabilities = kept["validation_probabilities"]
+    mine = probabilities.argmax(1) == k
+    return probabilities.max(1)[mine], (kept["validation_truth"][mine] == k).astype(float)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--runs", nargs="+", required=True, help="MODELS_DIR=TEST_CSV, one per protocol run"
+    )
+    parser.add_argument("--targets", nargs="+", type=float, default=[0.8, 0.9])
+    args = parser.parse_args()
+    scored = []  # (test probabilities, truth, the model's head.npz)
+    for run in args.runs:
+        models, test_csv = run.split("=", 1)
+        for repo, issues in by_repo(read_labelled(Path(test_csv))).items():
+            model = Path(models) / repo.replace("/", "__")
+            model = model if model.exists() else Path(models) / "pooled"
+            predictor = Predictor(model)
+            predictions = predictor.predict(
+                [(i.title, i.body) for i in issues], [i.repo for i in issues]
+            )
+            labels = predictor.labels
+            probabilities = np.array([[p.probabilities[k] for k in labels] for p in predictions])
+            truth = np.array([labels.index(i.label) for i in issues])
+            kept = np.load(model / "head.npz")
+            shipped = [
+                threshold(*per_label(kept, k), predictor.target_precision, None)
+                for k in range(len(labels))
+            ]
+            # the empirical rule here is training's: it gives the thresholds the model ships
+            assert np.allclose(shipped, [predictor.thresholds[k] for k in labels]), model
+            scored.append((probabilities, truth, kept))
+    for target in args.targets:
+        for rule, z in RULES.items():
+            labelled = right = n = 0
+            for probabilities, truth, kept in scored:
+                cut = np.array(
+                    [
+                        threshold(*per_label(kept, k), target, z)
+                        for k in range(probabilities.shape[1])
+                    ]
+                )
+                predicted = probabilities.argmax(1)
+                given = probabilities.max(1) >= cut[predicted]
+                labelled += int(given.sum())
+                right += int((given & (predicted == truth)).sum())
+                n += len(truth)
+            row = {
+                "target_precision": target,
+                "rule": rule,
+                "projects": len(scored),
+                "test_issues": n,
+                "labelled": labelled,
+                "coverage": round(labelled / n, 3),
+                "precision": round(right / labelled, 3) if labelled else None,
+            }
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
