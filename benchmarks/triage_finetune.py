@@ -59,8 +59,46 @@ HEADS = {  # name -> (embedding blocks with weights, use the lexical views)
     # stage 8: the frozen encoder's embedding beside the tuned one (they fail differently?)
     "tuned issue + frozen issue + lexical": ({"issue": None, "frozen": 1.0}, True),
     "tuned issue + frozen issue x0.5 + lexical": ({"issue": None, "frozen": 0.5}, True),
+    # stage 11: more of a long issue than 256 tokens (43 % of NLBSE's issues are longer): one
+    # 512-token view (head + tail), or the mean of up to four 256-token windows of the body
+    "tuned issue@512 + lexical": ({"issue512": None}, True),
+    "tuned issue@512 + title + lexical": ({"issue512": None, "title": 1.0}, True),
+    "tuned issue windows + lexical": ({"windows": None}, True),
+    "tuned issue windows + title + lexical": ({"windows": None, "title": 1.0}, True),
 }
-VIEWS = ("issue", "issue128", "title")
+VIEWS = ("issue", "issue128", "title", "issue512", "windows")
+WINDOWS = 4  # 256-token windows of the body at most: 95 % of NLBSE's issues fit in about 1,000
+
+
+def window_views(tok: object, title: str, body: str, max_tokens: int = 256) -> list[list[int]]:
+    """``[CLS] title [SEP] window [SEP]`` for consecutive windows of the cleaned body, the
+    first ``WINDOWS - 1`` and the last (a trace's error message) when there are more."""
+    from bot.triage.tokens import issue_ids
+
+    whole = issue_ids(tok, title, body, 1_000_000)
+    sep = whole[-1]
+    title_end = whole.index(sep) + 1
+    head, body_ids = whole[:title_end], whole[title_end:-1]
+    size = max_tokens - len(head) - 1
+    chunks = [body_ids[k : k + size] for k in range(0, max(len(body_ids), 1), size)]
+    if len(chunks) > WINDOWS:
+        chunks = chunks[: WINDOWS - 1] + chunks[-1:]
+    return [head + chunk + [sep] for chunk in chunks]
+
+
+def mean_of_windows(encoder: object, tok: object, issues: list[LabelledIssue]) -> np.ndarray:
+    """Each issue's windows embedded, averaged and brought back to unit length."""
+    from bot.triage.encoder import embed
+
+    views = [window_views(tok, i.title, i.body) for i in issues]
+    flat = [w for v in views for w in v]
+    vectors = embed(encoder, flat)
+    out, at = [], 0
+    for v in views:
+        mean = vectors[at : at + len(v)].mean(0)
+        out.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        at += len(v)
+    return np.array(out, dtype=np.float32)
 
 
 def tuned_embeddings(
@@ -75,13 +113,14 @@ def tuned_embeddings(
     layers: list[int] | None = None,
     finetune_tokens: int | None = None,
     domain_layer: bool = False,
+    views: frozenset[str] = frozenset(VIEWS),
 ) -> dict[str, np.ndarray]:
-    """Issue and title views of ``rows``, from an encoder tuned on ``train_rows`` (on issue
-    views of ``finetune_tokens``, by default the recipe's)."""
+    """The ``views`` (issue and title) of ``rows``, from an encoder tuned on ``train_rows``
+    (on issue views of ``finetune_tokens``, by default the recipe's)."""
     if cache.with_suffix(".npz").exists():
         saved = np.load(cache.with_suffix(".npz"))
-        if set(VIEWS) <= set(saved.files):
-            return {view: saved[view] for view in VIEWS}
+        if views <= set(saved.files):
+            return {view: saved[view] for view in saved.files}
     from bot.triage.encoder import (
         classify_finetune,
         embed,
@@ -111,15 +150,19 @@ def tuned_embeddings(
         domains=repository_indices([issues[i] for i in train_rows]) if domain_layer else None,
     )
     tuned = time.time() - start
+    budgets = {"issue": 256, "issue128": 128, "issue512": 512}
     out = {
-        "issue": embed(
-            encoder, [issue_ids(tok, issues[i].title, issues[i].body, 256) for i in rows]
-        ),
-        "issue128": embed(
-            encoder, [issue_ids(tok, issues[i].title, issues[i].body, 128) for i in rows]
-        ),
-        "title": embed(encoder, [issue_ids(tok, issues[i].title, "", 64) for i in rows]),
+        view: embed(
+            encoder,
+            [issue_ids(tok, issues[i].title, issues[i].body, budgets[view]) for i in rows],
+        )
+        for view in budgets
+        if view in views
     }
+    if "title" in views:
+        out["title"] = embed(encoder, [issue_ids(tok, issues[i].title, "", 64) for i in rows])
+    if "windows" in views:
+        out["windows"] = mean_of_windows(encoder, tok, [issues[i] for i in rows])
     print(
         json.dumps(
             {
@@ -302,6 +345,7 @@ def main() -> None:
                     layers=args.keep_layers,
                     finetune_tokens=args.finetune_tokens,
                     domain_layer=args.domain_finetune,
+                    views=frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"},
                 )
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
