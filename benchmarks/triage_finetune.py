@@ -29,6 +29,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,6 +44,11 @@ from bot.triage.head import fit_head
 from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
 from bot.triage.tokens import issue_ids, load_tokenizer
 from bot.triage.train import DEFAULT_LEXICAL, Recipe
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from bot.triage.encoder import MeanPooledEncoder
 
 HEADS = {  # name -> (embedding blocks with weights, use the lexical views)
     "tuned issue + title + lexical (default, one repository)": (
@@ -70,11 +76,9 @@ VIEWS = ("issue", "issue128", "title", "issue512", "windows")
 WINDOWS = 4  # 256-token windows of the body at most: 95 % of NLBSE's issues fit in about 1,000
 
 
-def window_views(tok: object, title: str, body: str, max_tokens: int = 256) -> list[list[int]]:
+def window_views(tok: Tokenizer, title: str, body: str, max_tokens: int = 256) -> list[list[int]]:
     """``[CLS] title [SEP] window [SEP]`` for consecutive windows of the cleaned body, the
     first ``WINDOWS - 1`` and the last (a trace's error message) when there are more."""
-    from bot.triage.tokens import issue_ids
-
     whole = issue_ids(tok, title, body, 1_000_000)
     sep = whole[-1]
     title_end = whole.index(sep) + 1
@@ -86,7 +90,9 @@ def window_views(tok: object, title: str, body: str, max_tokens: int = 256) -> l
     return [head + chunk + [sep] for chunk in chunks]
 
 
-def mean_of_windows(encoder: object, tok: object, issues: list[LabelledIssue]) -> np.ndarray:
+def mean_of_windows(
+    encoder: MeanPooledEncoder, tok: Tokenizer, issues: list[LabelledIssue]
+) -> np.ndarray:
     """Each issue's windows embedded, averaged and brought back to unit length."""
     from bot.triage.encoder import embed
 

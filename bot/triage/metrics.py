@@ -108,12 +108,6 @@ def calibration(
                     "accuracy": sum(ok for _, ok in members) / len(members),
                 }
             )
-    n = len(rows)
-    return {
-        "ece": sum(r["n"] * abs(r["mean_confidence"] - r["accuracy"]) for r in table) / n
-        if n
-        else 0.0,
-        "brier": brier / n if n else 0.0,
-        "log_loss": log_loss / n if n else 0.0,
-        "reliability": table,
-    }
+    n = max(len(rows), 1)
+    gaps = sum(r["n"] * abs(r["mean_confidence"] - r["accuracy"]) for r in table)
+    return {"ece": gaps / n, "brier": brier / n, "log_loss": log_loss / n, "reliability": table}

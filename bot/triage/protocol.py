@@ -74,6 +74,7 @@ def run_protocol(
             )
             seconds = time.perf_counter() - started
             chosen = Predictor(model_dir)
+            target_precision = chosen.target_precision  # train's default, for every model
             # both encoder files scored, so the held-out cost of int8 is measured, not assumed
             predictors = {
                 runtime: chosen
@@ -105,7 +106,6 @@ def run_protocol(
                     f"(fp32 {results['fp32']['macro_f1']:.3f}, "
                     f"int8 {results['int8']['macro_f1']:.3f}; {seconds:.0f} s training)"
                 )
-                target_precision = chosen.target_precision
     mean = sum(s["macro_f1"] for s in per_repo.values()) / len(per_repo)
     n_test = sum(s["n_test"] for s in per_repo.values())
     labelled = sum(s["at_thresholds"]["labelled"] for s in per_repo.values())
