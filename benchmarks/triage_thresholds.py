@@ -13,7 +13,10 @@ this script re-derives the thresholds from the validation predictions each model
   and 1: the rule asks more of fewer predictions);
 
 and scores all projects' test issues together: coverage (share labelled) and precision of
-the labels given, at targets 0.8 and 0.9.
+the labels given, at targets 0.8 and 0.9. First it prints the calibration of the same
+predictions: mean stated confidence against accuracy, the mean per-project expected
+calibration error, and the error a perfectly calibrated model with the same confidences
+would show on as few issues (simulated: each issue right with the probability it states).
 
 Usage:
     maintbot triage protocol --train fold3-train.csv --test fold3-test.csv --out /tmp/models3
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.triage.data import by_repo, read_labelled
+from bot.triage.metrics import calibration
 from bot.triage.runtime import Predictor
 from bot.triage.thresholds import NEVER
 
@@ -65,6 +69,25 @@ def per_label(kept: np.lib.npyio.NpzFile, k: int) -> tuple[np.ndarray, np.ndarra
     return probabilities.max(1)[mine], (kept["validation_truth"][mine] == k).astype(float)
 
 
+def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """``calibration``'s ECE of one project's predictions (label names do not matter)."""
+    names = [str(k) for k in range(probabilities.shape[1])]
+    rows = [dict(zip(names, map(float, row), strict=True)) for row in probabilities]
+    return calibration([names[t] for t in truth], rows, names)["ece"]
+
+
+def calibrated_floor(probabilities: np.ndarray, draws: int = 200, seed: int = 0) -> float:
+    """The mean ECE of a perfectly calibrated model with these confidences on this many
+    issues: what sampling alone gives."""
+    rng = np.random.default_rng(seed)
+    top = probabilities.argmax(1)
+    errors = []
+    for _ in range(draws):
+        right = rng.random(len(top)) < probabilities.max(1)
+        errors.append(expected_calibration_error(probabilities, np.where(right, top, top - 1)))
+    return float(np.mean(errors))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -93,6 +116,14 @@ def main() -> None:
             # the empirical rule here is training's: it gives the thresholds the model ships
             assert np.allclose(shipped, [predictor.thresholds[k] for k in labels]), model
             scored.append((probabilities, truth, kept))
+    row = {
+        "mean_confidence": np.mean([p.max(1).mean() for p, _, _ in scored]),
+        "accuracy": np.mean([(p.argmax(1) == t).mean() for p, t, _ in scored]),
+        "mean_ece": np.mean([expected_calibration_error(p, t) for p, t, _ in scored]),
+        "mean_ece_if_calibrated": np.mean([calibrated_floor(p) for p, _, _ in scored]),
+    }
+    rounded = {k: round(float(v), 3) for k, v in row.items()}
+    print(json.dumps({"projects": len(scored), **rounded}), flush=True)
     for target in args.targets:
         for rule, z in RULES.items():
             labelled = right = n = 0
