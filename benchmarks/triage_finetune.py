@@ -10,8 +10,10 @@ embeddings, the three lexical views, and, pooled, the per-repository corrections
 ``--keep-layers``: an encoder of fewer layers, stage 6; ``--repo-in-text``: the project's
 name read before the title, and the "frozen issue" heads: the untuned embedding beside the
 tuned one, stage 8; ``--finetune-tokens 256``: fine-tuning on the view the head reads, and
-``--domain-finetune``: a correction per repository in the fine-tuning layer, stage 9). Tuned
-embeddings are cached per (fold, scope, epochs, layers, variant) under --cache.
+``--domain-finetune``: a correction per repository in the fine-tuning layer, stage 9; the
+"@512" and "windows" heads: longer views of a long issue, stage 11). Tuned embeddings (only
+the views the chosen heads read) are cached per (fold, scope, epochs, layers, variant) under
+--cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
     nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
@@ -183,6 +185,8 @@ def tuned_embeddings(
         flush=True,
     )
     cache.parent.mkdir(parents=True, exist_ok=True)
+    if cache.with_suffix(".npz").exists():  # views cached for other heads stay cached
+        out = {**dict(np.load(cache.with_suffix(".npz"))), **out}
     np.savez(cache.with_suffix(".npz"), **out)
     return out
 
