@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +36,12 @@ import numpy as np
 from bot.triage.data import by_repo, read_labelled
 from bot.triage.metrics import calibration
 from bot.triage.runtime import Predictor
-from bot.triage.thresholds import NEVER
+from bot.triage.thresholds import choose_thresholds, observed_precision
 
 RULES = {"empirical": None, "wilson 0.5": 0.5, "wilson 1": 1.0}
 
 
-def wilson_low(hits: float, n: int, z: float) -> float:
+def wilson_low(hits: float, n: int, *, z: float) -> float:
     """The lower end of the Wilson score interval of a proportion ``hits / n``."""
     p = hits / n
     centre = p + z * z / (2 * n)
@@ -48,25 +49,19 @@ def wilson_low(hits: float, n: int, z: float) -> float:
     return (centre - spread) / (1 + z * z / n)
 
 
-def threshold(confidence: np.ndarray, correct: np.ndarray, target: float, z: float | None) -> float:
-    """``threshold_for_precision`` with the precision test of the rule (z None: empirical)."""
-    order = np.argsort(-confidence, kind="stable")
-    conf, hits = confidence[order], np.cumsum(correct[order])
-    best = NEVER
-    for i in range(len(conf)):
-        if (i + 1 < len(conf) and conf[i + 1] == conf[i]) or i + 1 < 5:
-            continue
-        estimate = hits[i] / (i + 1) if z is None else wilson_low(hits[i], i + 1, z)
-        if estimate >= target:
-            best = float(conf[i])
-    return best
-
-
-def per_label(kept: np.lib.npyio.NpzFile, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence and correctness of the validation issues predicted as label ``k``."""
-    probabilities = kept["validation_probabilities"]
-    mine = probabilities.argmax(1) == k
-    return probabilities.max(1)[mine], (kept["validation_truth"][mine] == k).astype(float)
+def rule_thresholds(
+    kept: np.lib.npyio.NpzFile, labels: list[str], target: float, z: float | None
+) -> dict[str, float]:
+    """Training's ``choose_thresholds`` on the validation predictions a model keeps, with the
+    precision estimate of the rule (z None: the observed precision, training's own)."""
+    estimate = observed_precision if z is None else partial(wilson_low, z=z)
+    return choose_thresholds(
+        kept["validation_probabilities"],
+        kept["validation_truth"],
+        labels,
+        target,
+        estimate=estimate,
+    )
 
 
 def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray) -> float:
@@ -95,7 +90,7 @@ def main() -> None:
     )
     parser.add_argument("--targets", nargs="+", type=float, default=[0.8, 0.9])
     args = parser.parse_args()
-    scored = []  # (test probabilities, truth, the model's head.npz)
+    scored = []  # (test probabilities, truth, the model's head.npz, its labels)
     for run in args.runs:
         models, test_csv = run.split("=", 1)
         for repo, issues in by_repo(read_labelled(Path(test_csv))).items():
@@ -109,31 +104,26 @@ def main() -> None:
             probabilities = np.array([[p.probabilities[k] for k in labels] for p in predictions])
             truth = np.array([labels.index(i.label) for i in issues])
             kept = np.load(model / "head.npz")
-            shipped = [
-                threshold(*per_label(kept, k), predictor.target_precision, None)
-                for k in range(len(labels))
-            ]
-            # the empirical rule here is training's: it gives the thresholds the model ships
-            assert np.allclose(shipped, [predictor.thresholds[k] for k in labels]), model
-            scored.append((probabilities, truth, kept))
+            shipped = rule_thresholds(kept, labels, predictor.target_precision, None)
+            # the kept validation predictions are the ones training chose the thresholds on
+            assert np.allclose(
+                [shipped[k] for k in labels], [predictor.thresholds[k] for k in labels]
+            ), model
+            scored.append((probabilities, truth, kept, labels))
     row = {
-        "mean_confidence": np.mean([p.max(1).mean() for p, _, _ in scored]),
-        "accuracy": np.mean([(p.argmax(1) == t).mean() for p, t, _ in scored]),
-        "mean_ece": np.mean([expected_calibration_error(p, t) for p, t, _ in scored]),
-        "mean_ece_if_calibrated": np.mean([calibrated_floor(p) for p, _, _ in scored]),
+        "mean_confidence": np.mean([p.max(1).mean() for p, *_ in scored]),
+        "accuracy": np.mean([(p.argmax(1) == t).mean() for p, t, *_ in scored]),
+        "mean_ece": np.mean([expected_calibration_error(p, t) for p, t, *_ in scored]),
+        "mean_ece_if_calibrated": np.mean([calibrated_floor(p) for p, *_ in scored]),
     }
     rounded = {k: round(float(v), 3) for k, v in row.items()}
     print(json.dumps({"projects": len(scored), **rounded}), flush=True)
     for target in args.targets:
         for rule, z in RULES.items():
             labelled = right = n = 0
-            for probabilities, truth, kept in scored:
-                cut = np.array(
-                    [
-                        threshold(*per_label(kept, k), target, z)
-                        for k in range(probabilities.shape[1])
-                    ]
-                )
+            for probabilities, truth, kept, labels in scored:
+                cuts = rule_thresholds(kept, labels, target, z)
+                cut = np.array([cuts[k] for k in labels])
                 predicted = probabilities.argmax(1)
                 given = probabilities.max(1) >= cut[predicted]
                 labelled += int(given.sum())

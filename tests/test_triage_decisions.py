@@ -93,6 +93,10 @@ def test_threshold_reaches_the_target_precision():
     assert threshold_for_precision(confidence, correct, 0.7, min_support=2) == 0.5
     assert threshold_for_precision(confidence, correct, 0.9, min_support=5) == NEVER
     assert threshold_for_precision([], [], 0.9) == NEVER
+    # a more cautious estimate (one pseudo-error): above 0.6 only 5/7 = 0.71, above 0.8 4/5
+    cautious = {"min_support": 2, "estimate": lambda right, kept: right / (kept + 1)}
+    assert threshold_for_precision(confidence, correct, 0.8, **cautious) == 0.8
+    assert threshold_for_precision(confidence, correct, 0.9, **cautious) == NEVER
 
 
 def test_ties_are_kept_or_dropped_together():

@@ -7,7 +7,7 @@ predictions (never on the issues the head was fitted on, whose confidences are i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -15,12 +15,25 @@ from bot.triage.metrics import NEEDS_TRIAGE
 
 NEVER = 1.01  # a threshold no probability reaches: the label is never given automatically
 
+PrecisionEstimate = Callable[[float, int], float]  # (right, kept) -> the precision to test
+
+
+def observed_precision(right: float, kept: int) -> float:
+    """The share of the kept predictions that are right: training's estimate."""
+    return right / kept
+
 
 def threshold_for_precision(
-    confidence: Sequence[float], correct: Sequence[bool], target: float, *, min_support: int = 5
+    confidence: Sequence[float],
+    correct: Sequence[bool],
+    target: float,
+    *,
+    min_support: int = 5,
+    estimate: PrecisionEstimate = observed_precision,
 ) -> float:
     """The lowest confidence at which the predictions kept (confidence >= it) reach
-    ``target`` precision, counting at least ``min_support`` of them; ``NEVER`` if none does.
+    ``target`` precision by ``estimate``, counting at least ``min_support`` of them;
+    ``NEVER`` if none does.
 
     ``confidence`` and ``correct`` describe the held-out issues *predicted* as one label."""
     order = np.argsort(-np.asarray(confidence, dtype=float), kind="stable")
@@ -32,7 +45,7 @@ def threshold_for_precision(
         # only cut between distinct confidences: ties are kept or dropped together
         if i + 1 < len(conf) and conf[i + 1] == conf[i]:
             continue
-        if kept[i] >= min_support and hits[i] / kept[i] >= target:
+        if kept[i] >= min_support and estimate(hits[i], kept[i]) >= target:
             best = float(conf[i])
     return best
 
@@ -44,6 +57,7 @@ def choose_thresholds(
     target: float,
     *,
     min_support: int = 5,
+    estimate: PrecisionEstimate = observed_precision,
 ) -> dict[str, float]:
     """One threshold per label from held-out probabilities (rows: issues, columns: labels)."""
     predicted = probabilities.argmax(axis=1)
@@ -53,7 +67,11 @@ def choose_thresholds(
     for index, label in enumerate(labels):
         mine = predicted == index
         out[label] = threshold_for_precision(
-            confidence[mine], truth_arr[mine] == index, target, min_support=min_support
+            confidence[mine],
+            truth_arr[mine] == index,
+            target,
+            min_support=min_support,
+            estimate=estimate,
         )
     return out
 
