@@ -13,10 +13,11 @@ this script re-derives the thresholds from the validation predictions each model
   and 1: the rule asks more of fewer predictions);
 
 and scores all projects' test issues together: coverage (share labelled) and precision of
-the labels given, at targets 0.8 and 0.9. First it prints the calibration of the same
-predictions: mean stated confidence against accuracy, the mean per-project expected
-calibration error, and the error a perfectly calibrated model with the same confidences
-would show on as few issues (simulated: each issue right with the probability it states).
+the labels given, overall and per label ([labelled, precision]), at targets 0.8 and 0.9.
+First it prints the calibration of the same predictions: mean stated confidence against
+accuracy, the mean per-project expected calibration error, and the error a perfectly
+calibrated model with the same confidences would show on as few issues (simulated: each
+issue right with the probability it states).
 
 Usage:
     maintbot triage protocol --train fold3-train.csv --test fold3-test.csv --out /tmp/models3
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.triage.data import by_repo, read_labelled
-from bot.triage.metrics import calibration
+from bot.triage.metrics import NEEDS_TRIAGE, calibration, combine_coverage, coverage_report
 from bot.triage.runtime import Predictor
 from bot.triage.thresholds import choose_thresholds, observed_precision
 
@@ -120,23 +121,30 @@ def main() -> None:
     print(json.dumps({"projects": len(scored), **rounded}), flush=True)
     for target in args.targets:
         for rule, z in RULES.items():
-            labelled = right = n = 0
+            reports = []
             for probabilities, truth, kept, labels in scored:
                 cuts = rule_thresholds(kept, labels, target, z)
                 cut = np.array([cuts[k] for k in labels])
                 predicted = probabilities.argmax(1)
                 given = probabilities.max(1) >= cut[predicted]
-                labelled += int(given.sum())
-                right += int((given & (predicted == truth)).sum())
-                n += len(truth)
+                decisions = [
+                    labels[p] if g else NEEDS_TRIAGE for p, g in zip(predicted, given, strict=True)
+                ]
+                reports.append(coverage_report([labels[t] for t in truth], decisions, labels))
+            together = combine_coverage(reports)
             row = {
                 "target_precision": target,
                 "rule": rule,
                 "projects": len(scored),
-                "test_issues": n,
-                "labelled": labelled,
-                "coverage": round(labelled / n, 3),
-                "precision": round(right / labelled, 3) if labelled else None,
+                "test_issues": together["n"],
+                "labelled": together["labelled"],
+                "coverage": round(together["coverage"], 3),
+                "precision": round(together["precision"], 3) if together["labelled"] else None,
+                # each label's threshold aims at the target on its own
+                "per_label": {
+                    label: [s["labelled"], round(s["precision"], 3) if s["labelled"] else None]
+                    for label, s in together["per_label"].items()
+                },
             }
             print(json.dumps(row), flush=True)
 

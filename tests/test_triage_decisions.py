@@ -9,6 +9,7 @@ from bot.triage.head import fit_head, fit_temperature, softmax
 from bot.triage.metrics import (
     NEEDS_TRIAGE,
     calibration,
+    combine_coverage,
     confusion,
     coverage_report,
     macro_f1,
@@ -113,8 +114,40 @@ def test_choose_thresholds_and_decide():
     assert thresholds == {"bug": 0.8, "feature": 0.8, "question": NEVER}
     assert decide({"bug": 0.85, "feature": 0.1, "question": 0.05}, thresholds) == ("bug", 0.85)
     assert decide({"bug": 0.7, "feature": 0.2, "question": 0.1}, thresholds)[0] == NEEDS_TRIAGE
-    cov = coverage_report(["bug", "feature", "bug"], ["bug", NEEDS_TRIAGE, "feature"])
-    assert cov == {"coverage": 2 / 3, "precision": 0.5, "labelled": 2}
+    cov = coverage_report(["bug", "feature", "bug"], ["bug", NEEDS_TRIAGE, "feature"], LABELS)
+    assert cov["n"] == 3
+    assert (cov["coverage"], cov["precision"], cov["labelled"], cov["correct"]) == (
+        2 / 3,
+        0.5,
+        2,
+        1,
+    )
+    assert cov["per_label"] == {
+        "bug": {"precision": 1.0, "labelled": 1, "correct": 1},
+        "feature": {"precision": 0.0, "labelled": 1, "correct": 0},
+        "question": {"precision": 0.0, "labelled": 0, "correct": 0},
+    }
+
+
+def test_coverage_of_several_test_sets_adds_their_counts():
+    first = coverage_report(["bug", "bug", "feature"], ["bug", "bug", NEEDS_TRIAGE])
+    second = coverage_report(["bug", "question"], ["feature", "question"])
+    both = combine_coverage([first, second])
+    alone = coverage_report(
+        ["bug", "bug", "feature", "bug", "question"],
+        ["bug", "bug", NEEDS_TRIAGE, "feature", "question"],
+    )
+    assert both["n"] == 5
+    assert both == alone  # not the mean of the two precisions (1.0 and 0.5), but 3 of 4
+    assert both["precision"] == 0.75
+    assert combine_coverage([]) == {
+        "n": 0,
+        "coverage": 0.0,
+        "precision": 0.0,
+        "labelled": 0,
+        "correct": 0,
+        "per_label": {},
+    }
 
 
 def test_head_learns_a_separable_problem():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -230,11 +231,17 @@ def test_eval_json(model_dir, slices):
     assert 0.0 <= report["macro_f1"] <= 1.0
     assert sum(map(sum, report["confusion"])) == 24
     assert 0.0 <= report["at_thresholds"]["coverage"] <= 1.0
+    # each label's threshold is checked on its own: the labels given add up to the whole
+    per_label = report["at_thresholds"]["per_label"]
+    assert set(per_label) == {"bug", "feature", "question"}
+    assert sum(s["labelled"] for s in per_label.values()) == report["at_thresholds"]["labelled"]
+    assert sum(s["correct"] for s in per_label.values()) == report["at_thresholds"]["correct"]
     assert sum(r["n"] for r in report["calibration"]["reliability"]) == 24
     assert 0.0 <= report["calibration"]["ece"] <= 1.0
     text = run_maintbot("triage", "eval", "--model", str(model_dir), "--data", str(slices[1]))
     assert "macro-F1" in text.stdout and "coverage" in text.stdout
     assert "calibration: ECE" in text.stdout
+    assert re.search(r"question +\d+ labelled  precision", text.stdout)
 
 
 def test_eval_refuses_labels_the_model_does_not_know(model_dir, tmp_path):
@@ -292,11 +299,12 @@ def test_protocol_runs_end_to_end(slices, tmp_path):
     labelled = [s["at_thresholds"]["labelled"] for s in out["per_repo"].values()]
     assert out["at_thresholds"]["labelled"] == sum(labelled)
     assert out["at_thresholds"]["coverage"] == pytest.approx(sum(labelled) / 24)
-    right = sum(
-        s["at_thresholds"]["precision"] * s["at_thresholds"]["labelled"]
-        for s in out["per_repo"].values()
-    )
+    right = sum(s["at_thresholds"]["correct"] for s in out["per_repo"].values())
+    assert out["at_thresholds"]["correct"] == right
     assert out["at_thresholds"]["precision"] == pytest.approx(right / max(sum(labelled), 1))
+    per_label = out["at_thresholds"]["per_label"]
+    assert set(per_label) == {"bug", "feature", "question"}
+    assert sum(s["labelled"] for s in per_label.values()) == sum(labelled)
     assert out["at_thresholds"]["target_precision"] == 0.9
     # the fine-tuning path end to end (one epoch on 48 issues: seconds), with a shorter
     # issue view than the default, kept in the manifest so predict reads the same tokens

@@ -22,7 +22,7 @@ def evaluate_model(predictor: Predictor, issues: Sequence[LabelledIssue]) -> dic
     predicted = [p.label for p in predictions]
     result = report(truth, predicted, labels)
     result["at_thresholds"] = {
-        **coverage_report(truth, [p.decision for p in predictions]),
+        **coverage_report(truth, [p.decision for p in predictions], labels),
         "target_precision": predictor.target_precision,
         "thresholds": predictor.thresholds,
     }
@@ -69,6 +69,10 @@ def render_text(result: dict[str, Any]) -> str:
         "",
         f"at the thresholds (target precision {cov['target_precision']:.2f}): coverage "
         f"{cov['coverage']:.3f} ({cov['labelled']} labelled), precision {cov['precision']:.3f}",
+        *(
+            f"  {label:12} {s['labelled']:5d} labelled  precision {s['precision']:.3f}"
+            for label, s in cov["per_label"].items()
+        ),
     ]
     cal = result["calibration"]
     lines += [

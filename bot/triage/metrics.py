@@ -66,14 +66,52 @@ def report(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
     }
 
 
-def coverage_report(truth: Sequence[str], decisions: Sequence[str]) -> dict[str, float]:
-    """Share of issues the thresholds let through (``coverage``) and the precision of the
-    labels given (``precision``); ``needs-triage`` decisions count as not labelled."""
+def coverage_report(
+    truth: Sequence[str], decisions: Sequence[str], labels: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Share of issues the thresholds let through (``coverage``), how many were labelled and
+    how many of those rightly, and the precision of the labels given, overall and per label
+    (each label's threshold aims at the target precision on its own, so each is checked on
+    its own); ``needs-triage`` decisions count as not labelled."""
     given = [(t, d) for t, d in zip(truth, decisions, strict=True) if d != NEEDS_TRIAGE]
+    per_label = {}
+    for label in dict.fromkeys([*labels, *sorted({d for _, d in given})]):
+        mine = [t for t, d in given if d == label]
+        per_label[label] = _precision(sum(t == label for t in mine), len(mine))
     return {
+        "n": len(truth),
         "coverage": len(given) / len(truth) if truth else 0.0,
-        "precision": sum(1 for t, d in given if t == d) / len(given) if given else 0.0,
-        "labelled": len(given),
+        **_precision(sum(1 for t, d in given if t == d), len(given)),
+        "per_label": per_label,
+    }
+
+
+def combine_coverage(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several ``coverage_report`` results as one, as if their issues had been scored
+    together: what a maintainer of all those projects would see at the thresholds."""
+    n = sum(r["n"] for r in reports)
+    labelled = sum(r["labelled"] for r in reports)
+    labels = dict.fromkeys(label for r in reports for label in r["per_label"])
+    return {
+        "n": n,
+        "coverage": labelled / n if n else 0.0,
+        **_precision(sum(r["correct"] for r in reports), labelled),
+        "per_label": {
+            label: _precision(
+                sum(r["per_label"].get(label, {}).get("correct", 0) for r in reports),
+                sum(r["per_label"].get(label, {}).get("labelled", 0) for r in reports),
+            )
+            for label in labels
+        },
+    }
+
+
+def _precision(correct: int, labelled: int) -> dict[str, Any]:
+    """Counts kept beside the ratio, so reports over several test sets can add them up."""
+    return {
+        "precision": correct / labelled if labelled else 0.0,
+        "labelled": labelled,
+        "correct": correct,
     }
 
 

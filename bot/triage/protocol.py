@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import UsageError
 from bot.triage.data import by_repo, label_set, read_labelled
+from bot.triage.metrics import combine_coverage
 
 
 def run_protocol(
@@ -96,7 +97,9 @@ def run_protocol(
                     "n_train": len(issues),
                     "n_test": result["n"],
                     "at_thresholds": {
-                        k: result["at_thresholds"][k] for k in ("coverage", "precision", "labelled")
+                        k: v
+                        for k, v in result["at_thresholds"].items()
+                        if k not in ("target_precision", "thresholds")
                     },
                     "ece": result["calibration"]["ece"],
                     "train_seconds": round(seconds, 1),
@@ -107,11 +110,6 @@ def run_protocol(
                     f"int8 {results['int8']['macro_f1']:.3f}; {seconds:.0f} s training)"
                 )
     mean = sum(s["macro_f1"] for s in per_repo.values()) / len(per_repo)
-    n_test = sum(s["n_test"] for s in per_repo.values())
-    labelled = sum(s["at_thresholds"]["labelled"] for s in per_repo.values())
-    right = sum(
-        s["at_thresholds"]["precision"] * s["at_thresholds"]["labelled"] for s in per_repo.values()
-    )
     return {
         "protocol": "pooled" if pooled else "strict",
         "mean_macro_f1": mean,
@@ -123,9 +121,7 @@ def run_protocol(
         # every project's test issues together: what a maintainer of all of them would see
         "at_thresholds": {
             "target_precision": target_precision,
-            "coverage": labelled / n_test,
-            "precision": right / labelled if labelled else 0.0,
-            "labelled": labelled,
+            **combine_coverage([s["at_thresholds"] for s in per_repo.values()]),
         },
         "mean_ece": sum(s["ece"] for s in per_repo.values()) / len(per_repo),
         "per_repo": per_repo,
