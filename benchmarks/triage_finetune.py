@@ -122,6 +122,7 @@ def tuned_embeddings(
     finetune_tokens: int | None = None,
     domain_layer: bool = False,
     views: frozenset[str] = frozenset(VIEWS),
+    adapt_epochs: int = 0,
 ) -> dict[str, np.ndarray]:
     """The ``views`` (issue and title) of ``rows``, from an encoder tuned on ``train_rows``
     (on issue views of ``finetune_tokens``, by default the recipe's)."""
@@ -147,6 +148,19 @@ def tuned_embeddings(
     if layers is not None:
         encoder = keep_layers(encoder, layers)
     start = time.time()
+    adapt_losses: list[float] = []
+    if adapt_epochs:  # stage 12: masked-LM on the training issues' text first
+        from benchmarks.triage_adapt import masked_lm_adapt
+
+        adapt_losses = masked_lm_adapt(
+            encoder,
+            [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows],
+            special_ids=[tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")],
+            mask_id=tok.token_to_id("[MASK]"),
+            epochs=adapt_epochs,
+            seed=seed,
+        )
+    adapted = time.time() - start
     losses = classify_finetune(
         encoder,
         [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows],
@@ -157,7 +171,7 @@ def tuned_embeddings(
         learning_rate=recipe.learning_rate,
         domains=repository_indices([issues[i] for i in train_rows]) if domain_layer else None,
     )
-    tuned = time.time() - start
+    tuned = time.time() - start - adapted
     budgets = {"issue": 256, "issue128": 128, "issue512": 512}
     out = {
         view: embed(
@@ -176,8 +190,10 @@ def tuned_embeddings(
             {
                 "tuned": cache.name,
                 "train_issues": len(train_rows),
+                "adapt_seconds": round(adapted),
+                "adapt_loss_first_last": loss_ends(adapt_losses, n=20, digits=3),
                 "finetune_seconds": round(tuned),
-                "embed_seconds": round(time.time() - start - tuned),
+                "embed_seconds": round(time.time() - start - adapted - tuned),
                 "loss_first_last": loss_ends(losses, digits=3),
             }
         ),
@@ -298,6 +314,12 @@ def main() -> None:
         action="store_true",
         help="pooled: the fine-tuning layer has a correction per repository, as the head has",
     )
+    parser.add_argument(
+        "--adapt-epochs",
+        type=int,
+        default=0,
+        help="stage 12: masked-LM epochs on the fold's training text before fine-tuning",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -339,6 +361,8 @@ def main() -> None:
                 tag += f"-ft{args.finetune_tokens}"
             if args.domain_finetune:
                 tag += "-dom"
+            if args.adapt_epochs:
+                tag += f"-tapt{args.adapt_epochs}"
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
@@ -356,6 +380,7 @@ def main() -> None:
                     finetune_tokens=args.finetune_tokens,
                     domain_layer=args.domain_finetune,
                     views=frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"},
+                    adapt_epochs=args.adapt_epochs,
                 )
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
@@ -401,6 +426,7 @@ def main() -> None:
                         "repo_in_text": args.repo_in_text,
                         "finetune_tokens": args.finetune_tokens or Recipe().finetune_max_tokens,
                         "domain_finetune": args.domain_finetune,
+                        "adapt_epochs": args.adapt_epochs,
                         "macro_f1": round(score, 4),
                     }
                     print(json.dumps(row), flush=True)
