@@ -11,9 +11,10 @@ embeddings, the three lexical views, and, pooled, the per-repository corrections
 name read before the title, and the "frozen issue" heads: the untuned embedding beside the
 tuned one, stage 8; ``--finetune-tokens 256``: fine-tuning on the view the head reads, and
 ``--domain-finetune``: a correction per repository in the fine-tuning layer, stage 9; the
-"@512" and "windows" heads: longer views of a long issue, stage 11). Tuned embeddings (only
-the views the chosen heads read) are cached per (fold, scope, epochs, layers, variant) under
---cache.
+"@512" and "windows" heads: longer views of a long issue, stage 11; ``--adapt-epochs N``:
+masked-LM training on the fold's training text before fine-tuning, stage 12). Tuned
+embeddings (only the views the chosen heads read) are cached per (fold, scope, epochs,
+layers, variant) under --cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
     nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
@@ -136,6 +137,7 @@ def tuned_embeddings(
         keep_layers,
         load_encoder,
         loss_ends,
+        masked_lm_adapt,
         seed_everything,
     )
 
@@ -150,8 +152,6 @@ def tuned_embeddings(
     start = time.time()
     adapt_losses: list[float] = []
     if adapt_epochs:  # stage 12: masked-LM on the training issues' text first
-        from benchmarks.triage_adapt import masked_lm_adapt
-
         adapt_losses = masked_lm_adapt(
             encoder,
             [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows],

@@ -327,13 +327,14 @@ def test_train_errors(tmp_path):
     assert result.returncode == 2 and "empty" in result.stderr
 
 
-@pytest.mark.parametrize("step", ["contrastive", "classify"])
+@pytest.mark.parametrize("step", ["contrastive", "classify", "adapt"])
 def test_encoder_training_steps_are_seeded(nlbse, step):
     from bot.triage.encoder import (
         classify_finetune,
         contrastive_finetune,
         embed,
         load_encoder,
+        masked_lm_adapt,
         seed_everything,
     )
     from bot.triage.tokens import issue_ids, load_tokenizer
@@ -350,14 +351,52 @@ def test_encoder_training_steps_are_seeded(nlbse, step):
         before = embed(encoder, seqs[:2])
         if step == "contrastive":
             losses = contrastive_finetune(encoder, seqs, labels, n_pairs=16, seed=7, batch_size=8)
-        else:
+        elif step == "classify":
             losses = classify_finetune(
                 encoder, seqs, labels, n_labels=3, epochs=1, seed=7, batch_size=8
             )
+        else:  # one epoch for the new masked-LM head alone, one with the encoder
+            losses = masked_lm_adapt(
+                encoder,
+                seqs,
+                special_ids=[tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")],
+                mask_id=tok.token_to_id("[MASK]"),
+                epochs=1,
+                seed=7,
+                batch_size=8,
+            )
+            losses = losses[2:]
         assert len(losses) == 2
         vectors.append(embed(encoder, seqs[:2]))
     assert abs(vectors[0] - before).max() > 1e-4  # the step changed the encoder
     assert abs(vectors[0] - vectors[1]).max() < 1e-5  # and the same seed, the same change
+
+
+def test_masking_predicts_only_ordinary_tokens_at_about_bert_rate():
+    from bot.triage.encoder import MASK_SHARE, mask_tokens
+
+    ids = torch.randint(1000, 2000, (64, 40))
+    ids[:, 0], ids[:, -1], ids[:8, 30:] = 101, 102, 0  # [CLS], [SEP], padding
+    special = torch.isin(ids, torch.tensor([0, 101, 102]))
+    corrupted, chosen = mask_tokens(ids, special, 103, 30522, torch.Generator().manual_seed(0))
+    assert not (chosen & special).any()
+    assert (corrupted[~chosen] == ids[~chosen]).all()  # only the chosen positions change
+    share = chosen.sum().item() / (~special).sum().item()
+    assert abs(share - MASK_SHARE) < 0.03
+    masked = (corrupted[chosen] == 103).float().mean().item()
+    assert 0.7 < masked < 0.9  # 80 % [MASK], the rest random or kept
+    again = mask_tokens(ids, special, 103, 30522, torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], corrupted) and torch.equal(again[1], chosen)
+    # a batch too short to draw a position still predicts one
+    tiny = torch.tensor([[101, 1500, 102]])
+    _, one = mask_tokens(
+        tiny,
+        torch.isin(tiny, torch.tensor([101, 102])),
+        103,
+        30522,
+        torch.Generator().manual_seed(1),
+    )
+    assert one.sum() >= 1 and one[0, 1]
 
 
 def test_classify_finetune_learns_a_correction_per_domain(nlbse):

@@ -277,6 +277,97 @@ def classify_finetune(
     return losses
 
 
+MASK_SHARE = 0.15  # BERT's: of the ordinary tokens, 80 % [MASK], 10 % random, 10 % kept
+
+
+def mask_tokens(
+    ids: torch.Tensor, special: torch.Tensor, mask_id: int, vocab: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's masking of a padded batch: the corrupted ids, and the positions to predict
+    (never a special or padding token, where ``special`` is true; at least one per batch)."""
+    chosen = (torch.rand(ids.shape, generator=generator) < MASK_SHARE) & ~special
+    if not chosen.any():
+        chosen[tuple((~special).nonzero()[0])] = True
+    corrupted = ids.clone()
+    roll = torch.rand(ids.shape, generator=generator)
+    corrupted[chosen & (roll < 0.8)] = mask_id
+    swap = chosen & (roll >= 0.8) & (roll < 0.9)
+    corrupted[swap] = torch.randint(vocab, (int(swap.sum()),), generator=generator)
+    return corrupted, chosen
+
+
+def masked_lm_adapt(
+    encoder: MeanPooledEncoder,
+    sequences: Sequence[Sequence[int]],
+    *,
+    special_ids: Sequence[int],
+    mask_id: int,
+    epochs: int,
+    seed: int,
+    head_epochs: int = 1,
+    batch_size: int = 16,
+    learning_rate: float = 5e-5,
+    head_learning_rate: float = 1e-3,
+    progress: ProgressFn | None = None,
+) -> list[float]:
+    """Task-adaptive pre-training: masked-LM training of the encoder on the training issues'
+    own text, labels unused (stack traces, template markup and project jargon are little of
+    what a sentence model read). The checkpoint ships no masked-LM head, so one is started
+    here (dense + GELU + LayerNorm, the decoder tied to the word embeddings, as BERT's) and
+    trained alone for ``head_epochs`` with the encoder frozen, so its first noise does not
+    reach the encoder, then ``epochs`` with it. Logits only at the masked positions (the
+    vocabulary projection of every token would cost a quarter of a step). Returns the loss
+    per batch."""
+    if epochs <= 0 or not sequences:
+        return []
+    body = encoder.body
+    hidden = body.config.hidden_size
+    words = body.get_input_embeddings().weight  # (vocab, hidden): the decoder, tied
+    transform = nn.Sequential(
+        nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden, eps=body.config.layer_norm_eps)
+    )
+    bias = nn.Parameter(torch.zeros(words.shape[0]))
+    head = [*transform.parameters(), bias]
+    generator = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+    special = torch.tensor(sorted({*special_ids, 0}))  # 0: padding
+    steps = math.ceil(len(sequences) / batch_size)
+    losses: list[float] = []
+
+    def run(n_epochs: int, optimizer: torch.optim.Optimizer) -> None:
+        scheduler = _linear_warmup_decay(optimizer, max(1, n_epochs * steps))
+        for _ in range(n_epochs):
+            batches = list(length_batches(sequences, batch_size, jitter=rng))
+            rng.shuffle(batches)
+            for idx in batches:
+                inputs = _tensors([sequences[i] for i in idx])
+                ids = inputs["input_ids"]
+                corrupted, chosen = mask_tokens(
+                    ids, torch.isin(ids, special), mask_id, words.shape[0], generator
+                )
+                states = body(**{**inputs, "input_ids": corrupted}).last_hidden_state
+                logits = transform(states[chosen]) @ words.T + bias
+                loss = nn.functional.cross_entropy(logits, ids[chosen])
+                losses.append(_step(loss, optimizer, scheduler))
+                if progress:
+                    progress(len(idx))
+
+    body.train()
+    encoder_parameters = [p for p in body.parameters() if p.requires_grad]
+    for p in encoder_parameters:
+        p.requires_grad_(False)
+    run(head_epochs, torch.optim.AdamW(head, lr=head_learning_rate, weight_decay=0.01))
+    for p in encoder_parameters:
+        p.requires_grad_(True)
+    groups = [
+        {"params": encoder_parameters, "lr": learning_rate},
+        {"params": head, "lr": head_learning_rate / 10},
+    ]
+    run(epochs, torch.optim.AdamW(groups, weight_decay=0.01))
+    body.eval()
+    return losses
+
+
 @torch.no_grad()
 def token_states(
     encoder: MeanPooledEncoder,
