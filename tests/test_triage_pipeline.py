@@ -397,6 +397,16 @@ def test_masking_predicts_only_ordinary_tokens_at_about_bert_rate():
         torch.Generator().manual_seed(1),
     )
     assert one.sum() >= 1 and one[0, 1]
+    # nor does a batch of empty issues fail: it has nothing to predict
+    empty = torch.tensor([[101, 102, 102]])
+    _, none = mask_tokens(
+        empty,
+        torch.isin(empty, torch.tensor([101, 102])),
+        103,
+        30522,
+        torch.Generator().manual_seed(1),
+    )
+    assert not none.any()
 
 
 def test_classify_finetune_learns_a_correction_per_domain(nlbse):

@@ -284,9 +284,10 @@ def mask_tokens(
     ids: torch.Tensor, special: torch.Tensor, mask_id: int, vocab: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking of a padded batch: the corrupted ids, and the positions to predict
-    (never a special or padding token, where ``special`` is true; at least one per batch)."""
+    (never a special or padding token, where ``special`` is true; at least one per batch
+    that has an ordinary token)."""
     chosen = (torch.rand(ids.shape, generator=generator) < MASK_SHARE) & ~special
-    if not chosen.any():
+    if not chosen.any() and not special.all():
         chosen[tuple((~special).nonzero()[0])] = True
     corrupted = ids.clone()
     roll = torch.rand(ids.shape, generator=generator)
@@ -345,10 +346,11 @@ def masked_lm_adapt(
                 corrupted, chosen = mask_tokens(
                     ids, torch.isin(ids, special), mask_id, words.shape[0], generator
                 )
-                states = body(**{**inputs, "input_ids": corrupted}).last_hidden_state
-                logits = transform(states[chosen]) @ words.T + bias
-                loss = nn.functional.cross_entropy(logits, ids[chosen])
-                losses.append(_step(loss, optimizer, scheduler))
+                if chosen.any():  # not when no issue of the batch has title or body text
+                    states = body(**{**inputs, "input_ids": corrupted}).last_hidden_state
+                    logits = transform(states[chosen]) @ words.T + bias
+                    loss = nn.functional.cross_entropy(logits, ids[chosen])
+                    losses.append(_step(loss, optimizer, scheduler))
                 if progress:
                     progress(len(idx))
 
