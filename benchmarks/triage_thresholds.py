@@ -9,6 +9,7 @@ this script re-derives the thresholds from the validation predictions each model
 (``head.npz``) with:
 
 - **empirical** (what training does): the kept predictions' precision >= target;
+- **laplace**: the same with one right and one wrong prediction added (mild shrinkage);
 - **wilson z**: the lower end of the Wilson interval of that precision >= target (z 0.5
   and 1: the rule asks more of fewer predictions);
 
@@ -37,9 +38,13 @@ import numpy as np
 from bot.triage.data import by_repo, read_labelled
 from bot.triage.metrics import NEEDS_TRIAGE, calibration, combine_coverage, coverage_report
 from bot.triage.runtime import Predictor
-from bot.triage.thresholds import choose_thresholds, observed_precision
+from bot.triage.thresholds import PrecisionEstimate, choose_thresholds, observed_precision
 
-RULES = {"empirical": None, "wilson 0.5": 0.5, "wilson 1": 1.0}
+
+def laplace(hits: float, n: int) -> float:
+    """The precision with one right and one wrong prediction added (Laplace's rule of
+    succession): shrinks the precision of few predictions towards 0.5, of many hardly."""
+    return (hits + 1) / (n + 2)
 
 
 def wilson_low(hits: float, n: int, *, z: float) -> float:
@@ -50,12 +55,19 @@ def wilson_low(hits: float, n: int, *, z: float) -> float:
     return (centre - spread) / (1 + z * z / n)
 
 
+RULES: dict[str, PrecisionEstimate] = {
+    "empirical": observed_precision,  # training's own
+    "laplace": laplace,
+    "wilson 0.5": partial(wilson_low, z=0.5),
+    "wilson 1": partial(wilson_low, z=1.0),
+}
+
+
 def rule_thresholds(
-    kept: np.lib.npyio.NpzFile, labels: list[str], target: float, z: float | None
+    kept: np.lib.npyio.NpzFile, labels: list[str], target: float, estimate: PrecisionEstimate
 ) -> dict[str, float]:
     """Training's ``choose_thresholds`` on the validation predictions a model keeps, with the
-    precision estimate of the rule (z None: the observed precision, training's own)."""
-    estimate = observed_precision if z is None else partial(wilson_low, z=z)
+    precision estimate of a rule."""
     return choose_thresholds(
         kept["validation_probabilities"],
         kept["validation_truth"],
@@ -105,7 +117,7 @@ def main() -> None:
             probabilities = np.array([[p.probabilities[k] for k in labels] for p in predictions])
             truth = np.array([labels.index(i.label) for i in issues])
             kept = np.load(model / "head.npz")
-            shipped = rule_thresholds(kept, labels, predictor.target_precision, None)
+            shipped = rule_thresholds(kept, labels, predictor.target_precision, observed_precision)
             # the kept validation predictions are the ones training chose the thresholds on
             assert np.allclose(
                 [shipped[k] for k in labels], [predictor.thresholds[k] for k in labels]
@@ -120,10 +132,10 @@ def main() -> None:
     rounded = {k: round(float(v), 3) for k, v in row.items()}
     print(json.dumps({"projects": len(scored), **rounded}), flush=True)
     for target in args.targets:
-        for rule, z in RULES.items():
+        for rule, estimate in RULES.items():
             reports = []
             for probabilities, truth, kept, labels in scored:
-                cuts = rule_thresholds(kept, labels, target, z)
+                cuts = rule_thresholds(kept, labels, target, estimate)
                 cut = np.array([cuts[k] for k in labels])
                 predicted = probabilities.argmax(1)
                 given = probabilities.max(1) >= cut[predicted]
