@@ -127,10 +127,9 @@ def tuned_embeddings(
 ) -> dict[str, np.ndarray]:
     """The ``views`` (issue and title) of ``rows``, from an encoder tuned on ``train_rows``
     (on issue views of ``finetune_tokens``, by default the recipe's)."""
-    if cache.with_suffix(".npz").exists():
-        saved = np.load(cache.with_suffix(".npz"))
-        if views <= set(saved.files):
-            return {view: saved[view] for view in saved.files}
+    saved = dict(np.load(cache.with_suffix(".npz"))) if cache.with_suffix(".npz").exists() else {}
+    if saved and views <= set(saved):
+        return saved
     from bot.triage.encoder import (
         classify_finetune,
         embed,
@@ -149,12 +148,13 @@ def tuned_embeddings(
     encoder = load_encoder(base)
     if layers is not None:
         encoder = keep_layers(encoder, layers)
+    train_sequences = [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows]
     start = time.time()
     adapt_losses: list[float] = []
     if adapt_epochs:  # stage 12: masked-LM on the training issues' text first
         adapt_losses = masked_lm_adapt(
             encoder,
-            [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows],
+            train_sequences,
             special_ids=[tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")],
             mask_id=tok.token_to_id("[MASK]"),
             epochs=adapt_epochs,
@@ -163,7 +163,7 @@ def tuned_embeddings(
     adapted = time.time() - start
     losses = classify_finetune(
         encoder,
-        [issue_ids(tok, issues[i].title, issues[i].body, tokens) for i in train_rows],
+        train_sequences,
         [labels.index(issues[i].label) for i in train_rows],
         n_labels=len(labels),
         epochs=epochs,
@@ -201,8 +201,7 @@ def tuned_embeddings(
         flush=True,
     )
     cache.parent.mkdir(parents=True, exist_ok=True)
-    if cache.with_suffix(".npz").exists():  # views cached for other heads stay cached
-        out = {**dict(np.load(cache.with_suffix(".npz"))), **out}
+    out = {**saved, **out}  # views cached for other heads stay cached
     np.savez(cache.with_suffix(".npz"), **out)
     return out
 

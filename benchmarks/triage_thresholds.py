@@ -36,9 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from bot.triage.data import by_repo, read_labelled
-from bot.triage.metrics import NEEDS_TRIAGE, calibration, combine_coverage, coverage_report
+from bot.triage.metrics import calibration, combine_coverage, coverage_report
 from bot.triage.runtime import Predictor
-from bot.triage.thresholds import PrecisionEstimate, choose_thresholds, observed_precision
+from bot.triage.thresholds import (
+    PrecisionEstimate,
+    choose_thresholds,
+    decide,
+    observed_precision,
+)
 
 
 def laplace(hits: float, n: int) -> float:
@@ -136,11 +141,9 @@ def main() -> None:
             reports = []
             for probabilities, truth, kept, labels in scored:
                 cuts = rule_thresholds(kept, labels, target, estimate)
-                cut = np.array([cuts[k] for k in labels])
-                predicted = probabilities.argmax(1)
-                given = probabilities.max(1) >= cut[predicted]
                 decisions = [
-                    labels[p] if g else NEEDS_TRIAGE for p, g in zip(predicted, given, strict=True)
+                    decide(dict(zip(labels, map(float, row), strict=True)), cuts)[0]
+                    for row in probabilities
                 ]
                 reports.append(coverage_report([labels[t] for t in truth], decisions, labels))
             together = combine_coverage(reports)

@@ -375,37 +375,27 @@ def test_encoder_training_steps_are_seeded(nlbse, step):
 def test_masking_predicts_only_ordinary_tokens_at_about_bert_rate():
     from bot.triage.encoder import MASK_SHARE, mask_tokens
 
+    def mask(ids: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        special = torch.isin(ids, torch.tensor([0, 101, 102]))  # padding, [CLS], [SEP]
+        return mask_tokens(ids, special, 103, 30522, torch.Generator().manual_seed(seed))
+
     ids = torch.randint(1000, 2000, (64, 40))
     ids[:, 0], ids[:, -1], ids[:8, 30:] = 101, 102, 0  # [CLS], [SEP], padding
     special = torch.isin(ids, torch.tensor([0, 101, 102]))
-    corrupted, chosen = mask_tokens(ids, special, 103, 30522, torch.Generator().manual_seed(0))
+    corrupted, chosen = mask(ids, 0)
     assert not (chosen & special).any()
     assert (corrupted[~chosen] == ids[~chosen]).all()  # only the chosen positions change
     share = chosen.sum().item() / (~special).sum().item()
     assert abs(share - MASK_SHARE) < 0.03
     masked = (corrupted[chosen] == 103).float().mean().item()
     assert 0.7 < masked < 0.9  # 80 % [MASK], the rest random or kept
-    again = mask_tokens(ids, special, 103, 30522, torch.Generator().manual_seed(0))
+    again = mask(ids, 0)
     assert torch.equal(again[0], corrupted) and torch.equal(again[1], chosen)
     # a batch too short to draw a position still predicts one
-    tiny = torch.tensor([[101, 1500, 102]])
-    _, one = mask_tokens(
-        tiny,
-        torch.isin(tiny, torch.tensor([101, 102])),
-        103,
-        30522,
-        torch.Generator().manual_seed(1),
-    )
+    _, one = mask(torch.tensor([[101, 1500, 102]]), 1)
     assert one.sum() >= 1 and one[0, 1]
     # nor does a batch of empty issues fail: it has nothing to predict
-    empty = torch.tensor([[101, 102, 102]])
-    _, none = mask_tokens(
-        empty,
-        torch.isin(empty, torch.tensor([101, 102])),
-        103,
-        30522,
-        torch.Generator().manual_seed(1),
-    )
+    _, none = mask(torch.tensor([[101, 102, 102]]), 1)
     assert not none.any()
 
 
