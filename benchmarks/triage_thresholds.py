@@ -1,20 +1,24 @@
 """What the per-label thresholds deliver held out, and what a stricter rule would trade.
 
-Training chooses each label's threshold as the lowest confidence at which that label's
-validation predictions reach the target precision (``threshold_for_precision``). A project's
-validation split holds 48-60 issues, about 20 predictions per label, so the rule picks the
-threshold where the sample happened to look best: held out, the precision may fall short
-of the target. For the model directories that ``maintbot triage protocol --out DIR`` kept,
-this script re-derives the thresholds from the validation predictions each model keeps
-(``head.npz``) with:
+A threshold is the lowest confidence at which validation predictions reach the target
+precision (``threshold_for_precision``). A project's validation split holds 48-60 issues,
+about 20 predictions per label, so a label's own threshold lands where its sample happened
+to look best: held out, the precision may fall short of the target. For the model
+directories that ``maintbot triage protocol --out DIR`` kept, this script re-derives the
+thresholds from the validation predictions each model keeps (``head.npz``) with:
 
-- **empirical** (what training does): the kept predictions' precision >= target;
-- **laplace**: the same with one right and one wrong prediction added (mild shrinkage);
-- **wilson z**: the lower end of the Wilson interval of that precision >= target (z 0.5
-  and 1: the rule asks more of fewer predictions);
+- **shipped** (training's rule since stage 13): a label predicted fewer than 30 times
+  shares the threshold of all labels' predictions together, and the kept predictions'
+  mean stated confidence must reach the target as well as their observed precision;
+- **own, counted** (training's rule until stage 13): each label its own threshold, where
+  its predictions' observed precision >= target;
+- **own, counted + stated** and **shared, counted**: each half of the change alone;
+- **laplace**: own, counted, with one right and one wrong prediction added (mild shrinkage);
+- **wilson z**: own, where the lower end of the Wilson interval of the precision >= target
+  (z 0.5 and 1: the rule asks more of fewer predictions);
 
 and scores all projects' test issues together: coverage (share labelled) and precision of
-the labels given, overall and per label ([labelled, precision]), at targets 0.8 and 0.9.
+the labels given, overall and per label ([labelled, precision]), at targets 0.8, 0.85, 0.9 and 0.95.
 First it prints the calibration of the same predictions: mean stated confidence against
 accuracy, the mean per-project expected calibration error, and the error a perfectly
 calibrated model with the same confidences would show on as few issues (simulated: each
@@ -32,18 +36,14 @@ import json
 import math
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bot.triage.data import by_repo, read_labelled
 from bot.triage.metrics import calibration, combine_coverage, coverage_report
 from bot.triage.runtime import Predictor
-from bot.triage.thresholds import (
-    PrecisionEstimate,
-    choose_thresholds,
-    decide,
-    observed_precision,
-)
+from bot.triage.thresholds import choose_thresholds, decide
 
 
 def laplace(hits: float, n: int) -> float:
@@ -60,25 +60,26 @@ def wilson_low(hits: float, n: int, *, z: float) -> float:
     return (centre - spread) / (1 + z * z / n)
 
 
-RULES: dict[str, PrecisionEstimate] = {
-    "empirical": observed_precision,  # training's own
-    "laplace": laplace,
-    "wilson 0.5": partial(wilson_low, z=0.5),
-    "wilson 1": partial(wilson_low, z=1.0),
+OWN_COUNTED: dict[str, Any] = {"own_support": 0, "stated": False}
+# each rule: choose_thresholds' keyword arguments
+RULES: dict[str, dict[str, Any]] = {
+    "shipped": {},
+    "own, counted (until stage 13)": OWN_COUNTED,
+    "own, counted + stated": {"own_support": 0},
+    "shared, counted": {"own_support": math.inf, "stated": False},
+    "laplace": {**OWN_COUNTED, "estimate": laplace},
+    "wilson 0.5": {**OWN_COUNTED, "estimate": partial(wilson_low, z=0.5)},
+    "wilson 1": {**OWN_COUNTED, "estimate": partial(wilson_low, z=1.0)},
 }
 
 
 def rule_thresholds(
-    kept: np.lib.npyio.NpzFile, labels: list[str], target: float, estimate: PrecisionEstimate
+    kept: np.lib.npyio.NpzFile, labels: list[str], target: float, rule: dict[str, Any]
 ) -> dict[str, float]:
-    """Training's ``choose_thresholds`` on the validation predictions a model keeps, with the
-    precision estimate of a rule."""
+    """Training's ``choose_thresholds`` on the validation predictions a model keeps, with
+    the choices of a rule."""
     return choose_thresholds(
-        kept["validation_probabilities"],
-        kept["validation_truth"],
-        labels,
-        target,
-        estimate=estimate,
+        kept["validation_probabilities"], kept["validation_truth"], labels, target, **rule
     )
 
 
@@ -106,7 +107,7 @@ def main() -> None:
     parser.add_argument(
         "--runs", nargs="+", required=True, help="MODELS_DIR=TEST_CSV, one per protocol run"
     )
-    parser.add_argument("--targets", nargs="+", type=float, default=[0.8, 0.9])
+    parser.add_argument("--targets", nargs="+", type=float, default=[0.8, 0.85, 0.9, 0.95])
     args = parser.parse_args()
     scored = []  # (test probabilities, truth, the model's head.npz, its labels)
     for run in args.runs:
@@ -122,10 +123,15 @@ def main() -> None:
             probabilities = np.array([[p.probabilities[k] for k in labels] for p in predictions])
             truth = np.array([labels.index(i.label) for i in issues])
             kept = np.load(model / "head.npz")
-            shipped = rule_thresholds(kept, labels, predictor.target_precision, observed_precision)
-            # the kept validation predictions are the ones training chose the thresholds on
-            assert np.allclose(
-                [shipped[k] for k in labels], [predictor.thresholds[k] for k in labels]
+            # the kept validation predictions are the ones training chose the thresholds on,
+            # by today's rule or (a model trained before stage 13) by the earlier one
+            shipped = [predictor.thresholds[k] for k in labels]
+            trained_for = predictor.target_precision
+            assert any(
+                np.allclose(
+                    shipped, [rule_thresholds(kept, labels, trained_for, rule)[k] for k in labels]
+                )
+                for rule in (RULES["shipped"], OWN_COUNTED)
             ), model
             scored.append((probabilities, truth, kept, labels))
     row = {
@@ -137,10 +143,10 @@ def main() -> None:
     rounded = {k: round(float(v), 3) for k, v in row.items()}
     print(json.dumps({"projects": len(scored), **rounded}), flush=True)
     for target in args.targets:
-        for rule, estimate in RULES.items():
+        for name, rule in RULES.items():
             reports = []
             for probabilities, truth, kept, labels in scored:
-                cuts = rule_thresholds(kept, labels, target, estimate)
+                cuts = rule_thresholds(kept, labels, target, rule)
                 decisions = [
                     decide(dict(zip(labels, map(float, row), strict=True)), cuts)[0]
                     for row in probabilities
@@ -149,7 +155,7 @@ def main() -> None:
             together = combine_coverage(reports)
             row = {
                 "target_precision": target,
-                "rule": rule,
+                "rule": name,
                 "projects": len(scored),
                 "test_issues": together["n"],
                 "labelled": together["labelled"],

@@ -89,15 +89,58 @@ def test_threshold_reaches_the_target_precision():
     confidence = [0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5]
     correct = [True, True, True, True, False, True, False]
     # kept above 0.8: 4/4 correct; above 0.6: 5/6 = 0.83; above 0.5: 5/7
-    assert threshold_for_precision(confidence, correct, 0.9, min_support=2) == 0.8
-    assert threshold_for_precision(confidence, correct, 0.8, min_support=2) == 0.6
-    assert threshold_for_precision(confidence, correct, 0.7, min_support=2) == 0.5
+    counted = {"min_support": 2, "stated": False}
+    assert threshold_for_precision(confidence, correct, 0.9, **counted) == 0.8
+    assert threshold_for_precision(confidence, correct, 0.8, **counted) == 0.6
+    assert threshold_for_precision(confidence, correct, 0.7, **counted) == 0.5
     assert threshold_for_precision(confidence, correct, 0.9, min_support=5) == NEVER
     assert threshold_for_precision([], [], 0.9) == NEVER
     # a more cautious estimate (one pseudo-error): above 0.6 only 5/7 = 0.71, above 0.8 4/5
-    cautious = {"min_support": 2, "estimate": lambda right, kept: right / (kept + 1)}
+    cautious = {**counted, "estimate": lambda right, kept: right / (kept + 1)}
     assert threshold_for_precision(confidence, correct, 0.8, **cautious) == 0.8
     assert threshold_for_precision(confidence, correct, 0.9, **cautious) == NEVER
+
+
+def test_stated_confidence_must_reach_the_target_too():
+    # five right predictions: counted, any cut reaches 0.9; stated, the kept must claim 0.9
+    # on average (above 0.6 they claim 0.82, above 0.9 0.925)
+    confidence, correct = [0.95, 0.9, 0.6, 0.55, 0.5], [True] * 5
+    assert threshold_for_precision(confidence, correct, 0.9, min_support=2, stated=False) == 0.5
+    assert threshold_for_precision(confidence, correct, 0.9, min_support=2) == 0.9
+    # ten right predictions that the model itself gave about even odds: a lucky sample
+    lucky = [0.62, 0.6, 0.58, 0.57, 0.55, 0.54, 0.53, 0.52, 0.51, 0.5]
+    assert threshold_for_precision(lucky, [True] * 10, 0.9, stated=False) == 0.5
+    assert threshold_for_precision(lucky, [True] * 10, 0.9) == NEVER
+
+
+def test_sparse_labels_share_the_threshold_of_all_predictions():
+    # (label predicted, confidence, right): bug 6 predictions at 0.5, all right (a lucky
+    # sample); feature 5 right at 0.95, 1 wrong at 0.5; question 36 right at 0.95, 5 wrong
+    # at 0.5
+    rows = [(0, 0.5, True)] * 6 + [(1, 0.95, True)] * 5 + [(1, 0.5, False)]
+    rows += [(2, 0.95, True)] * 36 + [(2, 0.5, False)] * 5
+    probs = np.zeros((len(rows), 3))
+    truth = []
+    for r, (label, confidence, right) in enumerate(rows):
+        probs[r, label] = confidence
+        probs[r, (label + 1) % 3] = (1 - confidence) / 2
+        probs[r, (label + 2) % 3] = (1 - confidence) / 2
+        truth.append(label if right else (label + 1) % 3)
+    counted = {"own_support": 0, "stated": False}
+    # each label on its own: bug's six lucky predictions let everything through
+    assert choose_thresholds(probs, truth, LABELS, 0.9, **counted) == {
+        "bug": 0.5,
+        "feature": 0.95,
+        "question": 0.95,
+    }
+    # question's 41 predictions give its own; bug and feature (6 each) share the curve of
+    # all 53, where below 0.95 only 47/53 = 0.89 are right
+    shared = choose_thresholds(probs, truth, LABELS, 0.9, own_support=30, stated=False)
+    assert shared == {"bug": 0.95, "feature": 0.95, "question": 0.95}
+    # and a label of enough predictions is not pulled to the shared cut: for 0.88, question
+    # alone still needs 0.95 (36/41 = 0.878 below), while the shared curve allows 0.5
+    at_88 = choose_thresholds(probs, truth, LABELS, 0.88, own_support=30, stated=False)
+    assert at_88 == {"bug": 0.5, "feature": 0.5, "question": 0.95}
 
 
 def test_ties_are_kept_or_dropped_together():
@@ -110,7 +153,9 @@ def test_ties_are_kept_or_dropped_together():
 def test_choose_thresholds_and_decide():
     probs = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]])
     truth = [0, 0, 1, 1]
-    thresholds = choose_thresholds(probs, truth, LABELS, 0.9, min_support=1)
+    thresholds = choose_thresholds(
+        probs, truth, LABELS, 0.9, min_support=1, own_support=0, stated=False
+    )
     assert thresholds == {"bug": 0.8, "feature": 0.8, "question": NEVER}
     assert decide({"bug": 0.85, "feature": 0.1, "question": 0.05}, thresholds) == ("bug", 0.85)
     assert decide({"bug": 0.7, "feature": 0.2, "question": 0.1}, thresholds)[0] == NEEDS_TRIAGE
