@@ -71,8 +71,8 @@ def coverage_report(
 ) -> dict[str, Any]:
     """Share of issues the thresholds let through (``coverage``), how many were labelled and
     how many of those rightly, and the precision of the labels given, overall and per label
-    (each label's threshold aims at the target precision on its own, so each is checked on
-    its own); ``needs-triage`` decisions count as not labelled."""
+    (the target precision is promised for every label, so each is checked on its own);
+    ``needs-triage`` decisions count as not labelled."""
     given = [(t, d) for t, d in zip(truth, decisions, strict=True) if d != NEEDS_TRIAGE]
     per_label = {}
     for label in dict.fromkeys([*labels, *sorted({d for _, d in given})]):
