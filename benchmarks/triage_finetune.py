@@ -12,7 +12,8 @@ name read before the title, and the "frozen issue" heads: the untuned embedding 
 tuned one, stage 8; ``--finetune-tokens 256``: fine-tuning on the view the head reads, and
 ``--domain-finetune``: a correction per repository in the fine-tuning layer, stage 9; the
 "@512" and "windows" heads: longer views of a long issue, stage 11; ``--adapt-epochs N``:
-masked-LM training on the fold's training text before fine-tuning, stage 12). Tuned
+masked-LM training on the fold's training text before fine-tuning, stage 12;
+``--learning-rate``: the fine-tune's learning rate, stage 14). Tuned
 embeddings (only the views the chosen heads read) are cached per (fold, scope, epochs,
 layers, variant) under --cache.
 
@@ -124,6 +125,7 @@ def tuned_embeddings(
     domain_layer: bool = False,
     views: frozenset[str] = frozenset(VIEWS),
     adapt_epochs: int = 0,
+    learning_rate: float | None = None,
 ) -> dict[str, np.ndarray]:
     """The ``views`` (issue and title) of ``rows``, from an encoder tuned on ``train_rows``
     (on issue views of ``finetune_tokens``, by default the recipe's)."""
@@ -168,7 +170,7 @@ def tuned_embeddings(
         n_labels=len(labels),
         epochs=epochs,
         seed=seed,
-        learning_rate=recipe.learning_rate,
+        learning_rate=learning_rate or recipe.learning_rate,
         domains=repository_indices([issues[i] for i in train_rows]) if domain_layer else None,
     )
     tuned = time.time() - start - adapted
@@ -319,6 +321,11 @@ def main() -> None:
         default=0,
         help="stage 12: masked-LM epochs on the fold's training text before fine-tuning",
     )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        help="stage 14: the encoder's fine-tuning learning rate (default: the recipe's 5e-5)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -362,6 +369,8 @@ def main() -> None:
                 tag += "-dom"
             if args.adapt_epochs:
                 tag += f"-tapt{args.adapt_epochs}"
+            if args.learning_rate:
+                tag += f"-lr{args.learning_rate:.0e}"  # no dot: the cache path takes a suffix
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
@@ -380,6 +389,7 @@ def main() -> None:
                     domain_layer=args.domain_finetune,
                     views=frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"},
                     adapt_epochs=args.adapt_epochs,
+                    learning_rate=args.learning_rate,
                 )
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
