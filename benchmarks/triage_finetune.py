@@ -13,7 +13,9 @@ tuned one, stage 8; ``--finetune-tokens 256``: fine-tuning on the view the head 
 ``--domain-finetune``: a correction per repository in the fine-tuning layer, stage 9; the
 "@512" and "windows" heads: longer views of a long issue, stage 11; ``--adapt-epochs N``:
 masked-LM training on the fold's training text before fine-tuning, stage 12;
-``--learning-rate``: the fine-tune's learning rate, stage 14). Tuned
+``--learning-rate``: the fine-tune's learning rate, stage 14; ``--cross-fit K``: the head also
+fitted on out-of-fold embeddings, from K encoders each tuned without a K-th of the training
+issues, stage 15). Tuned
 embeddings (only the views the chosen heads read) are cached per (fold, scope, epochs,
 layers, variant) under --cache.
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 import time
@@ -50,6 +53,8 @@ from bot.triage.tokens import issue_ids, load_tokenizer
 from bot.triage.train import DEFAULT_LEXICAL, Recipe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tokenizers import Tokenizer
 
     from bot.triage.encoder import MeanPooledEncoder
@@ -255,6 +260,37 @@ def head_matrix(
     return sparse.hstack(cols).tocsr()
 
 
+def cross_fitted_blocks(
+    full: dict[str, np.ndarray],
+    train: np.ndarray,
+    test: np.ndarray,
+    pos: dict[int, int],
+    parts: np.ndarray,
+    tune: Callable[[np.ndarray, np.ndarray, int], dict[str, np.ndarray]],
+) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
+    """Out-of-fold embeddings for the head (stage 15). The default head is fitted on the
+    embeddings of the very issues the encoder was tuned on, which are cleaner than any new
+    issue's, so it may learn to trust the tuned embedding more than the lexical views. Here
+    ``tune(held, fit_rows, j)`` tunes an encoder on the training issues outside part ``j``
+    and embeds ``held`` (that part, then the test issues). Returns the blocks with every
+    training issue embedded out of fold (test issues as ``full`` has them), and one copy per
+    part encoder whose test issues are embedded by that encoder."""
+    oof: dict[str, np.ndarray] = {}  # the views the part encoders embed (``full`` may hold more)
+    at_test = [pos[int(i)] for i in test]
+    part_tests = []
+    for j in sorted(set(parts.tolist())):
+        held = train[parts == j]
+        embedded = tune(np.concatenate([held, test]), train[parts != j], j)
+        per_part = {}
+        for view in embedded:
+            oof.setdefault(view, full[view].copy())
+            oof[view][[pos[int(i)] for i in held]] = embedded[view][: len(held)]
+            per_part[view] = full[view].copy()
+            per_part[view][at_test] = embedded[view][len(held) :]
+        part_tests.append(per_part)
+    return oof, part_tests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -326,6 +362,13 @@ def main() -> None:
         type=float,
         help="stage 14: the encoder's fine-tuning learning rate (default: the recipe's 5e-5)",
     )
+    parser.add_argument(
+        "--cross-fit",
+        type=int,
+        help="stage 15: also fit the head on out-of-fold embeddings from this many encoders, "
+        "each tuned without one part of the training issues (scored with the full encoder "
+        "and with the part encoders' mean)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -350,6 +393,27 @@ def main() -> None:
         if any("frozen" in HEADS[name][0] for name in args.heads)
         else None
     )
+    views = frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"}
+
+    def tune(
+        embed_rows: np.ndarray, tune_rows: np.ndarray, epochs: int, seed: int, name: str
+    ) -> dict[str, np.ndarray]:
+        return tuned_embeddings(
+            encoder_issues,
+            embed_rows,
+            tune_rows,
+            base=base,
+            epochs=epochs,
+            seed=seed,
+            cache=args.cache / name,
+            layers=args.keep_layers,
+            finetune_tokens=args.finetune_tokens,
+            domain_layer=args.domain_finetune,
+            views=views,
+            adapt_epochs=args.adapt_epochs,
+            learning_rate=args.learning_rate,
+        )
+
     for k in args.folds:
         scopes = [None] if args.pooled else (args.repos or sorted(set(repos)))
         for scope in scopes:
@@ -376,47 +440,64 @@ def main() -> None:
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
             # the ensemble's encoders: one per (epochs, fine-tuning seed); the folds keep --seed
             members = {
-                (e, s): tuned_embeddings(
-                    encoder_issues,
-                    rows,
-                    train,
-                    base=base,
-                    epochs=e,
-                    seed=s,
-                    cache=args.cache / f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}",
-                    layers=args.keep_layers,
-                    finetune_tokens=args.finetune_tokens,
-                    domain_layer=args.domain_finetune,
-                    views=frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"},
-                    adapt_epochs=args.adapt_epochs,
-                    learning_rate=args.learning_rate,
-                )
+                (e, s): tune(rows, train, e, s, f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}")
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
             }
             if frozen is not None:
                 members = {key: {**m, "frozen": frozen[rows]} for key, m in members.items()}
             pos = {int(i): p for p, i in enumerate(rows)}
+            # how the head is fitted: each head on its encoder's own training embeddings, and
+            # (stage 15) on out-of-fold ones, scored with the full or the part encoders
+            fittings = {"in-sample": [(m, [m]) for m in members.values()]}
+            if args.cross_fit:
+                if len(members) > 1 or frozen is not None:
+                    parser.error("--cross-fit takes one encoder and no frozen heads")
+                (full,) = members.values()
+                parts = stratified_folds([issues[i] for i in train], args.cross_fit, args.seed)
+                oof, part_tests = cross_fitted_blocks(
+                    full,
+                    train,
+                    test,
+                    pos,
+                    parts,
+                    lambda held, fit_rows, j, prefix=f"fold{k}-{tag}": tune(
+                        held,
+                        fit_rows,
+                        part_epochs := replace(Recipe(), epochs=args.epochs).finetune_epochs(
+                            len(fit_rows)
+                        ),
+                        args.seed,
+                        f"{prefix}-e{part_epochs}-cf{args.cross_fit}p{j}",
+                    ),
+                )
+                fittings[f"cross-fit {args.cross_fit}, full encoder"] = [(oof, [full])]
+                fittings[f"cross-fit {args.cross_fit}, part encoders"] = [(oof, part_tests)]
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
             variants = [
                 (name, scale)
                 for name in args.heads
                 for scale in (args.domain_scales if scope is None else [1.0])
             ]
-            for name, scale in variants:
+            for (name, scale), fitting in itertools.product(variants, fittings):
                 embedding_weights, lexical = HEADS[name]
                 probabilities = []
-                for blocks in members.values():  # one head per encoder, probabilities averaged
-                    spec = (embedding_weights, lexical, blocks, pos, counts, idf)
+                # one head per pair of (training, test) embeddings; probabilities averaged
+                for fit_blocks, test_blocks in fittings[fitting]:
+                    spec = (embedding_weights, lexical)
                     head = fit_head(
-                        head_matrix(train, *spec),
+                        head_matrix(train, *spec, fit_blocks, pos, counts, idf),
                         y[train],
                         len(labels),
                         domains=list(repos[train]) if scope is None else None,
                         domain_scale=scale,
                     )
-                    test_matrix = head_matrix(test, *spec)
-                    probabilities.append(head.probabilities(test_matrix, list(repos[test])))
+                    probabilities += [
+                        head.probabilities(
+                            head_matrix(test, *spec, blocks, pos, counts, idf), list(repos[test])
+                        )
+                        for blocks in test_blocks
+                    ]
                 predicted = np.mean(probabilities, axis=0).argmax(1)
                 scores = macro_f1_per_repo(labels, y[test], predicted, repos[test])
                 for repo, score in scores.items():
@@ -429,6 +510,7 @@ def main() -> None:
                         else epochs,
                         "finetune_seeds": sorted({s for _, s in members}),
                         "head": name,
+                        "head_fit": fitting,
                         "layers": args.keep_layers or "all",
                         "base_model": Path(base).name if args.base_model else "default",
                         "domain_scale": scale,

@@ -10,13 +10,18 @@ the default's one logistic regression over all of them (early fusion):
 - a nearest-neighbour vote over the training issues' tuned embeddings (all, or the same
   project's), blended into the default head's probabilities;
 - a head per project over the pooled features, alone and averaged with the pooled head;
-- the default head with a weaker or stronger L2 penalty.
+- the default head with a weaker or stronger L2 penalty;
+- with ``--ensemble TAG ...`` instead: the default head over each of several cached encoders
+  (other seeds, learning rates, adaptation), alone and with their probabilities averaged
+  (stage 15: what averaging out the seed's luck is worth).
 
 No encoder runs here: about 2-7 minutes for five folds on 2 cores.
 
 Usage:
     .venv/bin/python -m benchmarks.triage_pooled_heads \
         --data ../shared/data/issues/nlbse24/issues_train.csv --cache /tmp/ft --tag e2
+    .venv/bin/python -m benchmarks.triage_pooled_heads --data ... --cache /tmp/ft \
+        --ensemble e2 lr1e-04-e2 lr1e-04-e2-s1 lr2e-04-e2 tapt4-e2
 """
 
 from __future__ import annotations
@@ -48,6 +53,30 @@ def neighbour_vote(
     return votes / votes.sum(1, keepdims=True)
 
 
+def pooled_head_probabilities(
+    embedding: np.ndarray,
+    lexical: Callable[[np.ndarray], sparse.csr_matrix],
+    y: np.ndarray,
+    repos: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    n_labels: int,
+    *,
+    l2: float = 1.0,
+    with_embedding: bool = True,
+    with_lexical: bool = True,
+) -> np.ndarray:
+    """The test issues' probabilities by the default head (per-repository corrections)
+    fitted on ``train`` over the chosen views."""
+
+    def features(part: np.ndarray) -> sparse.csr_matrix:
+        blocks = [sparse.csr_matrix(embedding[part])] if with_embedding else []
+        return sparse.hstack(blocks + ([lexical(part)] if with_lexical else [])).tocsr()
+
+    head = fit_head(features(train), y[train], n_labels, domains=list(repos[train]), l2=l2)
+    return head.probabilities(features(test), list(repos[test]))
+
+
 def fold_variants(
     embedding: np.ndarray,
     lexical: Callable[[np.ndarray], sparse.csr_matrix],
@@ -58,15 +87,14 @@ def fold_variants(
     n_labels: int,
 ) -> dict[str, np.ndarray]:
     """Predicted label indices of the ``test`` issues, per head variant."""
-    domains_train, domains_test = list(repos[train]), list(repos[test])
 
-    def features(part: np.ndarray, with_embedding: bool = True, with_lexical: bool = True):
-        blocks = [sparse.csr_matrix(embedding[part])] if with_embedding else []
-        return sparse.hstack(blocks + ([lexical(part)] if with_lexical else [])).tocsr()
+    def features(part: np.ndarray) -> sparse.csr_matrix:
+        return sparse.hstack([sparse.csr_matrix(embedding[part]), lexical(part)]).tocsr()
 
     def pooled_head(l2: float = 1.0, **views: bool) -> np.ndarray:
-        head = fit_head(features(train, **views), y[train], n_labels, domains=domains_train, l2=l2)
-        return head.probabilities(features(test, **views), domains_test)
+        return pooled_head_probabilities(
+            embedding, lexical, y, repos, train, test, n_labels, l2=l2, **views
+        )
 
     default = pooled_head()
     embedding_only = pooled_head(with_lexical=False)
@@ -107,6 +135,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, required=True, help="triage_finetune's --cache")
     parser.add_argument("--tag", default="e2", help="the cached encoders: fold{K}-pooled-{TAG}")
     parser.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
+    parser.add_argument(
+        "--ensemble",
+        nargs="+",
+        metavar="TAG",
+        help="instead of the variants: the default head over each of these cached encoders, "
+        "alone and averaged",
+    )
     args = parser.parse_args()
     issues = read_labelled(args.data)
     labels = label_set(issues)
@@ -117,11 +152,14 @@ def main() -> None:
     counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
     identity = {i: i for i in range(len(issues))}  # head_matrix's row positions: every issue
     scores: dict[str, dict[int, float]] = {}
+    tags = args.ensemble or [args.tag]
     for k in args.folds:
-        cached = args.cache / f"fold{k}-pooled-{args.tag}.npz"
-        if not cached.exists():
-            parser.error(f"{cached} is missing: run benchmarks.triage_finetune --pooled first")
-        embedding = np.load(cached)["issue"]
+        embeddings = {}
+        for tag in tags:
+            cached = args.cache / f"fold{k}-pooled-{tag}.npz"
+            if not cached.exists():
+                parser.error(f"{cached} is missing: run benchmarks.triage_finetune --pooled first")
+            embeddings[tag] = np.load(cached)["issue"]
         train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         idf = {view: fit_idf(c[train]) for view, c in counts.items()}
 
@@ -129,11 +167,24 @@ def main() -> None:
             """The three lexical views, weighted as the default head reads them."""
             return head_matrix(part, {}, True, {}, identity, counts, idf)
 
-        variants = fold_variants(embedding, lexical, y, repos, train, test, len(labels))
+        if args.ensemble:
+            alone = {
+                f"default head, encoder {tag}": pooled_head_probabilities(
+                    embedding, lexical, y, repos, train, test, len(labels)
+                )
+                for tag, embedding in embeddings.items()
+            }
+            mean = np.mean(list(alone.values()), axis=0)
+            probabilities = {**alone, f"default heads averaged over {len(tags)} encoders": mean}
+            variants = {name: p.argmax(1) for name, p in probabilities.items()}
+        else:
+            variants = fold_variants(
+                embeddings[args.tag], lexical, y, repos, train, test, len(labels)
+            )
         for name, predicted in variants.items():
             per_repo = macro_f1_per_repo(labels, y[test], predicted, repos[test])
             scores.setdefault(name, {})[k] = float(np.mean(list(per_repo.values())))
-            row = {"fold": k, "tag": args.tag, "head": name, "macro_f1": round(scores[name][k], 4)}
+            row = {"fold": k, "tags": tags, "head": name, "macro_f1": round(scores[name][k], 4)}
             print(json.dumps(row), flush=True)
     print("\n| head | " + " | ".join(f"fold {k}" for k in args.folds) + " | mean |")
     print("| --- |" + " --- |" * (len(args.folds) + 1))

@@ -487,6 +487,30 @@ def test_neighbour_vote_weighs_the_k_most_similar_training_issues():
     assert np.allclose(sharp.sum(1), 1.0)
 
 
+def test_cross_fitting_embeds_each_training_issue_by_an_encoder_that_never_saw_it():
+    from benchmarks.triage_finetune import cross_fitted_blocks
+
+    rows = np.arange(10)
+    train, test = rows[:8], rows[8:]
+    parts = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    full = {"issue": np.zeros((10, 2))}
+    tuned_on: dict[int, list[int]] = {}
+
+    def tune(embed_rows, fit_rows, j):  # part j's encoder embeds an issue as (j + 1, issue)
+        tuned_on[j] = fit_rows.tolist()
+        return {"issue": np.array([[j + 1.0, i] for i in embed_rows])}
+
+    pos = {int(i): int(i) for i in rows}
+    oof, part_tests = cross_fitted_blocks(full, train, test, pos, parts, tune)
+    assert tuned_on == {0: [1, 3, 5, 7], 1: [0, 2, 4, 6]}
+    assert oof["issue"][:8].tolist() == [[p + 1.0, i] for i, p in enumerate(parts)]
+    assert not oof["issue"][8:].any()  # test issues stay as the full encoder embeds them
+    for j, blocks in enumerate(part_tests):
+        assert blocks["issue"][8:].tolist() == [[j + 1.0, 8], [j + 1.0, 9]]
+        assert not blocks["issue"][:8].any()
+    assert not full["issue"].any()  # the full encoder's blocks are not written to
+
+
 def test_cpu_facts_name_the_best_int8_dot_product_instructions(tmp_path):
     from benchmarks.machine import cpu_facts
 
