@@ -15,7 +15,8 @@ tuned one, stage 8; ``--finetune-tokens 256``: fine-tuning on the view the head 
 masked-LM training on the fold's training text before fine-tuning, stage 12;
 ``--learning-rate``: the fine-tune's learning rate, stage 14; ``--cross-fit K``: the head also
 fitted on out-of-fold embeddings, from K encoders each tuned without a K-th of the training
-issues, stage 15). Tuned
+issues, stage 15; ``--residual-lexical``: the encoder fine-tuned on what the lexical views
+leave unexplained, stage 16). Tuned
 embeddings (only the views the chosen heads read) are cached per (fold, scope, epochs,
 layers, variant) under --cache.
 
@@ -131,9 +132,11 @@ def tuned_embeddings(
     views: frozenset[str] = frozenset(VIEWS),
     adapt_epochs: int = 0,
     learning_rate: float | None = None,
+    offsets: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The ``views`` (issue and title) of ``rows``, from an encoder tuned on ``train_rows``
-    (on issue views of ``finetune_tokens``, by default the recipe's)."""
+    (on issue views of ``finetune_tokens``, by default the recipe's; ``offsets``: fixed
+    logits per training issue added to the fine-tuning layer's)."""
     saved = dict(np.load(cache.with_suffix(".npz"))) if cache.with_suffix(".npz").exists() else {}
     if saved and views <= set(saved):
         return saved
@@ -177,6 +180,7 @@ def tuned_embeddings(
         seed=seed,
         learning_rate=learning_rate or recipe.learning_rate,
         domains=repository_indices([issues[i] for i in train_rows]) if domain_layer else None,
+        offsets=offsets,
     )
     tuned = time.time() - start - adapted
     budgets = {"issue": 256, "issue128": 128, "issue512": 512}
@@ -258,6 +262,38 @@ def head_matrix(
             lex.weight * tfidf(counts[lex.view][part], idf[lex.view]) for lex in DEFAULT_LEXICAL
         ]
     return sparse.hstack(cols).tocsr()
+
+
+def out_of_fold_lexical_logits(
+    train: np.ndarray,
+    y: np.ndarray,
+    repos: np.ndarray,
+    counts: dict[str, object],
+    n_labels: int,
+    pooled: bool,
+    seed: int,
+    parts: int = 5,
+) -> np.ndarray:
+    """Logits of the lexical views' head for each training issue, from a head fitted without
+    it (``parts``-fold within ``train``): what the lexical views already tell about an issue
+    they have not seen, for ``classify_finetune(offsets=...)`` (stage 16)."""
+    identity = {int(i): int(i) for i in train}
+    part = np.random.default_rng(seed).permutation(len(train)) % parts
+    out = np.zeros((len(train), n_labels))
+    for j in range(parts):
+        fit_rows, held = train[part != j], train[part == j]
+        idf = {view: fit_idf(c[fit_rows]) for view, c in counts.items()}
+        spec = ({}, True, {}, identity, counts, idf)
+        head = fit_head(
+            head_matrix(fit_rows, *spec),
+            y[fit_rows],
+            n_labels,
+            domains=list(repos[fit_rows]) if pooled else None,
+        )
+        out[part == j] = head.logits(
+            head_matrix(held, *spec), list(repos[held]) if pooled else None
+        )
+    return out
 
 
 def cross_fitted_blocks(
@@ -369,6 +405,12 @@ def main() -> None:
         "each tuned without one part of the training issues (scored with the full encoder "
         "and with the part encoders' mean)",
     )
+    parser.add_argument(
+        "--residual-lexical",
+        action="store_true",
+        help="stage 16: fine-tune the encoder on what the lexical views leave unexplained "
+        "(their out-of-fold logits added to the fine-tuning layer's)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -398,6 +440,13 @@ def main() -> None:
     def tune(
         embed_rows: np.ndarray, tune_rows: np.ndarray, epochs: int, seed: int, name: str
     ) -> dict[str, np.ndarray]:
+        offsets = (
+            out_of_fold_lexical_logits(
+                tune_rows, y, repos, counts, len(labels), pooled=args.pooled, seed=seed
+            )
+            if args.residual_lexical
+            else None
+        )
         return tuned_embeddings(
             encoder_issues,
             embed_rows,
@@ -412,6 +461,7 @@ def main() -> None:
             views=views,
             adapt_epochs=args.adapt_epochs,
             learning_rate=args.learning_rate,
+            offsets=offsets,
         )
 
     for k in args.folds:
@@ -435,6 +485,8 @@ def main() -> None:
                 tag += f"-tapt{args.adapt_epochs}"
             if args.learning_rate:
                 tag += f"-lr{args.learning_rate:.0e}"  # no dot: the cache path takes a suffix
+            if args.residual_lexical:
+                tag += "-reslex"
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))

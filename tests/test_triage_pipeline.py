@@ -428,6 +428,29 @@ def test_classify_finetune_learns_a_correction_per_domain(nlbse):
     assert ends[True] < 0.3, ends
 
 
+def test_classify_finetune_learns_only_what_the_offsets_leave_unexplained(nlbse):
+    """Offsets that already name each issue's label leave nothing to learn (the loss starts
+    near zero); the same offsets given to the wrong issues leave a large loss: they follow
+    each issue through the shuffle."""
+    from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    path = minilm.get_model_path()
+    tok = load_tokenizer(Path(path) / "tokenizer.json")
+    seqs = [issue_ids(tok, i.title, i.body, 32) for i in nlbse[:8]]
+    labels = [0, 1, 1, 0, 1, 0, 0, 1]
+    explained = 12.0 * (np.eye(2)[labels] - 0.5)
+    first = {}
+    for name, offsets in (("own", explained), ("swapped", explained[::-1])):
+        seed_everything(3)
+        losses = classify_finetune(
+            load_encoder(path), seqs, labels, n_labels=2, epochs=1, seed=3, offsets=offsets
+        )
+        first[name] = losses[0]
+    assert first["own"] < 0.05, first
+    assert first["swapped"] > 1.0, first
+
+
 def test_keep_layers_drops_the_other_transformer_layers(nlbse):
     from bot.triage.encoder import embed, keep_layers, load_encoder
     from bot.triage.tokens import issue_ids, load_tokenizer

@@ -227,6 +227,7 @@ def classify_finetune(
     head_learning_rate: float = 1e-3,
     scale: float = 20.0,
     domains: Sequence[int] | None = None,
+    offsets: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> list[float]:
     """Fine-tunes the encoder on the labels through its own geometry: a linear layer over the
@@ -237,7 +238,8 @@ def classify_finetune(
     is what makes a short fine-tune pay off (docs/triage.md, stage 4). With ``domains`` (a
     repository index per sequence), the layer also has a correction per repository, started
     at zero, as the head has: the encoder then need not map every project's labels to the
-    same places. Returns the loss per batch."""
+    same places. With ``offsets`` (fixed logits per sequence, e.g. another model's), the layer
+    learns only what they leave unexplained (stage 16). Returns the loss per batch."""
     if epochs <= 0 or not sequences:
         return []
     rng = random.Random(seed)
@@ -269,6 +271,8 @@ def classify_finetune(
             if domains is not None:
                 own = corrections[domain_of[idx]]  # (batch, labels, hidden)
                 logits = logits + torch.einsum("bh,blh->bl", embedding, own)
+            if offsets is not None:
+                logits = logits + torch.as_tensor(offsets[idx], dtype=logits.dtype)
             loss = nn.functional.cross_entropy(logits, targets[idx])
             losses.append(_step(loss, optimizer, scheduler))
             if progress:
