@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,48 +54,43 @@ def neighbour_vote(
     return votes / votes.sum(1, keepdims=True)
 
 
-def pooled_head_probabilities(
-    embedding: np.ndarray,
-    lexical: Callable[[np.ndarray], sparse.csr_matrix],
-    y: np.ndarray,
-    repos: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    n_labels: int,
-    *,
-    l2: float = 1.0,
-    with_embedding: bool = True,
-    with_lexical: bool = True,
-) -> np.ndarray:
-    """The test issues' probabilities by the default head (per-repository corrections)
-    fitted on ``train`` over the chosen views."""
+@dataclass(frozen=True)
+class PooledFold:
+    """One fold as the heads here read it: an encoder's embedding of every issue, the lexical
+    views, the labels and projects, and the fold's training and test rows."""
 
-    def features(part: np.ndarray) -> sparse.csr_matrix:
-        blocks = [sparse.csr_matrix(embedding[part])] if with_embedding else []
-        return sparse.hstack(blocks + ([lexical(part)] if with_lexical else [])).tocsr()
+    embedding: np.ndarray
+    lexical: Callable[[np.ndarray], sparse.csr_matrix]
+    y: np.ndarray
+    repos: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    n_labels: int
 
-    head = fit_head(features(train), y[train], n_labels, domains=list(repos[train]), l2=l2)
-    return head.probabilities(features(test), list(repos[test]))
+    def features(
+        self, part: np.ndarray, with_embedding: bool = True, with_lexical: bool = True
+    ) -> sparse.csr_matrix:
+        blocks = [sparse.csr_matrix(self.embedding[part])] if with_embedding else []
+        return sparse.hstack(blocks + ([self.lexical(part)] if with_lexical else [])).tocsr()
 
-
-def fold_variants(
-    embedding: np.ndarray,
-    lexical: Callable[[np.ndarray], sparse.csr_matrix],
-    y: np.ndarray,
-    repos: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    n_labels: int,
-) -> dict[str, np.ndarray]:
-    """Predicted label indices of the ``test`` issues, per head variant."""
-
-    def features(part: np.ndarray) -> sparse.csr_matrix:
-        return sparse.hstack([sparse.csr_matrix(embedding[part]), lexical(part)]).tocsr()
-
-    def pooled_head(l2: float = 1.0, **views: bool) -> np.ndarray:
-        return pooled_head_probabilities(
-            embedding, lexical, y, repos, train, test, n_labels, l2=l2, **views
+    def pooled_head(self, l2: float = 1.0, **views: bool) -> np.ndarray:
+        """The test issues' probabilities by the default head (per-repository corrections)
+        fitted on the training issues over the chosen views."""
+        train, test = self.train, self.test
+        head = fit_head(
+            self.features(train, **views),
+            self.y[train],
+            self.n_labels,
+            domains=list(self.repos[train]),
+            l2=l2,
         )
+        return head.probabilities(self.features(test, **views), list(self.repos[test]))
+
+
+def fold_variants(fold: PooledFold) -> dict[str, np.ndarray]:
+    """Predicted label indices of the fold's test issues, per head variant."""
+    embedding, y, repos, n_labels = fold.embedding, fold.y, fold.repos, fold.n_labels
+    train, test, features, pooled_head = fold.train, fold.test, fold.features, fold.pooled_head
 
     default = pooled_head()
     embedding_only = pooled_head(with_lexical=False)
@@ -167,20 +163,17 @@ def main() -> None:
             """The three lexical views, weighted as the default head reads them."""
             return head_matrix(part, {}, True, {}, identity, counts, idf)
 
+        folds = {
+            tag: PooledFold(embedding, lexical, y, repos, train, test, len(labels))
+            for tag, embedding in embeddings.items()
+        }
         if args.ensemble:
-            alone = {
-                f"default head, encoder {tag}": pooled_head_probabilities(
-                    embedding, lexical, y, repos, train, test, len(labels)
-                )
-                for tag, embedding in embeddings.items()
-            }
+            alone = {f"default head, encoder {tag}": f.pooled_head() for tag, f in folds.items()}
             mean = np.mean(list(alone.values()), axis=0)
             probabilities = {**alone, f"default heads averaged over {len(tags)} encoders": mean}
             variants = {name: p.argmax(1) for name, p in probabilities.items()}
         else:
-            variants = fold_variants(
-                embeddings[args.tag], lexical, y, repos, train, test, len(labels)
-            )
+            variants = fold_variants(folds[args.tag])
         for name, predicted in variants.items():
             per_repo = macro_f1_per_repo(labels, y[test], predicted, repos[test])
             scores.setdefault(name, {})[k] = float(np.mean(list(per_repo.values())))
