@@ -436,6 +436,7 @@ def main() -> None:
         else None
     )
     views = frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"}
+    epochs_rule = replace(Recipe(), epochs=args.epochs)  # --epochs, or as many as the data asks
 
     def tune(
         embed_rows: np.ndarray, tune_rows: np.ndarray, epochs: int, seed: int, name: str
@@ -489,7 +490,7 @@ def main() -> None:
                 tag += "-reslex"
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
-            epochs = replace(Recipe(), epochs=args.epochs).finetune_epochs(len(train))
+            epochs = epochs_rule.finetune_epochs(len(train))
             # the ensemble's encoders: one per (epochs, fine-tuning seed); the folds keep --seed
             members = {
                 (e, s): tune(rows, train, e, s, f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}")
@@ -507,22 +508,17 @@ def main() -> None:
                     parser.error("--cross-fit takes one encoder and no frozen heads")
                 (full,) = members.values()
                 parts = stratified_folds([issues[i] for i in train], args.cross_fit, args.seed)
-                oof, part_tests = cross_fitted_blocks(
-                    full,
-                    train,
-                    test,
-                    pos,
-                    parts,
-                    lambda held, fit_rows, j, prefix=f"fold{k}-{tag}": tune(
-                        held,
-                        fit_rows,
-                        part_epochs := replace(Recipe(), epochs=args.epochs).finetune_epochs(
-                            len(fit_rows)
-                        ),
-                        args.seed,
-                        f"{prefix}-e{part_epochs}-cf{args.cross_fit}p{j}",
-                    ),
-                )
+
+                def tune_part(
+                    held: np.ndarray, fit_rows: np.ndarray, j: int, prefix: str = f"fold{k}-{tag}"
+                ) -> dict[str, np.ndarray]:
+                    """Part ``j``'s encoder, tuned for as many epochs as its issues ask."""
+                    e = epochs_rule.finetune_epochs(len(fit_rows))
+                    return tune(
+                        held, fit_rows, e, args.seed, f"{prefix}-e{e}-cf{args.cross_fit}p{j}"
+                    )
+
+                oof, part_tests = cross_fitted_blocks(full, train, test, pos, parts, tune_part)
                 fittings[f"cross-fit {args.cross_fit}, full encoder"] = [(oof, [full])]
                 fittings[f"cross-fit {args.cross_fit}, part encoders"] = [(oof, part_tests)]
             idf = {view: fit_idf(c[train]) for view, c in counts.items()}
