@@ -16,7 +16,9 @@ masked-LM training on the fold's training text before fine-tuning, stage 12;
 ``--learning-rate``: the fine-tune's learning rate, stage 14; ``--cross-fit K``: the head also
 fitted on out-of-fold embeddings, from K encoders each tuned without a K-th of the training
 issues, stage 15; ``--residual-lexical``: the encoder fine-tuned on what the lexical views
-leave unexplained, stage 16). Tuned
+leave unexplained, stage 16; ``--soup``: one encoder whose weights are the mean of the
+ensemble's, and ``--prototype-init``: the fine-tuning layer started at the labels' mean
+untuned embeddings, stage 17). Tuned
 embeddings (only the views the chosen heads read) are cached per (fold, scope, epochs,
 layers, variant) under --cache.
 
@@ -133,16 +135,19 @@ def tuned_embeddings(
     adapt_epochs: int = 0,
     learning_rate: float | None = None,
     offsets: np.ndarray | None = None,
+    prototypes: np.ndarray | None = None,
+    keep_weights: bool = False,
 ) -> dict[str, np.ndarray]:
     """The ``views`` (issue and title) of ``rows``, from an encoder tuned on ``train_rows``
     (on issue views of ``finetune_tokens``, by default the recipe's; ``offsets``: fixed
-    logits per training issue added to the fine-tuning layer's)."""
+    logits per training issue added to the fine-tuning layer's; ``prototypes``: where that
+    layer starts; ``keep_weights``: the tuned weights saved beside the embeddings, for a
+    soup)."""
     saved = dict(np.load(cache.with_suffix(".npz"))) if cache.with_suffix(".npz").exists() else {}
-    if saved and views <= set(saved):
+    if saved and views <= set(saved) and (not keep_weights or cache.with_suffix(".pt").exists()):
         return saved
     from bot.triage.encoder import (
         classify_finetune,
-        embed,
         keep_layers,
         load_encoder,
         loss_ends,
@@ -181,21 +186,15 @@ def tuned_embeddings(
         learning_rate=learning_rate or recipe.learning_rate,
         domains=repository_indices([issues[i] for i in train_rows]) if domain_layer else None,
         offsets=offsets,
+        prototypes=prototypes,
     )
     tuned = time.time() - start - adapted
-    budgets = {"issue": 256, "issue128": 128, "issue512": 512}
-    out = {
-        view: embed(
-            encoder,
-            [issue_ids(tok, issues[i].title, issues[i].body, budgets[view]) for i in rows],
-        )
-        for view in budgets
-        if view in views
-    }
-    if "title" in views:
-        out["title"] = embed(encoder, [issue_ids(tok, issues[i].title, "", 64) for i in rows])
-    if "windows" in views:
-        out["windows"] = mean_of_windows(encoder, tok, [issues[i] for i in rows])
+    if keep_weights:
+        import torch
+
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(encoder.state_dict(), cache.with_suffix(".pt"))
+    out = embedded_views(encoder, tok, [issues[i] for i in rows], views)
     print(
         json.dumps(
             {
@@ -215,6 +214,86 @@ def tuned_embeddings(
     out = {**saved, **out}  # views cached for other heads stay cached
     np.savez(cache.with_suffix(".npz"), **out)
     return out
+
+
+def embedded_views(
+    encoder: MeanPooledEncoder, tok: Tokenizer, issues: list[LabelledIssue], views: frozenset[str]
+) -> dict[str, np.ndarray]:
+    """The ``views`` of ``issues`` by ``encoder``: the issue at 256, 128 or 512 tokens, the
+    title alone, the mean of the body's windows."""
+    from bot.triage.encoder import embed
+
+    budgets = {"issue": 256, "issue128": 128, "issue512": 512}
+    out = {
+        view: embed(encoder, [issue_ids(tok, i.title, i.body, budgets[view]) for i in issues])
+        for view in budgets
+        if view in views
+    }
+    if "title" in views:
+        out["title"] = embed(encoder, [issue_ids(tok, i.title, "", 64) for i in issues])
+    if "windows" in views:
+        out["windows"] = mean_of_windows(encoder, tok, issues)
+    return out
+
+
+def soup_embeddings(
+    issues: list[LabelledIssue],
+    rows: np.ndarray,
+    members: list[Path],
+    *,
+    base: str,
+    cache: Path,
+    views: frozenset[str],
+) -> dict[str, np.ndarray]:
+    """The ``views`` of ``rows`` by one encoder whose weights are the mean of the tuned
+    ``members``' (a uniform model soup, stage 17). Encoders fine-tuned briefly from the same
+    pretrained weights stay in one basin, so their average is itself a good encoder: the
+    gain of averaging several encoders' predictions (stage 15) at one encoder's cost."""
+    path = cache.with_suffix(".npz")
+    if path.exists():
+        return dict(np.load(path))
+    import torch
+
+    from bot.triage.encoder import load_encoder
+
+    states = [torch.load(m, weights_only=True) for m in members]
+    encoder = load_encoder(base)
+    encoder.load_state_dict(average_weights(states))
+    start = time.time()
+    out = embedded_views(
+        encoder, load_tokenizer(Path(base) / "tokenizer.json"), [issues[i] for i in rows], views
+    )
+    print(
+        json.dumps(
+            {
+                "soup": cache.name,
+                "members": [m.name for m in members],
+                "embed_seconds": round(time.time() - start),
+            }
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
+    np.savez(path, **out)
+    return out
+
+
+def label_prototypes(embeddings: np.ndarray, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each label's mean embedding over ``rows``, at unit length: a start for the cosine
+    classifier that does not depend on the seed."""
+    means = np.stack([embeddings[rows[y[rows] == c]].mean(0) for c in range(int(y.max()) + 1)])
+    return means / np.linalg.norm(means, axis=1, keepdims=True)
+
+
+def average_weights(states: list[dict]) -> dict:
+    """The element-wise mean of state dicts of one architecture; integer buffers (position
+    ids) are the same in every member and taken from the first."""
+    return {
+        name: sum(s[name] for s in states) / len(states)
+        if states[0][name].is_floating_point()
+        else states[0][name]
+        for name in states[0]
+    }
 
 
 def repository_indices(issues: list[LabelledIssue]) -> list[int]:
@@ -411,6 +490,18 @@ def main() -> None:
         help="stage 16: fine-tune the encoder on what the lexical views leave unexplained "
         "(their out-of-fold logits added to the fine-tuning layer's)",
     )
+    parser.add_argument(
+        "--soup",
+        action="store_true",
+        help="stage 17: also score one encoder whose weights are the mean of the ensemble's "
+        "encoders (--ensemble-seeds / --ensemble-epochs; their weights are kept in the cache)",
+    )
+    parser.add_argument(
+        "--prototype-init",
+        action="store_true",
+        help="stage 17: the fine-tuning layer starts at each label's mean untuned embedding "
+        "(of the training issues) instead of at random",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -435,6 +526,7 @@ def main() -> None:
         if any("frozen" in HEADS[name][0] for name in args.heads)
         else None
     )
+    untuned = frozen_embeddings(issues, base, args.cache) if args.prototype_init else None
     views = frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"}
     epochs_rule = replace(Recipe(), epochs=args.epochs)  # --epochs, or as many as the data asks
 
@@ -463,6 +555,8 @@ def main() -> None:
             adapt_epochs=args.adapt_epochs,
             learning_rate=args.learning_rate,
             offsets=offsets,
+            prototypes=None if untuned is None else label_prototypes(untuned, tune_rows, y),
+            keep_weights=args.soup,
         )
 
     for k in args.folds:
@@ -488,21 +582,37 @@ def main() -> None:
                 tag += f"-lr{args.learning_rate:.0e}"  # no dot: the cache path takes a suffix
             if args.residual_lexical:
                 tag += "-reslex"
+            if args.prototype_init:
+                tag += "-proto"
             if args.seed:  # other folds: never the embeddings of an encoder tuned on seed 0's
                 tag += f"-folds{args.seed}"
             epochs = epochs_rule.finetune_epochs(len(train))
             # the ensemble's encoders: one per (epochs, fine-tuning seed); the folds keep --seed
-            members = {
-                (e, s): tune(rows, train, e, s, f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}")
+            names = {
+                (e, s): f"fold{k}-{tag}-e{e}{f'-s{s}' if s else ''}"
                 for e in (args.ensemble_epochs or [epochs])
                 for s in (args.ensemble_seeds or [args.seed])
             }
+            members = {(e, s): tune(rows, train, e, s, name) for (e, s), name in names.items()}
             if frozen is not None:
                 members = {key: {**m, "frozen": frozen[rows]} for key, m in members.items()}
             pos = {int(i): p for p, i in enumerate(rows)}
             # how the head is fitted: each head on its encoder's own training embeddings, and
             # (stage 15) on out-of-fold ones, scored with the full or the part encoders
             fittings = {"in-sample": [(m, [m]) for m in members.values()]}
+            if args.soup:
+                if len(members) < 2 or frozen is not None:
+                    parser.error("--soup takes two encoders or more and no frozen heads")
+                soup = soup_embeddings(
+                    encoder_issues,
+                    rows,
+                    [(args.cache / n).with_suffix(".pt") for n in names.values()],
+                    base=base,
+                    cache=args.cache
+                    / f"fold{k}-{tag}-soup-{'+'.join(f'e{e}s{s}' for e, s in names)}",
+                    views=views,
+                )
+                fittings[f"soup of {len(members)}"] = [(soup, [soup])]
             if args.cross_fit:
                 if len(members) > 1 or frozen is not None:
                     parser.error("--cross-fit takes one encoder and no frozen heads")

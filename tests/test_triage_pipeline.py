@@ -670,3 +670,43 @@ def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_pat
     )
     assert result.outcomes[0].result["reason"] == "already triaged by a person"
     assert not [r for r in sandbox.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def test_a_soup_of_encoders_is_the_mean_of_their_weights(nlbse):
+    """Averaging two encoders' weights gives the midpoint of every float tensor, keeps the
+    integer buffers, and an encoder souped with itself embeds exactly as it does."""
+    from benchmarks.triage_finetune import average_weights
+    from bot.triage.encoder import embed, load_encoder
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    path = minilm.get_model_path()
+    first, second = load_encoder(path), load_encoder(path)
+    with torch.no_grad():
+        for parameter in second.parameters():
+            parameter.add_(0.01)
+    a, b = first.state_dict(), second.state_dict()
+    soup = average_weights([a, b])
+    assert soup.keys() == a.keys()
+    for name, tensor in soup.items():
+        if tensor.is_floating_point():
+            assert torch.allclose(tensor, (a[name] + b[name]) / 2, atol=1e-6), name
+        else:
+            assert torch.equal(tensor, a[name]), name
+    counts = average_weights([{"ids": torch.arange(3)}, {"ids": torch.arange(3)}])["ids"]
+    assert counts.dtype == torch.int64 and counts.tolist() == [0, 1, 2]
+    tok = load_tokenizer(Path(path) / "tokenizer.json")
+    seqs = [issue_ids(tok, i.title, i.body, 48) for i in nlbse[:3]]
+    same = load_encoder(path)
+    same.load_state_dict(average_weights([a, a]))
+    assert np.array_equal(embed(same, seqs), embed(first, seqs))
+    second.load_state_dict(soup)
+    assert not np.allclose(embed(second, seqs), embed(first, seqs))  # really moved
+
+
+def test_label_prototypes_are_unit_class_means_of_the_training_rows_only():
+    from benchmarks.triage_finetune import label_prototypes
+
+    embeddings = np.array([[1.0, 0.0], [3.0, 1.0], [0.0, 2.0], [-9.0, 9.0]])
+    y = np.array([0, 0, 1, 1])
+    prototypes = label_prototypes(embeddings, np.array([0, 1, 2]), y)  # issue 3 held out
+    assert np.allclose(prototypes, [[2.0 / 4.25**0.5, 0.5 / 4.25**0.5], [0.0, 1.0]])

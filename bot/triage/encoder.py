@@ -228,6 +228,7 @@ def classify_finetune(
     scale: float = 20.0,
     domains: Sequence[int] | None = None,
     offsets: np.ndarray | None = None,
+    prototypes: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> list[float]:
     """Fine-tunes the encoder on the labels through its own geometry: a linear layer over the
@@ -239,12 +240,20 @@ def classify_finetune(
     repository index per sequence), the layer also has a correction per repository, started
     at zero, as the head has: the encoder then need not map every project's labels to the
     same places. With ``offsets`` (fixed logits per sequence, e.g. another model's), the layer
-    learns only what they leave unexplained (stage 16). Returns the loss per batch."""
+    learns only what they leave unexplained (stage 16). With ``prototypes`` (a unit vector per
+    label, e.g. the untuned encoder's mean embedding of the label's issues), the layer starts
+    there instead of at random, so encoders tuned with different seeds share their start and
+    differ only by the order of the batches and dropout (stage 17). Returns the loss per
+    batch."""
     if epochs <= 0 or not sequences:
         return []
     rng = random.Random(seed)
     hidden = encoder.body.config.hidden_size
     classifier = nn.Linear(hidden, n_labels)
+    if prototypes is not None:
+        with torch.no_grad():
+            classifier.weight.copy_(torch.as_tensor(prototypes, dtype=classifier.weight.dtype))
+            classifier.bias.zero_()
     head_parameters = list(classifier.parameters())
     if domains is not None:
         domain_of = torch.tensor(list(domains))
