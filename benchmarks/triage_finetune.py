@@ -258,6 +258,7 @@ def soup_embeddings(
 
     states = [torch.load(m, weights_only=True) for m in members]
     encoder = load_encoder(base)
+    changes = weight_changes(encoder.state_dict(), states)
     encoder.load_state_dict(average_weights(states))
     start = time.time()
     out = embedded_views(
@@ -269,6 +270,7 @@ def soup_embeddings(
                 "soup": cache.name,
                 "members": [m.name for m in members],
                 "embed_seconds": round(time.time() - start),
+                **changes,
             }
         ),
         file=sys.stderr,
@@ -283,6 +285,22 @@ def label_prototypes(embeddings: np.ndarray, rows: np.ndarray, y: np.ndarray) ->
     classifier that does not depend on the seed."""
     means = np.stack([embeddings[rows[y[rows] == c]].mean(0) for c in range(int(y.max()) + 1)])
     return means / np.linalg.norm(means, axis=1, keepdims=True)
+
+
+def weight_changes(pretrained: dict, states: list[dict]) -> dict[str, object]:
+    """How alike the members' fine-tuning moved the weights: the cosines between their changes
+    from ``pretrained``, and the soup's change as a share of a member's (1: all alike)."""
+    import torch
+
+    names = [k for k, v in pretrained.items() if v.is_floating_point()]
+    deltas = [torch.cat([(s[k] - pretrained[k]).flatten() for k in names]) for s in states]
+    cosines = [
+        round(float(torch.nn.functional.cosine_similarity(a, b, dim=0)), 3)
+        for a, b in itertools.combinations(deltas, 2)
+    ]
+    soup = float(torch.stack(deltas).mean(0).norm())
+    member = float(np.mean([float(d.norm()) for d in deltas]))
+    return {"change_cosines": cosines, "soup_change_share": round(soup / member, 3)}
 
 
 def average_weights(states: list[dict]) -> dict:
