@@ -246,9 +246,10 @@ def soup_embeddings(
     views: frozenset[str],
 ) -> dict[str, np.ndarray]:
     """The ``views`` of ``rows`` by one encoder whose weights are the mean of the tuned
-    ``members``' (a uniform model soup, stage 17). Encoders fine-tuned briefly from the same
-    pretrained weights stay in one basin, so their average is itself a good encoder: the
-    gain of averaging several encoders' predictions (stage 15) at one encoder's cost."""
+    ``members``' (a uniform model soup, stage 17). Where encoders fine-tuned briefly from the
+    same pretrained weights stay in one basin, their average keeps the gain of averaging
+    their predictions (stage 15) at one encoder's cost; ``weight_changes`` says how alike
+    they moved. Here it gave no gain over the members' mean."""
     path = cache.with_suffix(".npz")
     if path.exists():
         return dict(np.load(path))
@@ -539,12 +540,11 @@ def main() -> None:
     counts = {lex.view: hashed_counts_sparse(texts, lex.dim, lex.view) for lex in DEFAULT_LEXICAL}
     assert {v for v, _ in LEXICAL_BLOCKS.values()} == set(counts)
     # the untuned encoder's embeddings do not depend on the fold: computed (or read) once
-    frozen = (
-        frozen_embeddings(issues, base, args.cache)
-        if any("frozen" in HEADS[name][0] for name in args.heads)
-        else None
+    frozen_heads = any("frozen" in HEADS[name][0] for name in args.heads)
+    untuned = (
+        frozen_embeddings(issues, base, args.cache) if frozen_heads or args.prototype_init else None
     )
-    untuned = frozen_embeddings(issues, base, args.cache) if args.prototype_init else None
+    frozen = untuned if frozen_heads else None
     views = frozenset(v for h in args.heads for v in HEADS[h][0]) - {"frozen"}
     epochs_rule = replace(Recipe(), epochs=args.epochs)  # --epochs, or as many as the data asks
 
@@ -573,7 +573,7 @@ def main() -> None:
             adapt_epochs=args.adapt_epochs,
             learning_rate=args.learning_rate,
             offsets=offsets,
-            prototypes=None if untuned is None else label_prototypes(untuned, tune_rows, y),
+            prototypes=label_prototypes(untuned, tune_rows, y) if args.prototype_init else None,
             keep_weights=args.soup,
         )
 
