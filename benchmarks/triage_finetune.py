@@ -144,7 +144,7 @@ def tuned_embeddings(
     layer starts; ``keep_weights``: the tuned weights saved beside the embeddings, for a
     soup)."""
     saved = dict(np.load(cache.with_suffix(".npz"))) if cache.with_suffix(".npz").exists() else {}
-    if saved and views <= set(saved) and (not keep_weights or cache.with_suffix(".pt").exists()):
+    if saved and views <= set(saved) and (not keep_weights or weights_file(cache).exists()):
         return saved
     from bot.triage.encoder import (
         classify_finetune,
@@ -193,7 +193,7 @@ def tuned_embeddings(
         import torch
 
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(encoder.state_dict(), cache.with_suffix(".pt"))
+        torch.save(encoder.state_dict(), weights_file(cache))
     out = embedded_views(encoder, tok, [issues[i] for i in rows], views)
     print(
         json.dumps(
@@ -214,6 +214,12 @@ def tuned_embeddings(
     out = {**saved, **out}  # views cached for other heads stay cached
     np.savez(cache.with_suffix(".npz"), **out)
     return out
+
+
+def weights_file(cache: Path) -> Path:
+    """Where ``tuned_embeddings(keep_weights=True)`` keeps an encoder's tuned weights, beside
+    its embeddings, and where a soup reads them."""
+    return cache.with_suffix(".pt")
 
 
 def embedded_views(
@@ -251,8 +257,9 @@ def soup_embeddings(
     their predictions (stage 15) at one encoder's cost; ``weight_changes`` says how alike
     they moved. Here it gave no gain over the members' mean."""
     path = cache.with_suffix(".npz")
-    if path.exists():
-        return dict(np.load(path))
+    saved = dict(np.load(path)) if path.exists() else {}
+    if saved and views <= set(saved):
+        return saved
     import torch
 
     from bot.triage.encoder import load_encoder
@@ -277,6 +284,7 @@ def soup_embeddings(
         file=sys.stderr,
         flush=True,
     )
+    out = {**saved, **out}  # views cached for other heads stay cached
     np.savez(path, **out)
     return out
 
@@ -541,6 +549,12 @@ def main() -> None:
     assert {v for v, _ in LEXICAL_BLOCKS.values()} == set(counts)
     # the untuned encoder's embeddings do not depend on the fold: computed (or read) once
     frozen_heads = any("frozen" in HEADS[name][0] for name in args.heads)
+    # checked before any encoder is tuned, not after the first fold's minutes of fine-tuning
+    n_members = len(args.ensemble_epochs or [0]) * len(args.ensemble_seeds or [0])
+    if args.soup and (n_members < 2 or frozen_heads):
+        parser.error("--soup takes two encoders or more and no frozen heads")
+    if args.cross_fit and (n_members > 1 or frozen_heads):
+        parser.error("--cross-fit takes one encoder and no frozen heads")
     untuned = (
         frozen_embeddings(issues, base, args.cache) if frozen_heads or args.prototype_init else None
     )
@@ -619,12 +633,10 @@ def main() -> None:
             # (stage 15) on out-of-fold ones, scored with the full or the part encoders
             fittings = {"in-sample": [(m, [m]) for m in members.values()]}
             if args.soup:
-                if len(members) < 2 or frozen is not None:
-                    parser.error("--soup takes two encoders or more and no frozen heads")
                 soup = soup_embeddings(
                     encoder_issues,
                     rows,
-                    [(args.cache / n).with_suffix(".pt") for n in names.values()],
+                    [weights_file(args.cache / n) for n in names.values()],
                     base=base,
                     cache=args.cache
                     / f"fold{k}-{tag}-soup-{'+'.join(f'e{e}s{s}' for e, s in names)}",
@@ -632,8 +644,6 @@ def main() -> None:
                 )
                 fittings[f"soup of {len(members)}"] = [(soup, [soup])]
             if args.cross_fit:
-                if len(members) > 1 or frozen is not None:
-                    parser.error("--cross-fit takes one encoder and no frozen heads")
                 (full,) = members.values()
                 parts = stratified_folds([issues[i] for i in train], args.cross_fit, args.seed)
 
