@@ -451,6 +451,38 @@ def test_classify_finetune_learns_only_what_the_offsets_leave_unexplained(nlbse)
     assert first["swapped"] > 1.0, first
 
 
+def test_classify_finetune_starts_the_layer_at_the_prototypes(nlbse):
+    """Prototypes at each label's own centroid start the fine-tune with a small loss, the same
+    prototypes given to the wrong labels with a large one: the layer really starts there
+    (a random start gives about ln 2 for two labels)."""
+    from bot.triage.encoder import classify_finetune, embed, load_encoder, seed_everything
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    path = minilm.get_model_path()
+    tok = load_tokenizer(Path(path) / "tokenizer.json")
+    seqs = [issue_ids(tok, i.title, i.body, 32) for i in nlbse[:4] + nlbse[100:104]]
+    labels = np.array([0] * 4 + [1] * 4)
+    vectors = embed(load_encoder(path), seqs)
+    centroids = np.stack([vectors[labels == c].mean(0) for c in (0, 1)])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    first = {}
+    for name, prototypes in (("own", centroids), ("swapped", centroids[::-1].copy())):
+        seed_everything(3)
+        losses = classify_finetune(
+            load_encoder(path),
+            seqs,
+            labels.tolist(),
+            n_labels=2,
+            epochs=1,
+            seed=3,
+            batch_size=8,
+            prototypes=prototypes,
+        )
+        first[name] = losses[0]
+    assert first["own"] < 0.4, first
+    assert first["swapped"] > 1.0, first
+
+
 def test_keep_layers_drops_the_other_transformer_layers(nlbse):
     from bot.triage.encoder import embed, keep_layers, load_encoder
     from bot.triage.tokens import issue_ids, load_tokenizer
