@@ -18,7 +18,7 @@ fitted on out-of-fold embeddings, from K encoders each tuned without a K-th of t
 issues, stage 15; ``--residual-lexical``: the encoder fine-tuned on what the lexical views
 leave unexplained, stage 16; ``--soup``: one encoder whose weights are the mean of the
 ensemble's, and ``--prototype-init``: the fine-tuning layer started at the labels' mean
-untuned embeddings, stage 17). Tuned
+untuned embeddings, stage 17; ``--train-quarters Q``: a learning curve, stage 18). Tuned
 embeddings (only the views the chosen heads read) are cached per (fold, scope, epochs,
 layers, variant) under --cache.
 
@@ -529,6 +529,14 @@ def main() -> None:
         help="stage 17: the fine-tuning layer starts at each label's mean untuned embedding "
         "(of the training issues) instead of at random",
     )
+    parser.add_argument(
+        "--train-quarters",
+        type=int,
+        choices=range(1, 5),
+        default=4,
+        help="stage 18: fit on only this many quarters of each fold's training issues (nested "
+        "and balanced per project and label; the test issues stay the fold's): a learning curve",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-finetune-cache"))
     args = parser.parse_args()
     from bot.triage.encoder import default_base_model
@@ -598,6 +606,10 @@ def main() -> None:
             train = rows[fold[rows] != k]
             test = rows[fold[rows] == k]
             tag = "pooled" if scope is None else scope.replace("/", "__")
+            if args.train_quarters < 4:
+                quarter = stratified_folds([issues[i] for i in train], 4, args.seed)
+                train = train[quarter < args.train_quarters]
+                tag += f"-q{args.train_quarters}"
             if args.keep_layers:
                 tag += "-L" + "".join(map(str, args.keep_layers))
             if args.base_model:
@@ -704,6 +716,7 @@ def main() -> None:
                         "finetune_tokens": args.finetune_tokens or Recipe().finetune_max_tokens,
                         "domain_finetune": args.domain_finetune,
                         "adapt_epochs": args.adapt_epochs,
+                        "train_issues": len(train),
                         "macro_f1": round(score, 4),
                     }
                     print(json.dumps(row), flush=True)
