@@ -29,15 +29,17 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_HEAD = "tuned issue + lexical (default, several repositories)"
-FULL_TRAINING = 1200  # rows printed before --train-quarters existed: four of five folds
+FULL_TRAINING = 1200  # pooled rows printed before --train-quarters existed: four fifths of 1,500
 
 
 def five_fold_means(rows: Iterable[dict], head: str) -> dict[tuple[int, int], float]:
     """(training issues, fine-tuning seed) -> the mean over folds of the mean over projects;
-    only sizes and seeds with every one of the five folds."""
+    pooled rows only, and only sizes and seeds with every one of the five folds."""
     scores: dict[tuple[int, int], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        if row["head"] != head or row.get("head_fit", "in-sample") != "in-sample":
+        if row["protocol"] != "pooled" or row["head"] != head:
+            continue
+        if row.get("head_fit", "in-sample") != "in-sample":
             continue
         if len(row["finetune_seeds"]) != 1:
             continue

@@ -34,8 +34,9 @@ def test_the_fit_recovers_the_gain_within_seeds():
 
 
 def test_five_fold_means_average_projects_then_folds_and_skip_partial_runs():
-    def row(fold, repo_score, issues=None, seeds=(0,), head=DEFAULT_HEAD):
-        r = {"head": head, "head_fit": "in-sample", "finetune_seeds": list(seeds), "fold": fold}
+    def row(fold, repo_score, issues=None, seeds=(0,), head=DEFAULT_HEAD, protocol="pooled"):
+        r = {"protocol": protocol, "head": head, "head_fit": "in-sample", "fold": fold}
+        r["finetune_seeds"] = list(seeds)
         if issues:
             r["train_issues"] = issues
         return {**r, "macro_f1": repo_score}
@@ -44,4 +45,5 @@ def test_five_fold_means_average_projects_then_folds_and_skip_partial_runs():
     rows += [row(k, 0.5, issues=600) for k in range(4)]  # fold 4 missing: left out
     rows += [row(k, 0.1, head="tuned issue alone") for k in range(5)]
     rows += [row(k, 0.1, seeds=(0, 1)) for k in range(5)]  # an ensemble: left out
+    rows += [row(k, 0.1, protocol="strict") for k in range(5)]  # one project's model: left out
     assert five_fold_means(rows, DEFAULT_HEAD) == {(1200, 0): pytest.approx(0.8)}
