@@ -143,7 +143,7 @@ def tuned_embeddings(
     logits per training issue added to the fine-tuning layer's; ``prototypes``: where that
     layer starts; ``keep_weights``: the tuned weights saved beside the embeddings, for a
     soup)."""
-    saved = dict(np.load(cache.with_suffix(".npz"))) if cache.with_suffix(".npz").exists() else {}
+    saved = cached_views(cache)
     if saved and views <= set(saved) and (not keep_weights or weights_file(cache).exists()):
         return saved
     from bot.triage.encoder import (
@@ -210,8 +210,22 @@ def tuned_embeddings(
         file=sys.stderr,
         flush=True,
     )
+    return save_views(cache, saved, out)
+
+
+def cached_views(cache: Path) -> dict[str, np.ndarray]:
+    """The views an encoder's embeddings were cached for under ``cache`` (none yet: {})."""
+    path = cache.with_suffix(".npz")
+    return dict(np.load(path)) if path.exists() else {}
+
+
+def save_views(
+    cache: Path, saved: dict[str, np.ndarray], new: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Caches the ``new`` views beside the ``saved`` ones (views cached for other heads stay
+    cached) and returns them all."""
+    out = {**saved, **new}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    out = {**saved, **out}  # views cached for other heads stay cached
     np.savez(cache.with_suffix(".npz"), **out)
     return out
 
@@ -256,8 +270,7 @@ def soup_embeddings(
     same pretrained weights stay in one basin, their average keeps the gain of averaging
     their predictions (stage 15) at one encoder's cost; ``weight_changes`` says how alike
     they moved. Here it gave no gain over the members' mean."""
-    path = cache.with_suffix(".npz")
-    saved = dict(np.load(path)) if path.exists() else {}
+    saved = cached_views(cache)
     if saved and views <= set(saved):
         return saved
     import torch
@@ -284,9 +297,7 @@ def soup_embeddings(
         file=sys.stderr,
         flush=True,
     )
-    out = {**saved, **out}  # views cached for other heads stay cached
-    np.savez(path, **out)
-    return out
+    return save_views(cache, saved, out)
 
 
 def label_prototypes(embeddings: np.ndarray, rows: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -404,11 +404,9 @@ def test_classify_finetune_learns_a_correction_per_domain(nlbse):
     shared layer cannot do much better than ln 2 on a batch holding both copies (only
     dropout tells them apart), a layer with a correction per repository (``domains``) can."""
     from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
-    from bot.triage.tokens import issue_ids, load_tokenizer
 
     path = minilm.get_model_path()
-    tok = load_tokenizer(Path(path) / "tokenizer.json")
-    seqs = [issue_ids(tok, i.title, i.body, 32) for i in nlbse[:4] + nlbse[100:104]]
+    seqs = short_sequences(nlbse[:4] + nlbse[100:104])
     labels = [0] * 4 + [1] * 4
     ends = {}
     for with_domains in (False, True):
@@ -428,25 +426,35 @@ def test_classify_finetune_learns_a_correction_per_domain(nlbse):
     assert ends[True] < 0.3, ends
 
 
+def short_sequences(issues: list) -> list[list[int]]:
+    """The issues' 32-token views for the packaged encoder: enough for a first batch's loss."""
+    from bot.triage.tokens import issue_ids, load_tokenizer
+
+    tok = load_tokenizer(Path(minilm.get_model_path()) / "tokenizer.json")
+    return [issue_ids(tok, i.title, i.body, 32) for i in issues]
+
+
+def first_fine_tuning_loss(seqs: list[list[int]], labels: list[int], **options) -> float:
+    """The first batch's loss of a seeded two-label fine-tune of the packaged encoder: where
+    the fine-tuning layer starts, before any step has moved it."""
+    from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
+
+    seed_everything(3)
+    encoder = load_encoder(minilm.get_model_path())
+    return classify_finetune(encoder, seqs, labels, n_labels=2, epochs=1, seed=3, **options)[0]
+
+
 def test_classify_finetune_learns_only_what_the_offsets_leave_unexplained(nlbse):
     """Offsets that already name each issue's label leave nothing to learn (the loss starts
     near zero); the same offsets given to the wrong issues leave a large loss: they follow
     each issue through the shuffle."""
-    from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
-    from bot.triage.tokens import issue_ids, load_tokenizer
-
-    path = minilm.get_model_path()
-    tok = load_tokenizer(Path(path) / "tokenizer.json")
-    seqs = [issue_ids(tok, i.title, i.body, 32) for i in nlbse[:8]]
+    seqs = short_sequences(nlbse[:8])
     labels = [0, 1, 1, 0, 1, 0, 0, 1]
     explained = 12.0 * (np.eye(2)[labels] - 0.5)
-    first = {}
-    for name, offsets in (("own", explained), ("swapped", explained[::-1])):
-        seed_everything(3)
-        losses = classify_finetune(
-            load_encoder(path), seqs, labels, n_labels=2, epochs=1, seed=3, offsets=offsets
-        )
-        first[name] = losses[0]
+    first = {
+        name: first_fine_tuning_loss(seqs, labels, offsets=offsets)
+        for name, offsets in (("own", explained), ("swapped", explained[::-1]))
+    }
     assert first["own"] < 0.05, first
     assert first["swapped"] > 1.0, first
 
@@ -455,30 +463,17 @@ def test_classify_finetune_starts_the_layer_at_the_prototypes(nlbse):
     """Prototypes at each label's own centroid start the fine-tune with a small loss, the same
     prototypes given to the wrong labels with a large one: the layer really starts there
     (a random start gives about ln 2 for two labels)."""
-    from bot.triage.encoder import classify_finetune, embed, load_encoder, seed_everything
-    from bot.triage.tokens import issue_ids, load_tokenizer
+    from benchmarks.triage_finetune import label_prototypes
+    from bot.triage.encoder import embed, load_encoder
 
-    path = minilm.get_model_path()
-    tok = load_tokenizer(Path(path) / "tokenizer.json")
-    seqs = [issue_ids(tok, i.title, i.body, 32) for i in nlbse[:4] + nlbse[100:104]]
+    seqs = short_sequences(nlbse[:4] + nlbse[100:104])
     labels = np.array([0] * 4 + [1] * 4)
-    vectors = embed(load_encoder(path), seqs)
-    centroids = np.stack([vectors[labels == c].mean(0) for c in (0, 1)])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    first = {}
-    for name, prototypes in (("own", centroids), ("swapped", centroids[::-1].copy())):
-        seed_everything(3)
-        losses = classify_finetune(
-            load_encoder(path),
-            seqs,
-            labels.tolist(),
-            n_labels=2,
-            epochs=1,
-            seed=3,
-            batch_size=8,
-            prototypes=prototypes,
-        )
-        first[name] = losses[0]
+    vectors = embed(load_encoder(minilm.get_model_path()), seqs)
+    centroids = label_prototypes(vectors, np.arange(len(seqs)), labels)
+    first = {
+        name: first_fine_tuning_loss(seqs, labels.tolist(), batch_size=8, prototypes=prototypes)
+        for name, prototypes in (("own", centroids), ("swapped", centroids[::-1].copy()))
+    }
     assert first["own"] < 0.4, first
     assert first["swapped"] > 1.0, first
 
