@@ -334,6 +334,15 @@ def average_weights(states: list[dict]) -> dict:
     }
 
 
+def train_quarters(
+    issues: list[LabelledIssue], train: np.ndarray, quarters: int, seed: int
+) -> np.ndarray:
+    """The first ``quarters`` of four nested quarters of the ``train`` rows, balanced per
+    project and label (stage 18's learning curve; the same rows for any head that reads it)."""
+    quarter = stratified_folds([issues[i] for i in train], 4, seed)
+    return train[quarter < quarters]
+
+
 def repository_indices(issues: list[LabelledIssue]) -> list[int]:
     """Each issue's repository as an index, for ``classify_finetune(domains=...)``."""
     ids = {r: k for k, r in enumerate(sorted({str(i.repo) for i in issues}))}
@@ -618,8 +627,7 @@ def main() -> None:
             test = rows[fold[rows] == k]
             tag = "pooled" if scope is None else scope.replace("/", "__")
             if args.train_quarters < 4:
-                quarter = stratified_folds([issues[i] for i in train], 4, args.seed)
-                train = train[quarter < args.train_quarters]
+                train = train_quarters(issues, train, args.train_quarters, args.seed)
                 tag += f"-q{args.train_quarters}"
             if args.keep_layers:
                 tag += "-L" + "".join(map(str, args.keep_layers))

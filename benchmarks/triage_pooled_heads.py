@@ -13,7 +13,8 @@ the default's one logistic regression over all of them (early fusion):
 - the default head with a weaker or stronger L2 penalty;
 - with ``--ensemble TAG ...`` instead: the default head over each of several cached encoders
   (other seeds, learning rates, adaptation), alone and with their probabilities averaged
-  (stage 15: what averaging out the seed's luck is worth).
+  (stage 15: what averaging out the seed's luck is worth), and averaged over every subset
+  of K of them for each K (stage 19: what each further encoder is worth, no subset picked).
 
 No encoder runs here: about 2-7 minutes for five folds on 2 cores.
 
@@ -27,15 +28,16 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
-from benchmarks.triage_finetune import head_matrix
+from benchmarks.triage_finetune import head_matrix, train_quarters
 from benchmarks.triage_frozen import FOLDS, macro_f1_per_repo, stratified_folds
 from bot.triage.data import label_set, read_labelled
 from bot.triage.head import fit_head
@@ -85,6 +87,24 @@ class PooledFold:
             l2=l2,
         )
         return head.probabilities(self.features(test, **views), list(self.repos[test]))
+
+
+def subset_means(
+    probabilities: Sequence[np.ndarray], score: Callable[[np.ndarray], float]
+) -> dict[int, float]:
+    """For each K from 1 to all, the mean ``score`` of the probabilities averaged over every
+    subset of K members: an ensemble's worth by its size, with no lucky subset chosen."""
+    return {
+        k: float(
+            np.mean(
+                [
+                    score(np.mean([probabilities[i] for i in subset], axis=0))
+                    for subset in itertools.combinations(range(len(probabilities)), k)
+                ]
+            )
+        )
+        for k in range(1, len(probabilities) + 1)
+    }
 
 
 def fold_variants(fold: PooledFold) -> dict[str, np.ndarray]:
@@ -138,6 +158,14 @@ def main() -> None:
         help="instead of the variants: the default head over each of these cached encoders, "
         "alone and averaged",
     )
+    parser.add_argument(
+        "--train-quarters",
+        type=int,
+        choices=range(1, 5),
+        default=4,
+        help="the heads fitted on the training issues the encoders were tuned on with "
+        "triage_finetune --train-quarters Q (their tags end in -qQ-...)",
+    )
     args = parser.parse_args()
     issues = read_labelled(args.data)
     labels = label_set(issues)
@@ -157,6 +185,8 @@ def main() -> None:
                 parser.error(f"{cached} is missing: run benchmarks.triage_finetune --pooled first")
             embeddings[tag] = np.load(cached)["issue"]
         train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        if args.train_quarters < 4:
+            train = train_quarters(issues, train, args.train_quarters, 0)
         idf = {view: fit_idf(c[train]) for view, c in counts.items()}
 
         def lexical(part: np.ndarray, idf: dict = idf) -> sparse.csr_matrix:
@@ -174,11 +204,24 @@ def main() -> None:
             variants = {name: p.argmax(1) for name, p in probabilities.items()}
         else:
             variants = fold_variants(folds[args.tag])
+
+        def project_mean(predicted: np.ndarray, test: np.ndarray = test) -> float:
+            """The protocol's score: macro-F1 per project, then their mean."""
+            return float(
+                np.mean(list(macro_f1_per_repo(labels, y[test], predicted, repos[test]).values()))
+            )
+
         for name, predicted in variants.items():
-            per_repo = macro_f1_per_repo(labels, y[test], predicted, repos[test])
-            scores.setdefault(name, {})[k] = float(np.mean(list(per_repo.values())))
+            scores.setdefault(name, {})[k] = project_mean(predicted)
             row = {"fold": k, "tags": tags, "head": name, "macro_f1": round(scores[name][k], 4)}
             print(json.dumps(row), flush=True)
+        if args.ensemble and len(tags) > 2:
+            by_size = subset_means(list(alone.values()), lambda p: project_mean(p.argmax(1)))
+            for size, score in by_size.items():
+                name = f"default heads averaged over {size} of {len(tags)} encoders (every subset)"
+                scores.setdefault(name, {})[k] = score
+                row = {"fold": k, "tags": tags, "head": name, "macro_f1": round(score, 4)}
+                print(json.dumps(row), flush=True)
     print("\n| head | " + " | ".join(f"fold {k}" for k in args.folds) + " | mean |")
     print("| --- |" + " --- |" * (len(args.folds) + 1))
     for name, per_fold in sorted(scores.items(), key=lambda kv: -np.mean(list(kv[1].values()))):

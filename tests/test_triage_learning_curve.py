@@ -47,3 +47,36 @@ def test_five_fold_means_average_projects_then_folds_and_skip_partial_runs():
     rows += [row(k, 0.1, seeds=(0, 1)) for k in range(5)]  # an ensemble: left out
     rows += [row(k, 0.1, protocol="strict") for k in range(5)]  # one project's model: left out
     assert five_fold_means(rows, DEFAULT_HEAD) == {(1200, 0): pytest.approx(0.8)}
+
+
+def test_train_quarters_are_nested_and_balanced_per_project_and_label():
+    """Each size of the curve adds issues to the smaller one (the points differ by data, not
+    by which issues were drawn), and each quarter takes a fourth of every project-label group,
+    rounded up or down."""
+    from collections import Counter
+    from itertools import pairwise
+
+    import numpy as np
+
+    from benchmarks.triage_finetune import train_quarters
+    from bot.triage.data import LabelledIssue
+
+    issues = [
+        LabelledIssue(f"t{i}", "", label, repo)
+        for repo in ("a/x", "b/y")
+        for label in ("bug", "feature", "question")
+        for i in range(8)
+    ]
+    train = np.arange(2, len(issues))[::-1]  # a/x's bugs: 6 of 8; no sorted order
+    sizes = [train_quarters(issues, train, q, seed=0) for q in (1, 2, 3, 4)]
+    for small, large in pairwise(sizes):
+        assert set(small) < set(large)
+    assert sorted(sizes[-1]) == sorted(train)
+
+    def groups(rows):
+        return Counter((issues[i].repo, issues[i].label) for i in rows)
+
+    whole = groups(train)
+    for q, (small, large) in enumerate(pairwise([[], *sizes]), start=1):
+        quarter = groups(set(large) - set(small))
+        assert all(n // 4 <= quarter[g] <= -(-n // 4) for g, n in whole.items()), (q, quarter)

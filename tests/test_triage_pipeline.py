@@ -537,6 +537,21 @@ def test_neighbour_vote_weighs_the_k_most_similar_training_issues():
     assert np.allclose(sharp.sum(1), 1.0)
 
 
+def test_subset_means_average_every_ensemble_of_each_size():
+    """Size 1 is the members' mean score, the largest size the whole ensemble's, and each size
+    between is the mean over all its subsets. Here three members are each wrong on one issue,
+    confidently: any pair follows the wrong one there, all three outvote it."""
+    from benchmarks.triage_pooled_heads import subset_means
+
+    truth = np.array([0, 0, 0])
+    members = [np.array([[0.7, 0.3]] * 3) for _ in range(3)]
+    for m in range(3):  # member m is wrong on issue m only
+        members[m][m] = [0.2, 0.8]
+    accuracy = lambda p: float((p.argmax(1) == truth).mean())  # noqa: E731
+    by_size = subset_means(members, accuracy)
+    assert by_size == pytest.approx({1: 2 / 3, 2: 1 / 3, 3: 1.0})
+
+
 def test_cross_fitting_embeds_each_training_issue_by_an_encoder_that_never_saw_it():
     from benchmarks.triage_finetune import cross_fitted_blocks
 
