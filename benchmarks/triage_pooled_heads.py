@@ -16,7 +16,7 @@ the default's one logistic regression over all of them (early fusion):
   (stage 15: what averaging out the seed's luck is worth), and averaged over every subset
   of K of them for each K (stage 19: what each further encoder is worth, no subset picked).
 
-No encoder runs here: about 2-7 minutes for five folds on 2 cores.
+No encoder runs here: about 2-9 minutes for five folds on 2 cores (ten encoders: 9).
 
 Usage:
     .venv/bin/python -m benchmarks.triage_pooled_heads \
