@@ -334,6 +334,9 @@ def average_weights(states: list[dict]) -> dict:
     }
 
 
+QUARTERS_OPTION: dict = {"type": int, "choices": range(1, 5), "default": 4}  # 4: all of them
+
+
 def train_quarters(
     issues: list[LabelledIssue], train: np.ndarray, quarters: int, seed: int
 ) -> np.ndarray:
@@ -551,9 +554,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--train-quarters",
-        type=int,
-        choices=range(1, 5),
-        default=4,
+        **QUARTERS_OPTION,
         help="stage 18: fit on only this many quarters of each fold's training issues (nested "
         "and balanced per project and label; the test issues stay the fold's): a learning curve",
     )

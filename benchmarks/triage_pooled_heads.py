@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from benchmarks.triage_finetune import head_matrix, train_quarters
+from benchmarks.triage_finetune import QUARTERS_OPTION, head_matrix, train_quarters
 from benchmarks.triage_frozen import FOLDS, macro_f1_per_repo, stratified_folds
 from bot.triage.data import label_set, read_labelled
 from bot.triage.head import fit_head
@@ -160,9 +160,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--train-quarters",
-        type=int,
-        choices=range(1, 5),
-        default=4,
+        **QUARTERS_OPTION,
         help="the heads fitted on the training issues the encoders were tuned on with "
         "triage_finetune --train-quarters Q (their tags end in -qQ-...)",
     )

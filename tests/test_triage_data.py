@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from bot.errors import UsageError
-from bot.triage.data import by_repo, label_set, read_labelled
+from bot.triage.data import LabelledIssue, by_repo, label_set, read_labelled
 
 
 def test_csv_backslash_is_an_escape_character(tmp_path):
@@ -94,3 +94,49 @@ def test_unknown_extension_and_missing_file(tmp_path):
     other.write_text("x")
     with pytest.raises(UsageError, match="unknown file type"):
         read_labelled(other)
+
+
+def _jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_pooled_sources_are_checked_together_and_count_an_issue_once(tmp_path):
+    """A file of one label is refused alone but may join others (e.g. a maintainer's own
+    `docs` issues beside the NLBSE split); an issue two sources hold (same repository and
+    number) counts once, from the first; issues without a number are never merged."""
+    from bot.triage.data import pool_issues
+
+    docs = _jsonl(tmp_path / "docs.jsonl", [{"title": "Typo", "label": "docs", "repo": "o/r"}])
+    export = _jsonl(
+        tmp_path / "export.jsonl",
+        [
+            {"title": "Crash", "label": "bug", "repo": "o/r", "number": 7},
+            {"title": "Add X", "label": "feature", "repo": "o/r", "number": 8},
+            {"title": "How?", "label": "question", "repo": "o/r"},
+        ],
+    )
+    with pytest.raises(UsageError, match="only one label"):
+        read_labelled(docs)
+    harvested = [
+        LabelledIssue("Crash (edited)", "", "bug", "o/r", 7),
+        LabelledIssue("How?", "", "question", "o/r"),
+        LabelledIssue("Crash", "", "bug", "other/r", 7),
+    ]
+    sources = [
+        ("export.jsonl", read_labelled(export, pooled=True)),
+        ("docs.jsonl", read_labelled(docs, pooled=True)),
+        ("o/r", harvested),
+    ]
+    pooled = pool_issues(sources)
+    assert [(i.title, i.repo, i.number) for i in pooled] == [
+        ("Crash", "o/r", 7),
+        ("Add X", "o/r", 8),
+        ("How?", "o/r", None),
+        ("Typo", "o/r", None),
+        ("How?", "o/r", None),
+        ("Crash", "other/r", 7),
+    ]
+    assert label_set(pooled) == ["bug", "feature", "question", "docs"]
+    with pytest.raises(UsageError, match=r"docs.jsonl \+ o/r: only one label"):
+        pool_issues([sources[1], ("o/r", [LabelledIssue("Typo 2", "", "docs", "o/r", 9)])])

@@ -45,3 +45,33 @@ def test_harvest_reads_labelled_issues_and_then_only_updates(sandbox, tmp_path):
     assert [(i.number, i.label) for i in again] == [(1, "bug"), (2, "feature"), (3, "question")]
     issue_reads = [r for r in sandbox.requests if r.route.endswith("/issues")]
     assert issue_reads and all("since" in r.query for r in issue_reads)
+
+
+def test_train_pools_files_and_harvested_repositories(sandbox, tmp_path, capsys):
+    """`triage train --data F --repo R`: the file's issues and the repository's, together,
+    each source's count reported (the issues a maintainer adds to a pooled model)."""
+    import click
+
+    from bot.triage.cli import _issues
+
+    settings = Settings(api_url=sandbox.base_url, token="t")
+    settings._cache["config"] = Config.default()
+    settings._cache["store"] = Store.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
+    export = tmp_path / "export.jsonl"
+    export.write_text(
+        '{"title": "Widget crashes on empty input", "label": "bug", "repo": "octo/widgets", '
+        '"number": 1}\n{"title": "Docs typo", "label": "docs", "repo": "octo/widgets"}\n'
+    )
+    with click.Context(click.Command("maintbot"), obj=settings) as ctx:
+        issues = _issues(ctx, (export,), (REPO,), "train")
+    # the harvest's #1 is the file's #1: counted once, from the file
+    assert [(i.label, i.number) for i in issues] == [
+        ("bug", 1),
+        ("docs", None),
+        ("feature", 2),
+        ("question", 3),
+    ]
+    err = capsys.readouterr().err
+    assert f"{export}: 2 issues (bug 1, docs 1)" in err
+    assert f"{REPO}: 3 issues (bug 1, feature 1, question 1)" in err
+    assert "train: 4 issues from 2 sources; 1 held by two sources, counted once" in err

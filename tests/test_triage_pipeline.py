@@ -320,11 +320,20 @@ def test_protocol_runs_end_to_end(slices, tmp_path):
 
 def test_train_errors(tmp_path):
     result = run_maintbot("triage", "train", "--out", str(tmp_path / "m"))
-    assert result.returncode == 2 and "exactly one of --data" in result.stderr
+    assert result.returncode == 2 and "give --data FILE or --repo OWNER/NAME" in result.stderr
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     result = run_maintbot("triage", "train", "--data", str(empty), "--out", str(tmp_path / "m"))
     assert result.returncode == 2 and "empty" in result.stderr
+    # repeated --data: the files' labels are checked together, each source reported
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text('{"title": "Typo", "label": "docs"}\n')
+    more = tmp_path / "more.jsonl"
+    more.write_text('{"title": "Wrong link", "label": "docs"}\n')
+    args = ("triage", "train", "--data", str(docs), "--data", str(more), "--out", str(tmp_path))
+    result = run_maintbot(*args)
+    assert result.returncode == 2
+    assert f"{docs} + {more}: only one label (docs)" in result.stderr
 
 
 @pytest.mark.parametrize("step", ["contrastive", "classify", "adapt"])

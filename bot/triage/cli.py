@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,16 @@ def _source_options(writes: str) -> Callable[[Callable[..., Any]], Callable[...,
             "--out", type=MODEL_DIR, required=True, help=f"{writes} directory to write."
         )(command)
         command = click.option(
-            "--repo", help="Harvest labelled issues from a live repository (owner/name)."
+            "--repo",
+            multiple=True,
+            help="Harvest labelled issues from a live repository (owner/name). Repeatable.",
         )(command)
         return click.option(
-            "--data", type=LABELLED_FILE, help="Labelled issues: .csv (NLBSE columns) or .jsonl."
+            "--data",
+            type=LABELLED_FILE,
+            multiple=True,
+            help="Labelled issues: .csv (NLBSE columns) or .jsonl. Repeatable: the issues of "
+            "every --data and --repo are used together.",
         )(command)
 
     return decorate
@@ -100,8 +107,8 @@ def _source_options(writes: str) -> Callable[[Callable[..., Any]], Callable[...,
 @click.pass_context
 def train(
     ctx: click.Context,
-    data: Path | None,
-    repo: str | None,
+    data: tuple[Path, ...],
+    repo: tuple[str, ...],
     out: Path,
     base_model: str | None,
     epochs: int | None,
@@ -143,21 +150,34 @@ def train(
         )
 
 
-def _issues(ctx: click.Context, data: Path | None, repo: str | None, command: str) -> Any:
-    """The issues of ``--data FILE`` or harvested from ``--repo``: exactly one of them."""
-    if bool(data) == bool(repo):
+def _issues(ctx: click.Context, data: tuple[Path, ...], repo: tuple[str, ...], command: str) -> Any:
+    """The issues of every ``--data FILE`` and every repository harvested with ``--repo``,
+    together (each source's count and labels on stderr when there are several)."""
+    from bot.triage.data import pool_issues, read_labelled
+
+    if not data and not repo:
         raise UsageError(
-            "give exactly one of --data FILE or --repo OWNER/NAME",
+            "give --data FILE or --repo OWNER/NAME (either may be repeated)",
             hint=f"e.g. maintbot triage {command} --data issues.csv --out model/",
         )
-    if repo:
-        from bot.triage.harvest import harvest_repository
+    from bot.triage.harvest import harvest_repository
 
-        return harvest_repository(ctx.find_root().obj, repo)
-    from bot.triage.data import read_labelled
-
-    assert data is not None
-    return read_labelled(data)
+    settings = ctx.find_root().obj
+    if len(data) + len(repo) == 1:
+        return read_labelled(data[0]) if data else harvest_repository(settings, repo[0])
+    sources = [(str(path), read_labelled(path, pooled=True)) for path in data]
+    sources += [(name, harvest_repository(settings, name)) for name in repo]
+    issues = pool_issues(sources)
+    for name, part in sources:
+        labels = Counter(issue.label for issue in part)
+        counts = ", ".join(f"{label} {n}" for label, n in sorted(labels.items()))
+        click.echo(f"{name}: {len(part)} issues ({counts})", err=True)
+    total = sum(len(part) for _, part in sources)
+    twice = (
+        f"; {total - len(issues)} held by two sources, counted once" if total > len(issues) else ""
+    )
+    click.echo(f"{command}: {len(issues)} issues from {len(sources)} sources{twice}", err=True)
+    return issues
 
 
 @triage.command()
@@ -180,8 +200,8 @@ def _issues(ctx: click.Context, data: Path | None, repo: str | None, command: st
 @click.pass_context
 def distil(
     ctx: click.Context,
-    data: Path | None,
-    repo: str | None,
+    data: tuple[Path, ...],
+    repo: tuple[str, ...],
     out: Path,
     base_model: str | None,
     layers: str,

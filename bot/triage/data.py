@@ -27,11 +27,14 @@ class LabelledIssue:
     number: int | None = None
 
 
-def read_labelled(path: Path, *, labels: Sequence[str] | None = None) -> list[LabelledIssue]:
+def read_labelled(
+    path: Path, *, labels: Sequence[str] | None = None, pooled: bool = False
+) -> list[LabelledIssue]:
     """Reads a ``.csv`` (NLBSE columns) or ``.jsonl`` file and checks its labels.
 
     ``labels``: the allowed label set (from the config or a model); ``None`` accepts the
-    labels the file has, but a file with fewer than two labels cannot train anything.
+    labels the file has, but a file with fewer than two labels cannot train anything, unless
+    it is ``pooled`` with other sources (``pool_issues`` then checks them all together).
     """
     path = Path(path)
     if not path.is_file():
@@ -52,8 +55,28 @@ def read_labelled(path: Path, *, labels: Sequence[str] | None = None) -> list[La
         raise UsageError(
             f"{path}: the file has no labelled issues", hint="check that it is the right file"
         )
-    check_labels(issues, labels, source=str(path))
+    if labels is not None or not pooled:
+        check_labels(issues, labels, source=str(path))
     return issues
+
+
+def pool_issues(sources: Sequence[tuple[str, list[LabelledIssue]]]) -> list[LabelledIssue]:
+    """The issues of several named sources (files, harvested repositories), trained on
+    together: more labelled issues is what the pooled model lacks most (docs/triage.md,
+    stage 18). An issue two sources both hold (same repository and number) counts once, from
+    the first, so a harvest beside an export of the same project does not weigh it twice."""
+    seen: set[tuple[str, int]] = set()
+    pooled = []
+    for _, issues in sources:
+        for issue in issues:
+            key = (issue.repo, issue.number) if issue.repo and issue.number is not None else None
+            if key in seen:
+                continue
+            if key:
+                seen.add(key)
+            pooled.append(issue)
+    check_labels(pooled, None, source=" + ".join(name for name, _ in sources))
+    return pooled
 
 
 def read_csv(path: Path) -> list[LabelledIssue]:
