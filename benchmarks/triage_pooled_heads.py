@@ -215,6 +215,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
         if args.ensemble and len(tags) > 2:
             by_size = subset_means(list(alone.values()), lambda p: project_mean(p.argmax(1)))
+            del by_size[len(tags)]  # all of them: the row "averaged over N encoders" above
             for size, score in by_size.items():
                 name = f"default heads averaged over {size} of {len(tags)} encoders (every subset)"
                 scores.setdefault(name, {})[k] = score

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.config import Config
 from bot.settings import Settings
 from bot.store import Store
@@ -9,6 +11,16 @@ from bot.triage.harvest import issue_type, merge
 
 REPO = "octo/widgets"
 TYPES = {"bug": "bug", "feature": "enhancement", "question": "question"}
+
+
+@pytest.fixture
+def settings(sandbox, tmp_path):
+    """Settings that reach the sandbox GitHub on loopback, with the default config and a
+    store of their own."""
+    settings = Settings(api_url=sandbox.base_url, token="t")
+    settings._cache["config"] = Config.default()
+    settings._cache["store"] = Store.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
+    return settings
 
 
 def test_issue_type_needs_exactly_one_type_label():
@@ -29,13 +41,10 @@ def test_merge_moves_relabelled_issues_and_drops_untyped_ones():
     assert merge(cached, fresh, TYPES) == {"1": {"title": "a", "body": "", "label": "question"}}
 
 
-def test_harvest_reads_labelled_issues_and_then_only_updates(sandbox, tmp_path):
+def test_harvest_reads_labelled_issues_and_then_only_updates(sandbox, settings):
     from bot.triage.harvest import harvest_repository
 
     sandbox.state.add_pull(REPO, title="A pull request labelled bug", body="", labels=["bug"])
-    settings = Settings(api_url=sandbox.base_url, token="t")
-    settings._cache["config"] = Config.default()
-    settings._cache["store"] = Store.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
     issues = harvest_repository(settings, REPO)
     # seed_widgets: #1 bug, #2 enhancement (feature), #3 question (closed), #4 unlabelled
     assert [(i.number, i.label) for i in issues] == [(1, "bug"), (2, "feature"), (3, "question")]
@@ -47,16 +56,13 @@ def test_harvest_reads_labelled_issues_and_then_only_updates(sandbox, tmp_path):
     assert issue_reads and all("since" in r.query for r in issue_reads)
 
 
-def test_train_pools_files_and_harvested_repositories(sandbox, tmp_path, capsys):
+def test_train_pools_files_and_harvested_repositories(settings, tmp_path, capsys):
     """`triage train --data F --repo R`: the file's issues and the repository's, together,
     each source's count reported (the issues a maintainer adds to a pooled model)."""
     import click
 
     from bot.triage.cli import _issues
 
-    settings = Settings(api_url=sandbox.base_url, token="t")
-    settings._cache["config"] = Config.default()
-    settings._cache["store"] = Store.open(f"sqlite:///{tmp_path / 'h.sqlite3'}")
     export = tmp_path / "export.jsonl"
     export.write_text(
         '{"title": "Widget crashes on empty input", "label": "bug", "repo": "octo/widgets", '
