@@ -280,15 +280,22 @@ def build_world(sb: Sandbox) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def spec(shared_dir) -> dict[str, Any]:
-    """The schema subset, with the one upstream misfit SOURCE.txt documents allowed for.
+    """The schema subset, with two upstream misfits allowed for.
 
     GitHub sends ``"conclusion": null`` for a check run that is not completed (its own
-    example for checks/create does), but ``check-run.conclusion``'s enum has no null.
+    example for checks/create does), but ``check-run.conclusion``'s enum has no null. And
+    ``issue.state_reason`` is ``nullable`` (GitHub sends null for open issues and pull
+    requests), but under OpenAPI 3.0.3 an enum without null still refuses null.
     """
     document = json.loads((shared_dir / "github/rest/openapi-subset.json").read_text())
-    conclusion = document["components"]["schemas"]["check-run"]["properties"]["conclusion"]
+    schemas = document["components"]["schemas"]
+    conclusion = schemas["check-run"]["properties"]["conclusion"]
     assert None not in conclusion["enum"], "upstream fixed the quirk: drop this allowance"
     conclusion["enum"].append(None)
+    state_reason = schemas["issue"]["properties"]["state_reason"]
+    assert state_reason["nullable"], "GitHub no longer documents a null state_reason"
+    assert None not in state_reason["enum"], "upstream fixed the quirk: drop this allowance"
+    state_reason["enum"].append(None)
     return document
 
 
@@ -328,11 +335,13 @@ def http() -> httpx.Client:
         yield client
 
 
-def perform(case: Case, app_keys, http: httpx.Client) -> tuple[httpx.Response, Sandbox]:
+def perform(
+    case: Case, app_keys, http: httpx.Client, accept: str = "application/vnd.github+json"
+) -> tuple[httpx.Response, Sandbox]:
     sb = Sandbox(app_id=app_keys.app_id, app_public_key_pem=app_keys.public_pem)
     ids = build_world(sb)
     sb.start()
-    headers = {"Accept": "application/vnd.github+json"}
+    headers = {"Accept": accept}
     if case.auth in ("token", "completed"):
         headers["Authorization"] = "token user-token"
     elif case.auth == "bad":
@@ -386,6 +395,35 @@ def test_success_response_matches_schema(case, spec, strict_spec, operations, ap
     else:
         validate(strict_spec if case.auth == "completed" else spec, schema, response.json())
     assert [r.route for r in sb.requests] == [f"{op['method']} {op['path']}"]
+
+
+# Reads whose answers carry Markdown bodies (GitHub's "full" media type adds body_text/_html).
+BODY_READS = {
+    "issues/get",
+    "issues/list-for-repo",
+    "issues/list-comments",
+    "issues/get-comment",
+    "pulls/get",
+    "pulls/list",
+    "pulls/list-reviews",
+    "search/issues-and-pull-requests",
+}
+FULL_MEDIA_CASES = [c for c in SUCCESS_CASES if c.operation_id in BODY_READS and c.auth == "token"]
+
+
+@pytest.mark.parametrize("case", FULL_MEDIA_CASES, ids=lambda c: c.id)
+def test_full_media_type_answers_match_schema(case, spec, operations, app_keys, http):
+    response, _ = perform(case, app_keys, http, accept="application/vnd.github.v3.full+json")
+    assert response.status_code == case.status, response.text
+    payload = response.json()
+    validate(spec, response_schema(spec, operation(operations, case.operation_id), 200), payload)
+    objects = payload.get("items", payload) if isinstance(payload, dict) else payload
+    objects = objects if isinstance(objects, list) else [objects]
+    assert objects and all({"body", "body_text", "body_html"} <= set(o) for o in objects)
+
+
+def test_full_media_cases_cover_every_body_read():
+    assert {c.operation_id for c in FULL_MEDIA_CASES} == BODY_READS
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.id)

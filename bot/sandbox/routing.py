@@ -18,6 +18,10 @@ from bot.sandbox.state import SandboxState, installation_covers
 
 DOCS_URL = "https://docs.github.com/rest"
 
+# GitHub Enterprise Server serves the REST API under this path; clients made for it (github3's
+# ``GitHubEnterprise``, PyGithub with a GHE base URL) always add it.
+ENTERPRISE_PREFIX = "/api/v3"
+
 # Path parameters that may hold slashes: a file path, a label name such as "area/gpu"
 # (PyGithub quotes label names but leaves their slashes as they are).
 GREEDY_PARAMS = {"path", "name"}
@@ -59,6 +63,13 @@ class ApiError(Exception):
         else:
             body["status"] = str(self.status)
         return body
+
+
+def split_api_prefix(path: str) -> tuple[str, str]:
+    """``(prefix, route path)``: ``/api/v3/rate_limit`` is ``/rate_limit`` called the GHE way."""
+    if path == ENTERPRISE_PREFIX or path.startswith(ENTERPRISE_PREFIX + "/"):
+        return ENTERPRISE_PREFIX, path[len(ENTERPRISE_PREFIX) :] or "/"
+    return "", path
 
 
 def not_found() -> ApiError:
@@ -110,7 +121,7 @@ class ApiRequest:
     identity: Identity
     state: SandboxState
     shapes: Shapes
-    base_url: str
+    base_url: str  # where this request's API lives: the server's root, plus ``/api/v3`` if used
     sandbox: Any = None  # the running ``Sandbox``: its rate limiter and authenticator
 
     def repo_name(self) -> str:

@@ -1,8 +1,8 @@
 """The sandbox GitHub server: ``Sandbox`` serves the fake REST API on loopback.
 
 ``Sandbox.dispatch`` is the whole request pipeline (introspection, faults, authentication,
-routing, conditional requests, rate limits, recording); the ``http.server`` handler around
-it only moves bytes.
+routing with or without GitHub Enterprise's ``/api/v3``, ``Accept`` media types, conditional
+requests, rate limits, recording); the ``http.server`` handler around it only moves bytes.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from bot.errors import UsageError
 from bot.sandbox.api import build_routes
 from bot.sandbox.auth import BAD_JWT, Authenticator
 from bot.sandbox.faults import SECONDARY_MESSAGE, Fault, FaultError, FaultPlan
+from bot.sandbox.media import DEFAULT_FORMAT, BodyFormat, body_format, media_type_header
 from bot.sandbox.ratelimit import Bucket, RateLimiter
 from bot.sandbox.recorder import UNMATCHED, RequestLog, RequestRecord
-from bot.sandbox.routing import ApiError, ApiRequest, Identity, Route
+from bot.sandbox.routing import ApiError, ApiRequest, Identity, Route, split_api_prefix
 from bot.sandbox.seeds import load_seed
 from bot.sandbox.shapes import Shapes
 from bot.sandbox.state import DEFAULT_LOGIN, SandboxState, SandboxStateError
@@ -171,7 +172,7 @@ class Sandbox:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``, what ``Github(base_url=...)`` takes."""
+        """``http://127.0.0.1:PORT``: ``Github(base_url=...)``, ``GitHubEnterprise(url=...)``."""
         if self._base_url is None:
             raise UsageError("the sandbox is not running", hint="call start() first")
         return self._base_url
@@ -232,14 +233,14 @@ class Sandbox:
     ) -> Response:
         """Answer one HTTP request: ``(status, headers, body bytes)``."""
         url = urlsplit(target)
-        path = url.path
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        if path.startswith("/_sandbox/"):
-            return self._introspect(method, path, body)
+        if url.path.startswith("/_sandbox/"):
+            return self._introspect(method, url.path, body)
+        prefix, path = split_api_prefix(url.path)
         matched = self.routes.match("GET" if method == "HEAD" else method, path)
         route = matched[0] if matched else None
         route_key = route.key if route else UNMATCHED
-        record = {"method": method, "path": path, "route": route_key, "query": query}
+        record = {"method": method, "path": url.path, "route": route_key, "query": query}
         fault = self.faults.take(route_key)
         if fault is not None and fault.kind != "timeout":
             response = self._faulted(fault)
@@ -252,7 +253,7 @@ class Sandbox:
             identity = self.auth.identify(headers.get("Authorization"))
             record["identity"] = identity.kind + (f":{identity.login}" if identity.login else "")
             response, not_modified = self._answer(
-                method, path, query, headers, body, identity, matched
+                method, path, query, headers, body, identity, matched, prefix
             )
         except ApiError as exc:
             response, not_modified = self._error(exc, self._peek(identity, "core")), False
@@ -270,6 +271,7 @@ class Sandbox:
         body: bytes,
         identity: Identity,
         matched: tuple[Route, dict[str, str]] | None,
+        prefix: str = "",
     ) -> tuple[Response, bool]:
         if matched is None:
             raise ApiError(404, "Not Found", headers=self._take_quota(identity, "core").headers())
@@ -286,6 +288,7 @@ class Sandbox:
         bucket: Bucket | None = None
         if resource is not None and method not in SAFE_METHODS:
             bucket = self._take_quota(identity, resource)  # before anything is written
+        fmt = body_format(headers.get("Accept"))
         request = ApiRequest(
             method=method,
             path=path,
@@ -294,8 +297,8 @@ class Sandbox:
             body=parsed,
             identity=identity,
             state=self.state,
-            shapes=Shapes(self.state, self._base_url),
-            base_url=self._base_url,
+            shapes=Shapes(self.state, self._base_url, api_prefix=prefix, body_format=fmt),
+            base_url=self._base_url + prefix,
             sandbox=self,
         )
         with self.state.lock:
@@ -321,12 +324,13 @@ class Sandbox:
             response_headers["ETag"] = etag
             if _etag_matches(headers.get("If-None-Match"), etag):  # 304s are free
                 peeked = self._peek(identity, resource or "core")
-                return (304, {**self._common_headers(peeked), "ETag": etag}, b""), True
+                return (304, {**self._common_headers(peeked, fmt), "ETag": etag}, b""), True
         if bucket is None:
             bucket = (
                 self._take_quota(identity, resource) if resource else self._peek(identity, "core")
             )
-        return (reply.status, {**self._common_headers(bucket), **response_headers}, payload), False
+        common = self._common_headers(bucket, fmt)
+        return (reply.status, {**common, **response_headers}, payload), False
 
     def _authorize(self, route: Route, params: dict[str, str], identity: Identity) -> None:
         """Who may call what: App JWT routes, writes, installation scope, private repos."""
@@ -367,10 +371,10 @@ class Sandbox:
         return bucket
 
     @staticmethod
-    def _common_headers(bucket: Bucket) -> dict[str, str]:
+    def _common_headers(bucket: Bucket, fmt: BodyFormat = DEFAULT_FORMAT) -> dict[str, str]:
         return {
             **bucket.headers(),
-            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Media-Type": media_type_header(fmt),
             "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
             "X-GitHub-Api-Version-Selected": "2022-11-28",
         }

@@ -1,7 +1,8 @@
 """Render sandbox records as the JSON GitHub's REST API sends (shapes from its OpenAPI description).
 
-Every URL points back at the sandbox's own base URL, because PyGithub follows ``url`` fields
-(an ``Issue`` edits itself through its ``url``, a ``PullRequest`` lists files under its ``url``).
+Every URL points back at the sandbox's own base URL, because PyGithub and github3.py follow
+``url`` fields (an ``Issue`` edits itself through its ``url``, a ``PullRequest`` lists files
+under its ``url``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
+from bot.sandbox.media import DEFAULT_FORMAT, BodyFormat, with_body_format
 from bot.sandbox.state import SandboxState
 from bot.sandbox.timeutil import format_time
 
@@ -39,11 +41,25 @@ def node_id(kind: str, number: int | str) -> str:
 
 
 class Shapes:
-    """Turns records of one ``SandboxState`` into GitHub JSON, with URLs under ``base_url``."""
+    """Turns records of one ``SandboxState`` into GitHub JSON, with URLs under ``base_url``.
 
-    def __init__(self, state: SandboxState, base_url: str) -> None:
+    API URLs carry ``api_prefix`` (``/api/v3`` when the client called GitHub Enterprise's
+    path, as GHE answers); web URLs (``html_url``, avatars, clone URLs) never do. Markdown
+    bodies come in ``body_format``, the media type the client's ``Accept`` asked for.
+    """
+
+    def __init__(
+        self,
+        state: SandboxState,
+        base_url: str,
+        *,
+        api_prefix: str = "",
+        body_format: BodyFormat = DEFAULT_FORMAT,
+    ) -> None:
         self.state = state
-        self.base = base_url.rstrip("/")
+        self.web = base_url.rstrip("/")
+        self.api = self.web + api_prefix
+        self.body_format = body_format
         # Per-request caches (a Shapes lives for one request, under the state lock), so a
         # page of 100 issues does not rescan every comment and commit 100 times.
         self._comment_counts: dict[str, Counter[int]] = {}
@@ -81,15 +97,15 @@ class Shapes:
             return None
         record = self.state.ensure_user(login)
         name = record["login"]
-        api = f"{self.base}/users/{quote(name)}"
+        api = f"{self.api}/users/{quote(name)}"
         return {
             "login": name,
             "id": record["id"],
             "node_id": node_id(record["type"], record["id"]),  # User, Bot or Organization
-            "avatar_url": f"{self.base}/_sandbox/avatars/{quote(name)}",
+            "avatar_url": f"{self.web}/_sandbox/avatars/{quote(name)}",
             "gravatar_id": "",
             "url": api,
-            "html_url": f"{self.base}/{quote(name)}",
+            "html_url": f"{self.web}/{quote(name)}",
             "followers_url": f"{api}/followers",
             "following_url": f"{api}/following{{/other_user}}",
             "gists_url": f"{api}/gists{{/gist_id}}",
@@ -130,7 +146,7 @@ class Shapes:
         """``GET /orgs/{org}``: an ``organization-full`` as a non-member sees it."""
         record = self.state.organization(login)
         name = record["login"]
-        api = f"{self.base}/orgs/{quote(name)}"
+        api = f"{self.api}/orgs/{quote(name)}"
         created = format_time(record["created_at"])
         # The schema has these as strings that are not nullable: unset ones are left out.
         profile = {k: record[k] for k in ("name", "company", "location", "email") if record.get(k)}
@@ -146,7 +162,7 @@ class Shapes:
             "issues_url": f"{api}/issues",
             "members_url": f"{api}/members{{/member}}",
             "public_members_url": f"{api}/public_members{{/member}}",
-            "avatar_url": f"{self.base}/_sandbox/avatars/{quote(name)}",
+            "avatar_url": f"{self.web}/_sandbox/avatars/{quote(name)}",
             "description": record.get("description"),
             "blog": record.get("blog", ""),
             "twitter_username": None,
@@ -157,7 +173,7 @@ class Shapes:
             "public_gists": 0,
             "followers": int(record.get("followers", 0)),
             "following": 0,
-            "html_url": f"{self.base}/{quote(name)}",
+            "html_url": f"{self.web}/{quote(name)}",
             "type": "Organization",
             "created_at": created,
             "updated_at": created,
@@ -167,14 +183,14 @@ class Shapes:
     # ------------------------------------------------------------------ repositories
 
     def repo_url(self, full_name: str) -> str:
-        return f"{self.base}/repos/{full_name}"
+        return f"{self.api}/repos/{full_name}"
 
     def repo(self, full_name: str) -> dict[str, Any]:
         """A ``full-repository`` (also valid wherever GitHub embeds a ``repository``)."""
         record = self.state.repo(full_name)
         name = record["full_name"]
         api = self.repo_url(name)
-        html = f"{self.base}/{name}"
+        html = f"{self.web}/{name}"
         open_issues = sum(1 for i in record["issues"].values() if i["state"] == "open")
         license_key = record["license"]
         license_json = None
@@ -184,7 +200,7 @@ class Shapes:
                 "key": license_key,
                 "name": title,
                 "spdx_id": spdx,
-                "url": f"{self.base}/licenses/{license_key}",
+                "url": f"{self.api}/licenses/{license_key}",
                 "node_id": node_id("License", license_key),
             }
         owner = self.user(record["owner"])
@@ -216,7 +232,7 @@ class Shapes:
             "git_commits_url": f"{api}/git/commits{{/sha}}",
             "git_refs_url": f"{api}/git/refs{{/sha}}",
             "git_tags_url": f"{api}/git/tags{{/sha}}",
-            "git_url": f"git://{self.base.split('://', 1)[-1]}/{name}.git",
+            "git_url": f"git://{self.web.split('://', 1)[-1]}/{name}.git",
             "issue_comment_url": f"{api}/issues/comments{{/number}}",
             "issue_events_url": f"{api}/issues/events{{/number}}",
             "issues_url": f"{api}/issues{{/number}}",
@@ -228,7 +244,7 @@ class Shapes:
             "notifications_url": f"{api}/notifications{{?since,all,participating}}",
             "pulls_url": f"{api}/pulls{{/number}}",
             "releases_url": f"{api}/releases{{/id}}",
-            "ssh_url": f"git@{self.base.split('://', 1)[-1]}:{name}.git",
+            "ssh_url": f"git@{self.web.split('://', 1)[-1]}:{name}.git",
             "stargazers_url": f"{api}/stargazers",
             "statuses_url": f"{api}/statuses/{{sha}}",
             "subscribers_url": f"{api}/subscribers",
@@ -317,9 +333,12 @@ class Shapes:
             "labels_url": f"{api}/labels{{/name}}",
             "comments_url": f"{api}/comments",
             "events_url": f"{api}/events",
-            "html_url": f"{self.base}/{repo}/{html_kind}/{record['number']}",
+            "html_url": f"{self.web}/{repo}/{html_kind}/{record['number']}",
             "number": record["number"],
             "state": record["state"],
+            # null for open issues and for every pull request, as GitHub sends it (the
+            # schema says nullable; its enum lacks null, a quirk the schema test allows for)
+            "state_reason": record["state_reason"],
             "title": record["title"],
             "body": record["body"],
             "user": self.user(record["user"]),
@@ -341,12 +360,9 @@ class Shapes:
             "performed_via_github_app": None,
             "reactions": self.reactions(f"{api}/reactions"),
         }
-        if record["state_reason"] is not None:
-            # GitHub sends null for open issues, but the schema's enum has no null: omit it.
-            issue_json["state_reason"] = record["state_reason"]
         if record["pull"]:
             pull = record["pull"]
-            html = f"{self.base}/{repo}/pull/{record['number']}"
+            html = f"{self.web}/{repo}/pull/{record['number']}"
             issue_json["draft"] = pull["draft"]
             issue_json["pull_request"] = {
                 "url": f"{self.repo_url(repo)}/pulls/{record['number']}",
@@ -358,7 +374,7 @@ class Shapes:
         if search_score is not None:
             issue_json["score"] = search_score
             del issue_json["closed_by"]
-        return issue_json
+        return with_body_format(issue_json, self.body_format)
 
     @staticmethod
     def reactions(url: str) -> dict[str, Any]:
@@ -381,11 +397,11 @@ class Shapes:
         api = f"{self.repo_url(repo)}/issues/comments/{record['id']}"
         issue = self.state.issue(repo, record["issue_number"])
         kind = "pull" if issue["pull"] else "issues"
-        return {
+        comment: dict[str, Any] = {
             "id": record["id"],
             "node_id": node_id("IssueComment", record["id"]),
             "url": api,
-            "html_url": f"{self.base}/{repo}/{kind}/{record['issue_number']}"
+            "html_url": f"{self.web}/{repo}/{kind}/{record['issue_number']}"
             f"#issuecomment-{record['id']}",
             "body": record["body"],
             "user": self.user(record["user"]),
@@ -398,6 +414,7 @@ class Shapes:
             "performed_via_github_app": None,
             "reactions": self.reactions(f"{api}/reactions"),
         }
+        return with_body_format(comment, self.body_format)
 
     def issue_event(self, record: dict[str, Any], *, with_issue: bool = False) -> dict[str, Any]:
         """An ``issue-event`` (what ``/issues/{n}/events`` lists)."""
@@ -443,7 +460,7 @@ class Shapes:
         number = record["number"]
         api = f"{self.repo_url(repo)}/pulls/{number}"
         issue_api = f"{self.repo_url(repo)}/issues/{number}"
-        html = f"{self.base}/{repo}/pull/{number}"
+        html = f"{self.web}/{repo}/pull/{number}"
         statuses = f"{self.repo_url(repo)}/statuses/{pull['head_sha']}"
         labels = [self.label(repo, name) for name in record["labels"]]
         if simple:  # pull-request-simple's schema wants a string description
@@ -500,7 +517,7 @@ class Shapes:
             "draft": pull["draft"],
         }
         if simple:
-            return pull_json
+            return with_body_format(pull_json, self.body_format)
         repo_record = self.state.repo(repo)
         merged = pull["merged_at"] is not None
         pull_json.update(
@@ -521,7 +538,7 @@ class Shapes:
                 "changed_files": len(pull["files"]),
             }
         )
-        return pull_json
+        return with_body_format(pull_json, self.body_format)
 
     def diff_entry(self, repo: str, ref: str, record: dict[str, Any]) -> dict[str, Any]:
         """A ``diff-entry`` (a file of a pull request or commit)."""
@@ -533,8 +550,8 @@ class Shapes:
             "additions": record["additions"],
             "deletions": record["deletions"],
             "changes": record["changes"],
-            "blob_url": f"{self.base}/{repo}/blob/{ref}/{path}",
-            "raw_url": f"{self.base}/{repo}/raw/{ref}/{path}",
+            "blob_url": f"{self.web}/{repo}/blob/{ref}/{path}",
+            "raw_url": f"{self.web}/{repo}/raw/{ref}/{path}",
             "contents_url": f"{self.repo_url(repo)}/contents/{path}?ref={ref}",
         }
         if record.get("patch") is not None:
@@ -546,9 +563,9 @@ class Shapes:
     def review(self, record: dict[str, Any]) -> dict[str, Any]:
         """A ``pull-request-review``."""
         repo = record["repo"]
-        html = f"{self.base}/{repo}/pull/{record['pull_number']}#pullrequestreview-{record['id']}"
+        html = f"{self.web}/{repo}/pull/{record['pull_number']}#pullrequestreview-{record['id']}"
         pull_api = f"{self.repo_url(repo)}/pulls/{record['pull_number']}"
-        return {
+        review: dict[str, Any] = {
             "id": record["id"],
             "node_id": node_id("PullRequestReview", record["id"]),
             "user": self.user(record["user"]),
@@ -563,14 +580,15 @@ class Shapes:
                 repo, record["user"], record["author_association"]
             ),
         }
+        return with_body_format(review, self.body_format)
 
     def review_comment(self, record: dict[str, Any]) -> dict[str, Any]:
         """A ``pull-request-review-comment`` (a comment on a diff line)."""
         repo = record["repo"]
         api = f"{self.repo_url(repo)}/pulls/comments/{record['id']}"
         pull_api = f"{self.repo_url(repo)}/pulls/{record['pull_number']}"
-        html = f"{self.base}/{repo}/pull/{record['pull_number']}#discussion_r{record['id']}"
-        comment = {
+        html = f"{self.web}/{repo}/pull/{record['pull_number']}#discussion_r{record['id']}"
+        comment: dict[str, Any] = {
             "url": api,
             "pull_request_review_id": record["review_id"],
             "id": record["id"],
@@ -603,7 +621,7 @@ class Shapes:
         }
         if record["in_reply_to_id"] is not None:
             comment["in_reply_to_id"] = record["in_reply_to_id"]
-        return comment
+        return with_body_format(comment, self.body_format)
 
     # ----------------------------------------------------------------------- commits
 
@@ -615,7 +633,7 @@ class Shapes:
             "url": api,
             "sha": record["sha"],
             "node_id": node_id("Commit", record["sha"][:12]),
-            "html_url": f"{self.base}/{repo}/commit/{record['sha']}",
+            "html_url": f"{self.web}/{repo}/commit/{record['sha']}",
             "comments_url": f"{api}/comments",
             "commit": {
                 "url": f"{self.repo_url(repo)}/git/commits/{record['sha']}",
@@ -651,7 +669,7 @@ class Shapes:
                 {
                     "sha": parent,
                     "url": f"{self.repo_url(repo)}/commits/{parent}",
-                    "html_url": f"{self.base}/{repo}/commit/{parent}",
+                    "html_url": f"{self.web}/{repo}/commit/{parent}",
                 }
                 for parent in record["parents"]
             ],
@@ -688,8 +706,8 @@ class Shapes:
             "owner": self.user(app["owner"]),
             "name": app["name"],
             "description": app["description"],
-            "external_url": f"{self.base}/apps/{app['slug']}",
-            "html_url": f"{self.base}/apps/{app['slug']}",
+            "external_url": f"{self.web}/apps/{app['slug']}",
+            "html_url": f"{self.web}/apps/{app['slug']}",
             "created_at": format_time(app["created_at"]),
             "updated_at": format_time(app["updated_at"]),
             "permissions": dict(app["permissions"]),
@@ -714,8 +732,8 @@ class Shapes:
             "node_id": node_id("CheckRun", record["id"]),
             "external_id": record["external_id"],
             "url": api,
-            "html_url": f"{self.base}/{repo}/runs/{record['id']}",
-            "details_url": record["details_url"] or f"{self.base}/{repo}/runs/{record['id']}",
+            "html_url": f"{self.web}/{repo}/runs/{record['id']}",
+            "details_url": record["details_url"] or f"{self.web}/{repo}/runs/{record['id']}",
             "status": record["status"],
             "conclusion": record["conclusion"],
             "started_at": format_time(record["started_at"]),
@@ -760,9 +778,9 @@ class Shapes:
             "id": record["id"],
             "account": account,
             "repository_selection": "all" if record["repositories"] is None else "selected",
-            "access_tokens_url": f"{self.base}/app/installations/{record['id']}/access_tokens",
-            "repositories_url": f"{self.base}/installation/repositories",
-            "html_url": f"{self.base}/settings/installations/{record['id']}",
+            "access_tokens_url": f"{self.api}/app/installations/{record['id']}/access_tokens",
+            "repositories_url": f"{self.api}/installation/repositories",
+            "html_url": f"{self.web}/settings/installations/{record['id']}",
             "app_id": app["id"],
             "client_id": f"Iv1.sandbox{app['id']}",
             "target_id": account.get("id", 0),

@@ -56,7 +56,7 @@ def _file_json(req: ApiRequest, full_name: str, path: str, text: str, ref: str) 
     raw = text.encode()
     encoded = base64.encodebytes(raw).decode()  # GitHub wraps base64 at 60 columns with newlines
     api = f"{req.shapes.repo_url(full_name)}/contents/{path}"
-    html = f"{req.base_url}/{full_name}/blob/{ref}/{path}"
+    html = f"{req.shapes.web}/{full_name}/blob/{ref}/{path}"
     sha = fake_sha("blob", full_name, path, text)
     return {
         "type": "file",
@@ -69,7 +69,7 @@ def _file_json(req: ApiRequest, full_name: str, path: str, text: str, ref: str) 
         "url": f"{api}?ref={ref}",
         "git_url": f"{req.shapes.repo_url(full_name)}/git/blobs/{sha}",
         "html_url": html,
-        "download_url": f"{req.base_url}/{full_name}/raw/{ref}/{path}",
+        "download_url": f"{req.shapes.web}/{full_name}/raw/{ref}/{path}",
         "_links": {"self": f"{api}?ref={ref}", "git": f"{api}?ref={ref}", "html": html},
     }
 
@@ -103,7 +103,7 @@ def get_contents(req: ApiRequest) -> Reply:
                     "sha": fake_sha("tree", record["full_name"], child_path),
                     "url": f"{api}?ref={ref}",
                     "git_url": None,
-                    "html_url": f"{req.base_url}/{record['full_name']}/tree/{ref}/{child_path}",
+                    "html_url": f"{req.shapes.web}/{record['full_name']}/tree/{ref}/{child_path}",
                     "download_url": None,
                     "_links": {"self": f"{api}?ref={ref}", "git": None, "html": None},
                 },
