@@ -25,13 +25,13 @@ demo: setup
 
 ## test: lint, then the whole test suite
 test: setup-dev
-	$(BIN)/ruff check bot reference_models tests benchmarks
+	$(BIN)/ruff check bot reference_models tests benchmarks research
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/python
-	$(BIN)/ruff check bot reference_models tests benchmarks
-	$(BIN)/ruff format --check bot reference_models tests benchmarks
+	$(BIN)/ruff check bot reference_models tests benchmarks research
+	$(BIN)/ruff format --check bot reference_models tests benchmarks research
 
 format:
-	$(BIN)/ruff format bot reference_models tests benchmarks
-	$(BIN)/ruff check --fix bot reference_models tests benchmarks
+	$(BIN)/ruff format bot reference_models tests benchmarks research
+	$(BIN)/ruff check --fix bot reference_models tests benchmarks research

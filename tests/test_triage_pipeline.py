@@ -1,7 +1,7 @@
 """Train, export, evaluate and predict end to end on a small slice of real issues.
 
 The model here is trained with the frozen encoder (``--epochs 0``) on a few dozen NLBSE
-issues so the whole file runs in well under a minute; the contrastive step has its own
+issues so the whole file runs in well under a minute; the fine-tuning step has its own
 small test. Prediction runs in a subprocess, which must never import torch or transformers.
 """
 
@@ -121,17 +121,31 @@ def test_model_directory_holds_everything_inference_needs(model_dir):
 
 
 def test_the_head_is_fitted_on_the_embeddings_of_the_runtime_that_predict_uses(model_dir, slices):
-    from benchmarks.triage_int8_head import fitted_head
+    from bot.triage.head import fit_head
     from bot.triage.runtime import Predictor
 
     issues = read_labelled(slices[0])
+    recipe = json.loads((model_dir / "model_card.json").read_text())["recipe"]
+
+    def refitted(predictor: Predictor) -> np.ndarray:
+        """Training's final head fitted again on every training issue, with the features as
+        ``predictor`` computes them (its encoder file, the model's idf and views)."""
+        labels = predictor.labels
+        return fit_head(
+            predictor.features([(i.title, i.body) for i in issues]),
+            np.array([labels.index(i.label) for i in issues]),
+            len(labels),
+            l2=recipe["l2"],
+            domains=[i.repo for i in issues] if predictor.manifest.domains else None,
+            domain_scale=recipe["domain_scale"],
+        ).weights
+
     shipped = Predictor(model_dir)
     other = Predictor(model_dir, runtime="fp32" if shipped.runtime == "int8" else "int8")
     # training's final head, fitted again on the chosen runtime's embeddings, is the shipped
-    # one (as the benchmark relies on); on the other runtime's (int8 moves them slightly) not
-    own = fitted_head(shipped, issues).weights
-    assert np.allclose(own, shipped.head.weights, atol=1e-4)
-    assert not np.allclose(fitted_head(other, issues).weights, shipped.head.weights, atol=1e-4)
+    # one; on the other runtime's (int8 moves them slightly) it is not
+    assert np.allclose(refitted(shipped), shipped.head.weights, atol=1e-4)
+    assert not np.allclose(refitted(other), shipped.head.weights, atol=1e-4)
 
 
 def test_predict_applies_the_repository_correction(model_dir):
@@ -336,16 +350,8 @@ def test_train_errors(tmp_path):
     assert f"{docs} + {more}: only one label (docs)" in result.stderr
 
 
-@pytest.mark.parametrize("step", ["contrastive", "classify", "adapt"])
-def test_encoder_training_steps_are_seeded(nlbse, step):
-    from bot.triage.encoder import (
-        classify_finetune,
-        contrastive_finetune,
-        embed,
-        load_encoder,
-        masked_lm_adapt,
-        seed_everything,
-    )
+def test_classify_finetune_is_seeded(nlbse):
+    from bot.triage.encoder import classify_finetune, embed, load_encoder, seed_everything
     from bot.triage.tokens import issue_ids, load_tokenizer
 
     path = minilm.get_model_path()
@@ -358,133 +364,13 @@ def test_encoder_training_steps_are_seeded(nlbse, step):
         seed_everything(7)
         encoder = load_encoder(path)
         before = embed(encoder, seqs[:2])
-        if step == "contrastive":
-            losses = contrastive_finetune(encoder, seqs, labels, n_pairs=16, seed=7, batch_size=8)
-        elif step == "classify":
-            losses = classify_finetune(
-                encoder, seqs, labels, n_labels=3, epochs=1, seed=7, batch_size=8
-            )
-        else:  # one epoch for the new masked-LM head alone, one with the encoder
-            losses = masked_lm_adapt(
-                encoder,
-                seqs,
-                special_ids=[tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")],
-                mask_id=tok.token_to_id("[MASK]"),
-                epochs=1,
-                seed=7,
-                batch_size=8,
-            )
-            losses = losses[2:]
+        losses = classify_finetune(
+            encoder, seqs, labels, n_labels=3, epochs=1, seed=7, batch_size=8
+        )
         assert len(losses) == 2
         vectors.append(embed(encoder, seqs[:2]))
     assert abs(vectors[0] - before).max() > 1e-4  # the step changed the encoder
     assert abs(vectors[0] - vectors[1]).max() < 1e-5  # and the same seed, the same change
-
-
-def test_masking_predicts_only_ordinary_tokens_at_about_bert_rate():
-    from bot.triage.encoder import MASK_SHARE, mask_tokens
-
-    def mask(ids: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        special = torch.isin(ids, torch.tensor([0, 101, 102]))  # padding, [CLS], [SEP]
-        return mask_tokens(ids, special, 103, 30522, torch.Generator().manual_seed(seed))
-
-    ids = torch.randint(1000, 2000, (64, 40))
-    ids[:, 0], ids[:, -1], ids[:8, 30:] = 101, 102, 0  # [CLS], [SEP], padding
-    special = torch.isin(ids, torch.tensor([0, 101, 102]))
-    corrupted, chosen = mask(ids, 0)
-    assert not (chosen & special).any()
-    assert (corrupted[~chosen] == ids[~chosen]).all()  # only the chosen positions change
-    share = chosen.sum().item() / (~special).sum().item()
-    assert abs(share - MASK_SHARE) < 0.03
-    masked = (corrupted[chosen] == 103).float().mean().item()
-    assert 0.7 < masked < 0.9  # 80 % [MASK], the rest random or kept
-    again = mask(ids, 0)
-    assert torch.equal(again[0], corrupted) and torch.equal(again[1], chosen)
-    # a batch too short to draw a position still predicts one
-    _, one = mask(torch.tensor([[101, 1500, 102]]), 1)
-    assert one.sum() >= 1 and one[0, 1]
-    # nor does a batch of empty issues fail: it has nothing to predict
-    _, none = mask(torch.tensor([[101, 102, 102]]), 1)
-    assert not none.any()
-
-
-def test_classify_finetune_learns_a_correction_per_domain(nlbse):
-    """The same issues labelled one way in one repository and the other way in another: one
-    shared layer cannot do much better than ln 2 on a batch holding both copies (only
-    dropout tells them apart), a layer with a correction per repository (``domains``) can."""
-    from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
-
-    path = minilm.get_model_path()
-    seqs = short_sequences(nlbse[:4] + nlbse[100:104])
-    labels = [0] * 4 + [1] * 4
-    ends = {}
-    for with_domains in (False, True):
-        seed_everything(3)
-        losses = classify_finetune(
-            load_encoder(path),
-            seqs + seqs,
-            labels + [1 - label for label in labels],
-            n_labels=2,
-            epochs=25,
-            seed=3,
-            batch_size=16,
-            domains=[0] * 8 + [1] * 8 if with_domains else None,
-        )
-        ends[with_domains] = float(np.mean(losses[-5:]))
-    assert ends[False] > 0.6, ends
-    assert ends[True] < 0.3, ends
-
-
-def short_sequences(issues: list) -> list[list[int]]:
-    """The issues' 32-token views for the packaged encoder: enough for a first batch's loss."""
-    from bot.triage.tokens import issue_ids, load_tokenizer
-
-    tok = load_tokenizer(Path(minilm.get_model_path()) / "tokenizer.json")
-    return [issue_ids(tok, i.title, i.body, 32) for i in issues]
-
-
-def first_fine_tuning_loss(seqs: list[list[int]], labels: list[int], **options) -> float:
-    """The first batch's loss of a seeded two-label fine-tune of the packaged encoder: where
-    the fine-tuning layer starts, before any step has moved it."""
-    from bot.triage.encoder import classify_finetune, load_encoder, seed_everything
-
-    seed_everything(3)
-    encoder = load_encoder(minilm.get_model_path())
-    return classify_finetune(encoder, seqs, labels, n_labels=2, epochs=1, seed=3, **options)[0]
-
-
-def test_classify_finetune_learns_only_what_the_offsets_leave_unexplained(nlbse):
-    """Offsets that already name each issue's label leave nothing to learn (the loss starts
-    near zero); the same offsets given to the wrong issues leave a large loss: they follow
-    each issue through the shuffle."""
-    seqs = short_sequences(nlbse[:8])
-    labels = [0, 1, 1, 0, 1, 0, 0, 1]
-    explained = 12.0 * (np.eye(2)[labels] - 0.5)
-    first = {
-        name: first_fine_tuning_loss(seqs, labels, offsets=offsets)
-        for name, offsets in (("own", explained), ("swapped", explained[::-1]))
-    }
-    assert first["own"] < 0.05, first
-    assert first["swapped"] > 1.0, first
-
-
-def test_classify_finetune_starts_the_layer_at_the_prototypes(nlbse):
-    """Prototypes at each label's own centroid start the fine-tune with a small loss, the same
-    prototypes given to the wrong labels with a large one: the layer really starts there
-    (a random start gives about ln 2 for two labels)."""
-    from benchmarks.triage_finetune import label_prototypes
-    from bot.triage.encoder import embed, load_encoder
-
-    seqs = short_sequences(nlbse[:4] + nlbse[100:104])
-    labels = np.array([0] * 4 + [1] * 4)
-    vectors = embed(load_encoder(minilm.get_model_path()), seqs)
-    centroids = label_prototypes(vectors, np.arange(len(seqs)), labels)
-    first = {
-        name: first_fine_tuning_loss(seqs, labels.tolist(), batch_size=8, prototypes=prototypes)
-        for name, prototypes in (("own", centroids), ("swapped", centroids[::-1].copy()))
-    }
-    assert first["own"] < 0.4, first
-    assert first["swapped"] > 1.0, first
 
 
 def test_keep_layers_drops_the_other_transformer_layers(nlbse):
@@ -508,97 +394,6 @@ def test_keep_layers_drops_the_other_transformer_layers(nlbse):
     for bad in ([], [2, 0], [0, 6], [1, 1]):
         with pytest.raises(UsageError, match="increasing indices"):
             keep_layers(load_encoder(path), bad)
-
-
-def test_int8_ceiling_benchmark_times_a_really_quantised_product(tmp_path):
-    """The ceiling benchmark's three paths compute the same product, and its int8 graph is
-    integer arithmetic (quantised as training quantises), not an fp32 product renamed."""
-    import onnx
-
-    from benchmarks.triage_int8_ceiling import callables
-
-    rng = np.random.default_rng(0)
-    weight = (rng.standard_normal((384, 64)) * 0.05).astype(np.float32)
-    x = rng.standard_normal((16, 384)).astype(np.float32)
-    calls = callables(weight, x, tmp_path)
-    assert set(calls) == {"torch fp32", "onnxruntime fp32", "onnxruntime int8"}
-    reference = x @ weight
-    for name, call in calls.items():
-        out = call()
-        assert out.shape == reference.shape
-        tolerance = 0.05 if "int8" in name else 1e-4
-        assert np.abs(out - reference).max() < tolerance * np.abs(reference).max(), name
-    ops = {node.op_type for node in onnx.load(str(tmp_path / "int8.onnx")).graph.node}
-    assert "MatMulInteger" in ops and "MatMul" not in ops
-
-
-def test_neighbour_vote_weighs_the_k_most_similar_training_issues():
-    from benchmarks.triage_pooled_heads import neighbour_vote
-
-    similarity = np.array([[0.9, 0.8, 0.1, 0.7], [0.0, 0.1, 0.9, 0.2]])
-    train_labels = np.array([0, 1, 2, 1])
-    vote = neighbour_vote(similarity, train_labels, 3, k=2, sharpness=0.0)  # plain majority
-    assert vote.tolist() == [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]
-    soft = neighbour_vote(similarity, train_labels, 3, k=3, sharpness=1.0)
-    assert soft[0].argmax() == 1 and soft[0, 2] == 0.0  # 0.8 + 0.7 outweigh 0.9
-    sharp = neighbour_vote(similarity, train_labels, 3, k=3, sharpness=10.0)
-    assert sharp[0].argmax() == 0  # the nearest outweighs the next two
-    assert np.allclose(sharp.sum(1), 1.0)
-
-
-def test_subset_means_average_every_ensemble_of_each_size():
-    """Size 1 is the members' mean score, the largest size the whole ensemble's, and each size
-    between is the mean over all its subsets. Here three members are each wrong on one issue,
-    confidently: any pair follows the wrong one there, all three outvote it."""
-    from benchmarks.triage_pooled_heads import subset_means
-
-    truth = np.array([0, 0, 0])
-    members = [np.array([[0.7, 0.3]] * 3) for _ in range(3)]
-    for m in range(3):  # member m is wrong on issue m only
-        members[m][m] = [0.2, 0.8]
-    accuracy = lambda p: float((p.argmax(1) == truth).mean())  # noqa: E731
-    by_size = subset_means(members, accuracy)
-    assert by_size == pytest.approx({1: 2 / 3, 2: 1 / 3, 3: 1.0})
-
-
-def test_cross_fitting_embeds_each_training_issue_by_an_encoder_that_never_saw_it():
-    from benchmarks.triage_finetune import cross_fitted_blocks
-
-    rows = np.arange(10)
-    train, test = rows[:8], rows[8:]
-    parts = np.array([0, 1, 0, 1, 0, 1, 0, 1])
-    full = {"issue": np.zeros((10, 2))}
-    tuned_on: dict[int, list[int]] = {}
-
-    def tune(embed_rows, fit_rows, j):  # part j's encoder embeds an issue as (j + 1, issue)
-        tuned_on[j] = fit_rows.tolist()
-        return {"issue": np.array([[j + 1.0, i] for i in embed_rows])}
-
-    pos = {int(i): int(i) for i in rows}
-    oof, part_tests = cross_fitted_blocks(full, train, test, pos, parts, tune)
-    assert tuned_on == {0: [1, 3, 5, 7], 1: [0, 2, 4, 6]}
-    assert oof["issue"][:8].tolist() == [[p + 1.0, i] for i, p in enumerate(parts)]
-    assert not oof["issue"][8:].any()  # test issues stay as the full encoder embeds them
-    for j, blocks in enumerate(part_tests):
-        assert blocks["issue"][8:].tolist() == [[j + 1.0, 8], [j + 1.0, 9]]
-        assert not blocks["issue"][:8].any()
-    assert not full["issue"].any()  # the full encoder's blocks are not written to
-
-
-def test_cpu_facts_name_the_best_int8_dot_product_instructions(tmp_path):
-    from benchmarks.machine import cpu_facts
-
-    info = tmp_path / "cpuinfo"
-    first = "processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n"
-    info.write_text(first + "flags\t\t: fpu avx2 avx512f avx512_vnni\n\nprocessor\t: 1\n")
-    assert cpu_facts(info) == {
-        "cpu": "AMD EPYC",
-        "cpu_family_model": "25/17",
-        "int8_dot_product": "avx512_vnni",
-    }
-    info.write_text(first + "flags\t\t: fpu avx avx2 fma\n")
-    assert cpu_facts(info)["int8_dot_product"] == "none"
-    assert cpu_facts(tmp_path / "absent")["int8_dot_product"] == "unknown"
 
 
 def test_distillation_sequences_cover_the_issue_view_the_title_and_a_seeded_crop(nlbse):
@@ -721,43 +516,3 @@ def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_pat
     )
     assert result.outcomes[0].result["reason"] == "already triaged by a person"
     assert not [r for r in sandbox.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
-
-
-def test_a_soup_of_encoders_is_the_mean_of_their_weights(nlbse):
-    """Averaging two encoders' weights gives the midpoint of every float tensor, keeps the
-    integer buffers, and an encoder souped with itself embeds exactly as it does."""
-    from benchmarks.triage_finetune import average_weights
-    from bot.triage.encoder import embed, load_encoder
-    from bot.triage.tokens import issue_ids, load_tokenizer
-
-    path = minilm.get_model_path()
-    first, second = load_encoder(path), load_encoder(path)
-    with torch.no_grad():
-        for parameter in second.parameters():
-            parameter.add_(0.01)
-    a, b = first.state_dict(), second.state_dict()
-    soup = average_weights([a, b])
-    assert soup.keys() == a.keys()
-    for name, tensor in soup.items():
-        if tensor.is_floating_point():
-            assert torch.allclose(tensor, (a[name] + b[name]) / 2, atol=1e-6), name
-        else:
-            assert torch.equal(tensor, a[name]), name
-    counts = average_weights([{"ids": torch.arange(3)}, {"ids": torch.arange(3)}])["ids"]
-    assert counts.dtype == torch.int64 and counts.tolist() == [0, 1, 2]
-    tok = load_tokenizer(Path(path) / "tokenizer.json")
-    seqs = [issue_ids(tok, i.title, i.body, 48) for i in nlbse[:3]]
-    same = load_encoder(path)
-    same.load_state_dict(average_weights([a, a]))
-    assert np.array_equal(embed(same, seqs), embed(first, seqs))
-    second.load_state_dict(soup)
-    assert not np.allclose(embed(second, seqs), embed(first, seqs))  # really moved
-
-
-def test_label_prototypes_are_unit_class_means_of_the_training_rows_only():
-    from benchmarks.triage_finetune import label_prototypes
-
-    embeddings = np.array([[1.0, 0.0], [3.0, 1.0], [0.0, 2.0], [-9.0, 9.0]])
-    y = np.array([0, 0, 1, 1])
-    prototypes = label_prototypes(embeddings, np.array([0, 1, 2]), y)  # issue 3 held out
-    assert np.allclose(prototypes, [[2.0 / 4.25**0.5, 0.5 / 4.25**0.5], [0.0, 1.0]])

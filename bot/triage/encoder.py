@@ -85,9 +85,9 @@ def load_encoder(base_model: str) -> MeanPooledEncoder:
 
 def keep_layers(encoder: MeanPooledEncoder, indices: Sequence[int]) -> MeanPooledEncoder:
     """The encoder with only the transformer layers ``indices`` (in order), the others
-    dropped before fine-tuning: each layer costs about a sixth of MiniLM's inference time.
-    Measured, not in the recipe: three layers halve the time and lose 0.03-0.05 macro-F1
-    (docs/triage.md, stage 6); the benchmarks use it to test shallower encoders."""
+    dropped: each layer costs about a sixth of MiniLM's inference time. The student that
+    ``triage distil`` trains starts from it; fine-tuned directly, without distillation,
+    three layers halve the time and lose 0.03-0.05 macro-F1 (docs/triage-why.md)."""
     layers = getattr(getattr(encoder.body, "encoder", None), "layer", None)
     if not isinstance(layers, nn.ModuleList):
         raise UsageError(
@@ -105,7 +105,8 @@ def keep_layers(encoder: MeanPooledEncoder, indices: Sequence[int]) -> MeanPoole
     return encoder
 
 
-def _tensors(sequences: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+def encoder_inputs(sequences: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+    """A padded batch of token-id sequences as the encoder's keyword arguments."""
     enc = batch(sequences)
     return {
         "input_ids": torch.from_numpy(enc.input_ids),
@@ -127,69 +128,14 @@ def embed(
     encoder.eval()
     out = np.zeros((len(sequences), encoder.body.config.hidden_size), dtype=np.float32)
     for idx in length_batches(sequences, batch_size):
-        vectors = encoder(**_tensors([sequences[i] for i in idx]))
+        vectors = encoder(**encoder_inputs([sequences[i] for i in idx]))
         out[idx] = vectors.numpy()
         if progress:
             progress(len(idx))
     return out
 
 
-def contrastive_pairs(
-    labels: Sequence[int], n_pairs: int, rng: random.Random
-) -> list[tuple[int, int, float]]:
-    """SetFit-style pairs: half same-label (target 1), half different-label (target 0),
-    drawn evenly over the labels so a rare label gets its share."""
-    by_label: dict[int, list[int]] = {}
-    for i, y in enumerate(labels):
-        by_label.setdefault(y, []).append(i)
-    classes = sorted(by_label)
-    pairs = []
-    for k in range(n_pairs):
-        if k % 2 == 0:
-            y = classes[(k // 2) % len(classes)]
-            a, b = rng.sample(by_label[y], 2) if len(by_label[y]) > 1 else (by_label[y][0],) * 2
-            pairs.append((a, b, 1.0))
-        else:
-            ya, yb = rng.sample(classes, 2)
-            pairs.append((rng.choice(by_label[ya]), rng.choice(by_label[yb]), 0.0))
-    rng.shuffle(pairs)
-    return pairs
-
-
-def contrastive_finetune(
-    encoder: MeanPooledEncoder,
-    sequences: Sequence[Sequence[int]],
-    labels: Sequence[int],
-    *,
-    n_pairs: int,
-    seed: int,
-    batch_size: int = 16,
-    learning_rate: float = 2e-5,
-    progress: ProgressFn | None = None,
-) -> list[float]:
-    """The SetFit body step: cosine similarity of a pair regressed to 1 (same label) or 0.
-
-    Returns the loss per batch, so a caller can see it fall."""
-    rng = random.Random(seed)
-    pairs = contrastive_pairs(labels, n_pairs, rng)
-    optimizer = torch.optim.AdamW(encoder.parameters(), lr=learning_rate, weight_decay=0.01)
-    scheduler = _linear_warmup_decay(optimizer, math.ceil(len(pairs) / batch_size))
-    losses = []
-    encoder.train()
-    for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
-        left = encoder(**_tensors([sequences[a] for a, _, _ in chunk]))
-        right = encoder(**_tensors([sequences[b] for _, b, _ in chunk]))
-        target = torch.tensor([t for _, _, t in chunk])
-        loss = nn.functional.mse_loss((left * right).sum(dim=-1), target)
-        losses.append(_step(loss, optimizer, scheduler))
-        if progress:
-            progress(len(chunk))
-    encoder.eval()
-    return losses
-
-
-def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler: Any) -> float:
+def optimiser_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler: Any) -> float:
     """One optimiser step on ``loss``; returns its value for the loss curve."""
     optimizer.zero_grad()
     loss.backward()
@@ -206,12 +152,26 @@ def loss_ends(losses: Sequence[float], n: int = 5, digits: int = 4) -> list[floa
     return [round(float(np.mean(losses[:n])), digits), round(float(np.mean(losses[-n:])), digits)]
 
 
-def _linear_warmup_decay(optimizer: torch.optim.Optimizer, steps: int) -> Any:
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, steps: int) -> Any:
     """Learning rate up over the first tenth of the steps, then linearly down to zero."""
     warmup = max(1, steps // 10)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup + 1)))
     )
+
+
+class CosineClassifier(nn.Module):
+    """The fine-tuning layer: a linear map from the scaled, unit-length embedding to one logit
+    per label (a cosine classifier). ``classify_finetune`` calls it with the batch's row
+    indices into the sequences it tunes on; this layer reads only the embedding, a layer made
+    for an experiment may read the rows too."""
+
+    def __init__(self, hidden: int, n_labels: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(hidden, n_labels)
+
+    def forward(self, embedding: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+        return self.linear(embedding)
 
 
 def classify_finetune(
@@ -226,47 +186,31 @@ def classify_finetune(
     learning_rate: float = 5e-5,
     head_learning_rate: float = 1e-3,
     scale: float = 20.0,
-    domains: Sequence[int] | None = None,
-    offsets: np.ndarray | None = None,
-    prototypes: np.ndarray | None = None,
+    layer: nn.Module | None = None,
     progress: ProgressFn | None = None,
 ) -> list[float]:
-    """Fine-tunes the encoder on the labels through its own geometry: a linear layer over the
-    mean-pooled, unit-length embedding scaled by ``scale`` (a cosine classifier), trained with
-    cross-entropy; the layer is thrown away afterwards and the embedding kept for the head.
+    """Fine-tunes the encoder on the labels through its own geometry: the fine-tuning
+    ``layer`` (by default a fresh ``CosineClassifier``) over the mean-pooled, unit-length
+    embedding scaled by ``scale``, trained with cross-entropy; the layer is thrown away
+    afterwards and the embedding kept for the head.
 
     Reading the mean-pooled embedding (not the CLS pooler, which this encoder never trained)
-    is what makes a short fine-tune pay off (docs/triage.md, stage 4). With ``domains`` (a
-    repository index per sequence), the layer also has a correction per repository, started
-    at zero, as the head has: the encoder then need not map every project's labels to the
-    same places. With ``offsets`` (fixed logits per sequence, e.g. another model's), the layer
-    learns only what they leave unexplained (stage 16). With ``prototypes`` (a unit vector per
-    label, e.g. the untuned encoder's mean embedding of the label's issues), the layer starts
-    there instead of at random, so encoders tuned with different seeds share their start and
-    differ only by the order of the batches and dropout (stage 17). Returns the loss per
-    batch."""
+    is what makes a short fine-tune pay off: a plain fine-tune through the CLS pooler scored
+    0.713 macro-F1, this one lifts the strict 5-fold figure from the frozen encoder's 0.791
+    to 0.817 (docs/triage-why.md). Returns the loss per batch."""
     if epochs <= 0 or not sequences:
         return []
     rng = random.Random(seed)
-    hidden = encoder.body.config.hidden_size
-    classifier = nn.Linear(hidden, n_labels)
-    if prototypes is not None:
-        with torch.no_grad():
-            classifier.weight.copy_(torch.as_tensor(prototypes, dtype=classifier.weight.dtype))
-            classifier.bias.zero_()
-    head_parameters = list(classifier.parameters())
-    if domains is not None:
-        domain_of = torch.tensor(list(domains))
-        corrections = nn.Parameter(torch.zeros(int(domain_of.max()) + 1, n_labels, hidden))
-        head_parameters.append(corrections)
+    if layer is None:
+        layer = CosineClassifier(encoder.body.config.hidden_size, n_labels)
     optimizer = torch.optim.AdamW(
         [
             {"params": encoder.parameters(), "lr": learning_rate},
-            {"params": head_parameters, "lr": head_learning_rate},
+            {"params": list(layer.parameters()), "lr": head_learning_rate},
         ],
         weight_decay=0.01,
     )
-    scheduler = _linear_warmup_decay(optimizer, epochs * math.ceil(len(sequences) / batch_size))
+    scheduler = linear_warmup_decay(optimizer, epochs * math.ceil(len(sequences) / batch_size))
     targets = torch.tensor(list(labels))
     losses = []
     encoder.train()
@@ -275,111 +219,12 @@ def classify_finetune(
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            embedding = encoder(**_tensors([sequences[i] for i in idx])) * scale
-            logits = classifier(embedding)
-            if domains is not None:
-                own = corrections[domain_of[idx]]  # (batch, labels, hidden)
-                logits = logits + torch.einsum("bh,blh->bl", embedding, own)
-            if offsets is not None:
-                logits = logits + torch.as_tensor(offsets[idx], dtype=logits.dtype)
-            loss = nn.functional.cross_entropy(logits, targets[idx])
-            losses.append(_step(loss, optimizer, scheduler))
+            embedding = encoder(**encoder_inputs([sequences[i] for i in idx])) * scale
+            loss = nn.functional.cross_entropy(layer(embedding, idx), targets[idx])
+            losses.append(optimiser_step(loss, optimizer, scheduler))
             if progress:
                 progress(len(idx))
     encoder.eval()
-    return losses
-
-
-MASK_SHARE = 0.15  # BERT's: of the ordinary tokens, 80 % [MASK], 10 % random, 10 % kept
-
-
-def mask_tokens(
-    ids: torch.Tensor, special: torch.Tensor, mask_id: int, vocab: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's masking of a padded batch: the corrupted ids, and the positions to predict
-    (never a special or padding token, where ``special`` is true; at least one per batch
-    that has an ordinary token)."""
-    chosen = (torch.rand(ids.shape, generator=generator) < MASK_SHARE) & ~special
-    if not chosen.any() and not special.all():
-        chosen[tuple((~special).nonzero()[0])] = True
-    corrupted = ids.clone()
-    roll = torch.rand(ids.shape, generator=generator)
-    corrupted[chosen & (roll < 0.8)] = mask_id
-    swap = chosen & (roll >= 0.8) & (roll < 0.9)
-    corrupted[swap] = torch.randint(vocab, (int(swap.sum()),), generator=generator)
-    return corrupted, chosen
-
-
-def masked_lm_adapt(
-    encoder: MeanPooledEncoder,
-    sequences: Sequence[Sequence[int]],
-    *,
-    special_ids: Sequence[int],
-    mask_id: int,
-    epochs: int,
-    seed: int,
-    head_epochs: int = 1,
-    batch_size: int = 16,
-    learning_rate: float = 5e-5,
-    head_learning_rate: float = 1e-3,
-    progress: ProgressFn | None = None,
-) -> list[float]:
-    """Task-adaptive pre-training: masked-LM training of the encoder on the training issues'
-    own text, labels unused (stack traces, template markup and project jargon are little of
-    what a sentence model read). The checkpoint ships no masked-LM head, so one is started
-    here (dense + GELU + LayerNorm, the decoder tied to the word embeddings, as BERT's) and
-    trained alone for ``head_epochs`` with the encoder frozen, so its first noise does not
-    reach the encoder, then ``epochs`` with it. Logits only at the masked positions (the
-    vocabulary projection of every token would cost a quarter of a step). Returns the loss
-    per batch."""
-    if epochs <= 0 or not sequences:
-        return []
-    body = encoder.body
-    hidden = body.config.hidden_size
-    words = body.get_input_embeddings().weight  # (vocab, hidden): the decoder, tied
-    transform = nn.Sequential(
-        nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden, eps=body.config.layer_norm_eps)
-    )
-    bias = nn.Parameter(torch.zeros(words.shape[0]))
-    head = [*transform.parameters(), bias]
-    generator = torch.Generator().manual_seed(seed)
-    rng = random.Random(seed)
-    special = torch.tensor(sorted({*special_ids, 0}))  # 0: padding
-    steps = math.ceil(len(sequences) / batch_size)
-    losses: list[float] = []
-
-    def run(n_epochs: int, optimizer: torch.optim.Optimizer) -> None:
-        scheduler = _linear_warmup_decay(optimizer, max(1, n_epochs * steps))
-        for _ in range(n_epochs):
-            batches = list(length_batches(sequences, batch_size, jitter=rng))
-            rng.shuffle(batches)
-            for idx in batches:
-                inputs = _tensors([sequences[i] for i in idx])
-                ids = inputs["input_ids"]
-                corrupted, chosen = mask_tokens(
-                    ids, torch.isin(ids, special), mask_id, words.shape[0], generator
-                )
-                if chosen.any():  # not when no issue of the batch has title or body text
-                    states = body(**{**inputs, "input_ids": corrupted}).last_hidden_state
-                    logits = transform(states[chosen]) @ words.T + bias
-                    loss = nn.functional.cross_entropy(logits, ids[chosen])
-                    losses.append(_step(loss, optimizer, scheduler))
-                if progress:
-                    progress(len(idx))
-
-    body.train()
-    encoder_parameters = [p for p in body.parameters() if p.requires_grad]
-    for p in encoder_parameters:
-        p.requires_grad_(False)
-    run(head_epochs, torch.optim.AdamW(head, lr=head_learning_rate, weight_decay=0.01))
-    for p in encoder_parameters:
-        p.requires_grad_(True)
-    groups = [
-        {"params": encoder_parameters, "lr": learning_rate},
-        {"params": head, "lr": head_learning_rate / 10},
-    ]
-    run(epochs, torch.optim.AdamW(groups, weight_decay=0.01))
-    body.eval()
     return losses
 
 
@@ -395,7 +240,7 @@ def token_states(
     encoder.eval()
     out: list[torch.Tensor] = [torch.empty(0)] * len(sequences)
     for idx in length_batches(sequences, batch_size):
-        hidden = encoder.body(**_tensors([sequences[i] for i in idx])).last_hidden_state
+        hidden = encoder.body(**encoder_inputs([sequences[i] for i in idx])).last_hidden_state
         for row, i in enumerate(idx):
             out[i] = hidden[row, : len(sequences[i])].to(torch.float16)
         if progress:
@@ -421,14 +266,14 @@ def distil(
     order. Returns the loss per batch."""
     rng = random.Random(seed)
     optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.01)
-    scheduler = _linear_warmup_decay(optimizer, epochs * math.ceil(len(sequences) / batch_size))
+    scheduler = linear_warmup_decay(optimizer, epochs * math.ceil(len(sequences) / batch_size))
     losses = []
     student.train()
     for _ in range(epochs):
         batches = list(length_batches(sequences, batch_size, jitter=rng))
         rng.shuffle(batches)
         for idx in batches:
-            inputs = _tensors([sequences[i] for i in idx])
+            inputs = encoder_inputs([sequences[i] for i in idx])
             hidden = student.body(**inputs).last_hidden_state
             mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             target = torch.zeros_like(hidden)
@@ -439,7 +284,7 @@ def distil(
                 (hidden * mask).sum(dim=1), (target * mask).sum(dim=1), dim=-1
             )
             loss = token_loss + pooled_weight * (1 - pooled).mean()
-            losses.append(_step(loss, optimizer, scheduler))
+            losses.append(optimiser_step(loss, optimizer, scheduler))
             if progress:
                 progress(len(idx))
     student.eval()
@@ -451,9 +296,9 @@ def export_onnx(encoder: MeanPooledEncoder, path: Path, *, opset: int = 17) -> N
 
     Exported with the plain ("eager") attention, whose graph onnxruntime's transformer
     optimiser recognises and fuses (attention, embedding + LayerNorm, skip LayerNorm, GELU):
-    measured 25-30 % faster than the unfused SDPA graph (docs/triage.md, inference)."""
+    measured 25-30 % faster than the unfused SDPA graph (docs/triage-why.md)."""
     encoder.eval()
-    dummy = _tensors([[101, 2023, 2003, 102], [101, 102]])
+    dummy = encoder_inputs([[101, 2023, 2003, 102], [101, 102]])
     names = ["input_ids", "attention_mask", "token_type_ids"]
     dynamic = {name: {0: "batch", 1: "length"} for name in names}
     dynamic["embedding"] = {0: "batch"}

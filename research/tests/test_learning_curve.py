@@ -1,10 +1,10 @@
-"""The stage 18 learning-curve fit (benchmarks/triage_learning_curve.py): pure arithmetic."""
+"""The stage 18 learning-curve fit (research/triage/learning_curve.py): pure arithmetic."""
 
 import math
 
 import pytest
 
-from benchmarks.triage_learning_curve import (
+from research.triage.learning_curve import (
     DEFAULT_HEAD,
     five_fold_means,
     log_size_fit,
@@ -58,8 +58,8 @@ def test_train_quarters_are_nested_and_balanced_per_project_and_label():
 
     import numpy as np
 
-    from benchmarks.triage_finetune import train_quarters
     from bot.triage.data import LabelledIssue
+    from research.triage.finetune import train_quarters
 
     issues = [
         LabelledIssue(f"t{i}", "", label, repo)

@@ -13,10 +13,10 @@ the attention output 384 -> 384, the feed-forward 384 -> 1536 and 1536 -> 384):
 
 each opened with ``onnx_session`` as prediction opens its model, timed round-robin so a load
 burst on a shared machine hits all three alike. Prints JSON lines (p50 per product, GMAC/s)
-and a Markdown table for docs/triage.md.
+and a Markdown table for the lab notebook (README.md).
 
 Usage:
-    .venv/bin/python -m benchmarks.triage_int8_ceiling --tokens 208 --repeats 300
+    .venv/bin/python -m research.triage.int8_ceiling --tokens 208 --repeats 300
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Recipe search, stage 2: does a SetFit-style contrastive step lift the frozen features?
 
-For chosen projects and folds (the folds of triage_frozen.py), fine-tunes the encoder
+For chosen projects and folds (the folds of frozen.py), fine-tunes the encoder
 contrastively on the training part of the fold, embeds the project's issues with it, and
 scores the same linear heads as stage 1 on the held-out part. Prints one JSON line per
 (project, fold, feature set), with the frozen encoder's score on the same fold beside it.
 
 Usage (each project-fold is a few minutes on 2 cores):
-    nice -n 19 .venv/bin/python -m benchmarks.triage_contrastive \
+    nice -n 19 .venv/bin/python -m research.triage.contrastive \
         --data ../shared/data/issues/nlbse24/issues_train.csv \
         --repos bitcoin/bitcoin tensorflow/tensorflow --folds 0 --pairs-per-issue 4
 """
@@ -50,15 +50,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from benchmarks.triage_frozen import FOLDS, stratified_folds
     from bot.triage.encoder import (
-        contrastive_finetune,
         default_base_model,
         embed,
         load_encoder,
         loss_ends,
         seed_everything,
     )
+    from research.triage.frozen import FOLDS, stratified_folds
+    from research.triage.lab_encoder import contrastive_finetune
 
     issues = read_labelled(args.data)
     labels = label_set(issues)

@@ -1,6 +1,6 @@
 """Recipe search, stage 9: other ways to combine the pooled model's views, on cached encoders.
 
-Reads the tuned embeddings that ``benchmarks/triage_finetune.py --pooled`` cached for each
+Reads the tuned embeddings that ``research/triage/finetune.py --pooled`` cached for each
 fold (``fold{K}-pooled-{TAG}.npz`` under --cache; run it first) and scores, on the same
 folds, heads that combine the tuned embedding and the three lexical views otherwise than
 the default's one logistic regression over all of them (early fusion):
@@ -19,9 +19,9 @@ the default's one logistic regression over all of them (early fusion):
 No encoder runs here: about 2-9 minutes for five folds on 2 cores (ten encoders: 9).
 
 Usage:
-    .venv/bin/python -m benchmarks.triage_pooled_heads \
+    .venv/bin/python -m research.triage.pooled_heads \
         --data ../shared/data/issues/nlbse24/issues_train.csv --cache /tmp/ft --tag e2
-    .venv/bin/python -m benchmarks.triage_pooled_heads --data ... --cache /tmp/ft \
+    .venv/bin/python -m research.triage.pooled_heads --data ... --cache /tmp/ft \
         --ensemble e2 lr1e-04-e2 lr1e-04-e2-s1 lr2e-04-e2 tapt4-e2
 """
 
@@ -37,12 +37,12 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from benchmarks.triage_finetune import QUARTERS_OPTION, head_matrix, train_quarters
-from benchmarks.triage_frozen import FOLDS, macro_f1_per_repo, stratified_folds
 from bot.triage.data import label_set, read_labelled
 from bot.triage.head import fit_head
 from bot.triage.lexical import fit_idf, hashed_counts_sparse
 from bot.triage.train import DEFAULT_LEXICAL
+from research.triage.finetune import QUARTERS_OPTION, head_matrix, train_quarters
+from research.triage.frozen import FOLDS, macro_f1_per_repo, stratified_folds
 
 
 def neighbour_vote(
@@ -148,7 +148,7 @@ def fold_variants(fold: PooledFold) -> dict[str, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--cache", type=Path, required=True, help="triage_finetune's --cache")
+    parser.add_argument("--cache", type=Path, required=True, help="finetune.py's --cache")
     parser.add_argument("--tag", default="e2", help="the cached encoders: fold{K}-pooled-{TAG}")
     parser.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
     parser.add_argument(
@@ -162,7 +162,7 @@ def main() -> None:
         "--train-quarters",
         **QUARTERS_OPTION,
         help="the heads fitted on the training issues the encoders were tuned on with "
-        "triage_finetune --train-quarters Q (their tags end in -qQ-...)",
+        "finetune.py --train-quarters Q (their tags end in -qQ-...)",
     )
     args = parser.parse_args()
     issues = read_labelled(args.data)
@@ -180,7 +180,7 @@ def main() -> None:
         for tag in tags:
             cached = args.cache / f"fold{k}-pooled-{tag}.npz"
             if not cached.exists():
-                parser.error(f"{cached} is missing: run benchmarks.triage_finetune --pooled first")
+                parser.error(f"{cached} is missing: run research.triage.finetune --pooled first")
             embeddings[tag] = np.load(cached)["issue"]
         train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         if args.train_quarters < 4:

@@ -16,7 +16,7 @@ per project and the means.
 
 Usage:
     maintbot triage protocol --train fold3-train.csv --test fold3-test.csv --out /tmp/models
-    .venv/bin/python -m benchmarks.triage_int8_head --models /tmp/models \
+    .venv/bin/python -m research.triage.int8_head --models /tmp/models \
         --train fold3-train.csv --test fold3-test.csv
 """
 

@@ -26,7 +26,7 @@ issue right with the probability it states).
 
 Usage:
     maintbot triage protocol --train fold3-train.csv --test fold3-test.csv --out /tmp/models3
-    .venv/bin/python -m benchmarks.triage_thresholds --runs /tmp/models3=fold3-test.csv ...
+    .venv/bin/python -m research.triage.thresholds --runs /tmp/models3=fold3-test.csv ...
 """
 
 from __future__ import annotations

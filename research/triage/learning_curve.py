@@ -1,6 +1,6 @@
 """Stage 18: the pooled learning curve, and what it says of a model trained on more issues.
 
-Reads the JSON rows that ``triage_finetune`` prints (files, or stdin), among them runs with
+Reads the JSON rows that ``finetune`` prints (files, or stdin), among them runs with
 ``--train-quarters``, and keeps one head's rows of single-seed, in-sample fits. Prints, per
 number of training issues, each seed's five-fold mean macro-F1 (the mean over the projects
 of a fold, then over the folds) and the seeds' mean; then a least-squares line through the
@@ -13,7 +13,7 @@ line in log-size is the usual shape of a learning curve over a range this short;
 it predicts beyond the measured sizes as an estimate.
 
 Usage:
-    .venv/bin/python -m benchmarks.triage_learning_curve /tmp/curve.jsonl /tmp/members.jsonl
+    .venv/bin/python -m research.triage.learning_curve /tmp/curve.jsonl /tmp/members.jsonl
 """
 
 from __future__ import annotations

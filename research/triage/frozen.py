@@ -1,14 +1,14 @@
 """Recipe search, stages 1 and 3: frozen-encoder features and linear heads, cross-validated.
 
-Reproduces the "frozen" rows of docs/triage.md. Embeds every issue of the NLBSE'24 training
-split once per text view with the untouched base encoder (cached under --cache), then scores
-linear heads on feature combinations with 5-fold cross-validation:
+Reproduces the "frozen" rows of the lab notebook (README.md). Embeds every issue of the
+NLBSE'24 training split once per text view with the untouched base encoder (cached under
+--cache), then scores linear heads on feature combinations with 5-fold cross-validation:
 
 - strict: per project, train on 4/5 of its 300 issues, score macro-F1 on the other 1/5;
 - pooled: train on 4/5 of every project's issues together, score per project on the rest.
 
 Usage (about 5 minutes on 2 cores, most of it embedding):
-    nice -n 19 .venv/bin/python benchmarks/triage_frozen.py \
+    nice -n 19 .venv/bin/python -m research.triage.frozen \
         --data ../shared/data/issues/nlbse24/issues_train.csv --cache /tmp/triage-cache
 """
 

@@ -1,6 +1,6 @@
 """Recipe search, stage 4: fine-tune the encoder on the labels, then the head, cross-validated.
 
-For each chosen fold of triage_frozen.py, fine-tunes all-MiniLM-L6-v2 on the fold's training
+For each chosen fold of frozen.py, fine-tunes all-MiniLM-L6-v2 on the fold's training
 issues with ``classify_finetune`` (what ``triage train --epochs N`` does: a cosine classifier
 over the mean-pooled embedding, 128 tokens), embeds every issue with the tuned encoder (the
 issue view at 256 and at 128 tokens, and the title view), and scores the heads of HEADS on
@@ -23,9 +23,9 @@ embeddings (only the views the chosen heads read) are cached per (fold, scope, e
 layers, variant) under --cache.
 
 Usage (pooled: about 6-10 minutes per fold on 2 cores; strict: about 2 per project-fold):
-    nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
+    nice -n 19 .venv/bin/python -m research.triage.finetune \
         --data ../shared/data/issues/nlbse24/issues_train.csv --pooled --folds 0 1 2 3 4
-    nice -n 19 .venv/bin/python -m benchmarks.triage_finetune \
+    nice -n 19 .venv/bin/python -m research.triage.finetune \
         --data ../shared/data/issues/nlbse24/issues_train.csv --folds 0 --epochs 4
 """
 
@@ -43,17 +43,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmarks.triage_frozen import (
-    FOLDS,
-    LEXICAL_BLOCKS,
-    macro_f1_per_repo,
-    stratified_folds,
-)
 from bot.triage.data import LabelledIssue, label_set, read_labelled
 from bot.triage.head import fit_head
 from bot.triage.lexical import fit_idf, hashed_counts_sparse, tfidf
 from bot.triage.tokens import issue_ids, load_tokenizer
 from bot.triage.train import DEFAULT_LEXICAL, Recipe
+from research.triage.frozen import (
+    FOLDS,
+    LEXICAL_BLOCKS,
+    macro_f1_per_repo,
+    stratified_folds,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -146,14 +146,8 @@ def tuned_embeddings(
     saved = cached_views(cache)
     if saved and views <= set(saved) and (not keep_weights or weights_file(cache).exists()):
         return saved
-    from bot.triage.encoder import (
-        classify_finetune,
-        keep_layers,
-        load_encoder,
-        loss_ends,
-        masked_lm_adapt,
-        seed_everything,
-    )
+    from bot.triage.encoder import keep_layers, load_encoder, loss_ends, seed_everything
+    from research.triage.lab_encoder import lab_classify_finetune, masked_lm_adapt
 
     labels = label_set(issues)
     tok = load_tokenizer(Path(base) / "tokenizer.json")
@@ -176,7 +170,7 @@ def tuned_embeddings(
             seed=seed,
         )
     adapted = time.time() - start
-    losses = classify_finetune(
+    losses = lab_classify_finetune(
         encoder,
         train_sequences,
         [labels.index(issues[i].label) for i in train_rows],
@@ -347,7 +341,7 @@ def train_quarters(
 
 
 def repository_indices(issues: list[LabelledIssue]) -> list[int]:
-    """Each issue's repository as an index, for ``classify_finetune(domains=...)``."""
+    """Each issue's repository as an index, for ``lab_classify_finetune(domains=...)``."""
     ids = {r: k for k, r in enumerate(sorted({str(i.repo) for i in issues}))}
     return [ids[str(i.repo)] for i in issues]
 
@@ -405,7 +399,7 @@ def out_of_fold_lexical_logits(
 ) -> np.ndarray:
     """Logits of the lexical views' head for each training issue, from a head fitted without
     it (``parts``-fold within ``train``): what the lexical views already tell about an issue
-    they have not seen, for ``classify_finetune(offsets=...)`` (stage 16)."""
+    they have not seen, for ``lab_classify_finetune(offsets=...)`` (stage 16)."""
     identity = {int(i): int(i) for i in train}
     part = np.random.default_rng(seed).permutation(len(train)) % parts
     out = np.zeros((len(train), n_labels))

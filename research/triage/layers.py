@@ -1,14 +1,14 @@
 """Latency of a shallower encoder: the int8 ONNX encoder alone with some layers dropped.
 
-The accuracy side of the same question is ``triage_finetune.py --keep-layers``. Here each
+The accuracy side of the same question is ``finetune.py --keep-layers``. Here each
 layer set of the base model is exported, fused and quantised exactly as ``triage train``
 does (``export_onnx``, ``quantize_int8``; the weights are the base model's, the timing does
 not depend on their values) and run on one issue of about 200 tokens at the 256- and
 128-token budgets, round-robin so that load bursts on a shared machine hit every set alike.
-Prints JSON lines, then a Markdown table for docs/triage.md.
+Prints JSON lines, then a Markdown table for the lab notebook (README.md).
 
 Usage:
-    .venv/bin/python -m benchmarks.triage_layers \
+    .venv/bin/python -m research.triage.layers \
         --data ../shared/data/issues/nlbse24/issues_train.csv --sets 012345 024 012 14
 """
 

@@ -1,0 +1,1 @@
+"""Experiments that chose the recipes (README.md); the product in bot/ never imports them."""

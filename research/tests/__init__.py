@@ -1,0 +1,1 @@
+"""Tests of the lab's helpers and of the experiment-only encoder steps, with plain values."""
