@@ -2,7 +2,7 @@
 
 The words of an issue template ("Feature request", "Describe the bug", "Issue type: Support")
 and of a title ("How to", "[Bug]") are strong, cheap signals that a sentence encoder blurs.
-Three views read them differently and fail on different projects (docs/triage.md):
+Three views read them differently and fail on different projects (docs/triage-why.md):
 
 - ``words``: words and word pairs of the cleaned text, title words marked apart;
 - ``raw-words``: the same on the raw text, where the template's own markup (headings,

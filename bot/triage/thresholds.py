@@ -61,7 +61,7 @@ def threshold_for_precision(
 
 # held-out predictions of a label before it gets a threshold of its own (not tuned: a
 # project's validation split predicts each label about 20 times, a model of several
-# projects about 80; docs/triage.md, stage 13)
+# projects about 80; docs/triage-why.md)
 OWN_THRESHOLD_SUPPORT = 30
 
 
@@ -82,7 +82,8 @@ def choose_thresholds(
     predictions; the others share the one found on every label's predictions together.
     On about 20 predictions the cut lands wherever the sample happened to look best (held
     out, such thresholds gave 0.879 precision for a promised 0.9); the shared curve has
-    three times the evidence (stage 13: 0.899, at a little more coverage)."""
+    three times the evidence (with ``stated``, 0.899 held out, at a little more coverage;
+    docs/triage-why.md)."""
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     right = predicted == np.asarray(truth)
