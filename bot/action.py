@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_context import MaintbotCommand, pass_settings
 from bot.events import DispatchResult, Event
 from bot.events.local import exit_code_for, print_result, read_payload, run_event
 from bot.github.sanitize import inline
@@ -31,7 +32,7 @@ def step_summary_markdown(result: DispatchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-@click.command()
+@click.command(cls=MaintbotCommand)
 @click.option(
     "--event-name",
     envvar="GITHUB_EVENT_NAME",
@@ -47,7 +48,7 @@ def step_summary_markdown(result: DispatchResult) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The file holding the event's payload.",
 )
-@click.pass_obj
+@pass_settings
 def action(settings: Settings, event_name: str, event_path: Path) -> None:
     """Handle the current GitHub Actions event (reads GITHUB_EVENT_NAME / GITHUB_EVENT_PATH).
 

@@ -16,8 +16,9 @@ from typing import Any
 import click
 
 from bot import __version__
+from bot.cli_context import CapabilityGroup, settings_of
 from bot.errors import GitHubError, MaintbotError
-from bot.settings import DEFAULT_API_URL, Settings, configure_logging
+from bot.settings import DEFAULT_API_URL, configure_logging
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a finding (e.g. a benchmark regression); 2 usage or configuration "
@@ -39,9 +40,12 @@ class ReportedError(click.ClickException):
             click.echo(f"Hint: {self.hint}", err=True)
 
 
-class MaintbotGroup(click.Group):
+class MaintbotGroup(CapabilityGroup):
     """The root group: capability commands are imported only when used, and every maintbot
     and PyGithub error becomes a clear message with a documented exit code.
+
+    As a :class:`CapabilityGroup` it takes the global ``--json`` and ``--dry-run``, which the
+    capability commands accept after their names too.
 
     Lazy loading keeps ``maintbot --help`` and the Action's start fast: a command's module
     (and the libraries it needs) is imported only when that command runs.
@@ -76,8 +80,7 @@ class MaintbotGroup(click.Group):
 
                 raise ReportedError(explain_github_error(error)) from error
             if isinstance(error, RequestException):
-                settings = ctx.find_object(Settings)
-                where = settings.api_url if settings else "the GitHub API"
+                where = settings_of(ctx).api_url
                 raise ReportedError(
                     GitHubError(
                         f"cannot reach {where}: {type(error).__name__}",
@@ -116,14 +119,6 @@ class MaintbotGroup(click.Group):
     show_envvar=True,
     help="A local maintbot.yml instead of the repository's .github/maintbot.yml.",
 )
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    envvar="MAINTBOT_DRY_RUN",
-    show_envvar=True,
-    help="Write nothing to GitHub: print the labels, comments and checks instead.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @click.option("-v", "--verbose", count=True, help="-v: what maintbot does; -vv: HTTP too.")
 @click.pass_context
 def cli(
@@ -131,8 +126,6 @@ def cli(
     api_url: str,
     token: str | None,
     config_path: Path | None,
-    dry_run: bool,
-    as_json: bool,
     verbose: int,
 ) -> None:
     """maintbot keeps open-source machine-learning projects healthy.
@@ -145,14 +138,12 @@ def cli(
     # A token from the environment must not outrank App credentials from the environment
     # (in a workflow GITHUB_TOKEN is always set): only an explicit --token wins outright.
     explicit = ctx.get_parameter_source("token") is click.core.ParameterSource.COMMANDLINE
-    ctx.obj = Settings(
-        api_url=api_url.rstrip("/"),
-        token=token if explicit else None,
-        config_path=config_path,
-        dry_run=dry_run,
-        as_json=as_json,
-        verbose=verbose,
-    )
+    # --json and --dry-run have already set their fields of this same Settings.
+    settings = settings_of(ctx)
+    settings.api_url = api_url.rstrip("/")
+    settings.token = token if explicit else None
+    settings.config_path = config_path
+    settings.verbose = verbose
 
 
 # Capability commands: (command name, module holding it, one-line help for `maintbot --help`).

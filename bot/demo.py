@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from bot.cli_context import MaintbotCommand, pass_settings
 from bot.settings import Settings
 
 DEMO_REPO = "octo-lab/mnist-playground"
@@ -136,7 +137,7 @@ STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
 ]
 
 
-@click.command()
+@click.command(cls=MaintbotCommand)
 @click.option(
     "--out",
     "out_dir",
@@ -150,7 +151,7 @@ STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
     is_flag=True,
     help="Leave the sandbox up afterwards so you can point other commands at it.",
 )
-@click.pass_obj
+@pass_settings
 def demo(settings: Settings, out_dir: Path, keep_running: bool) -> None:
     """Run maintbot end to end on an embedded demo repository, with no network and no token.
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from bot.cli_context import MaintbotCommand, pass_settings
 from bot.events import Event
 from bot.events.local import exit_code_for, print_result, read_payload, run_event
 from bot.settings import Settings
 
 
-@click.command()
+@click.command(cls=MaintbotCommand)
 @click.option(
     "--event",
     "event_name",
@@ -26,7 +27,7 @@ from bot.settings import Settings
     help="The saved JSON body.",
 )
 @click.option("--delivery-id", default=None, help="The X-GitHub-Delivery id, if known.")
-@click.pass_obj
+@pass_settings
 def replay(
     settings: Settings, event_name: str, payload_path: Path, delivery_id: str | None
 ) -> None:

@@ -2,7 +2,8 @@
 
 Commands never read the environment or build clients themselves: they ask ``Settings`` for
 the GitHub client, the configuration or the store, so `--token`, `--api-url`, `--config` and
-`--dry-run` mean the same thing everywhere.
+`--dry-run` mean the same thing everywhere. A command gets the one ``Settings`` of its
+invocation with ``bot.cli_context.pass_settings``.
 """
 
 from __future__ import annotations

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-import click
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from bot.cli import cli
 from bot.config import Config, parse_config
 from bot.config.cli import config as config_group
-from bot.settings import Settings
 
 
 @pytest.fixture
@@ -86,19 +85,19 @@ def test_show_invalid_file_exits_2(runner, tmp_path):
     assert "report: expected a mapping" in result.stderr
 
 
-def test_global_config_and_json_options_of_the_main_cli_are_honoured(runner, tmp_path):
-    """Under the main CLI, ``--config`` and ``--json`` reach the group as ``Settings``."""
+@pytest.mark.parametrize(
+    "args",
+    [["--json", "config", "show"], ["config", "show", "--json"], ["config", "--json", "show"]],
+    ids=["before the command", "after it", "after the group"],
+)
+def test_global_config_and_json_options_of_the_main_cli_are_honoured(runner, tmp_path, args):
+    """Under the main CLI, ``--config`` and ``--json`` (wherever it is) reach ``config``."""
     path = tmp_path / "custom.yml"
     path.write_text("bench:\n  epochs: 9\n", encoding="utf-8")
-
-    @click.group()
-    @click.pass_context
-    def root(ctx: click.Context) -> None:
-        ctx.obj = Settings(config_path=path, as_json=True)
-
-    root.add_command(config_group)
-    result = runner.invoke(root, ["config", "show"])
+    result = runner.invoke(cli, ["--config", str(path), *args])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["bench"]["epochs"] == 9
-    result = runner.invoke(root, ["config", "check"])
+    result = runner.invoke(cli, ["--config", str(path), "config", "show"])
+    assert yaml.safe_load(result.stdout)["bench"]["epochs"] == 9  # YAML without --json
+    result = runner.invoke(cli, ["--config", str(path), "config", "check"])
     assert result.stdout == f"ok: {path}\n"

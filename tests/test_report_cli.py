@@ -8,6 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from bot.cli import cli
 from bot.errors import UsageError
 from bot.report.cli import ProgressBar, report
 from bot.settings import Settings
@@ -28,10 +29,8 @@ def seeded(make_sandbox, monkeypatch, tmp_path):
     return sb
 
 
-def run(sb, *args, config=None, dry_run=False):
-    settings = Settings(
-        api_url=sb.base_url, token="test-token", config_path=config, dry_run=dry_run
-    )
+def run(sb, *args, config=None):
+    settings = Settings(api_url=sb.base_url, token="test-token", config_path=config)
     return CliRunner().invoke(report, list(args), obj=settings, catch_exceptions=True)
 
 
@@ -88,15 +87,47 @@ def test_post_issue_creates_once_then_updates_in_place(seeded):
     assert data["backlog"]["open_issues"] == 4
 
 
-def test_dry_run_prints_the_issue_and_writes_nothing(seeded):
-    result = run(seeded, "--repo", REPO, *MARCH, "--post-issue", "--dry-run")
+def run_maintbot(sb, *args):
+    """``maintbot ARGS`` in process, through the root group and its global options."""
+    root = ["--api-url", sb.base_url, "--token", "test-token"]
+    return CliRunner(env={"MAINTBOT_DRY_RUN": None}).invoke(cli, [*root, *args])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--repo", REPO, *MARCH, "--post-issue", "--dry-run"],
+        ["--dry-run", "report", "--repo", REPO, *MARCH, "--post-issue"],
+    ],
+    ids=["after the command", "before it"],
+)
+def test_dry_run_prints_the_issue_and_writes_nothing(seeded, args):
+    result = run_maintbot(seeded, *args)
     assert result.exit_code == 0, result.output
     assert "Dry run: would create the issue" in result.output
     assert "## Summary" in result.output
     writes = [r for r in seeded.requests if r.method != "GET"]
     assert writes == []
-    global_flag = run(seeded, "--repo", REPO, *MARCH, "--post-issue", dry_run=True)
-    assert "Dry run" in global_flag.output and not [r for r in seeded.requests if r.method != "GET"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["report", "--repo", REPO, *MARCH, "--json"], ["--json", "report", "--repo", REPO, *MARCH]],
+    ids=["after the command", "before it"],
+)
+def test_json_flag_is_the_json_format(seeded, args):
+    result = run_maintbot(seeded, *args)
+    assert result.exit_code == 0, result.output
+    expected = json.loads(run(seeded, "--repo", REPO, *MARCH, "--format", "json").stdout)
+    shown = json.loads(result.stdout)
+    assert shown.pop("generated_at") and expected.pop("generated_at")  # the time of each run
+    assert shown == expected
+
+
+def test_json_flag_and_another_format_is_a_usage_error(seeded):
+    result = run_maintbot(seeded, "report", "--repo", REPO, *MARCH, "--format", "html", "--json")
+    assert result.exit_code == 2
+    assert "--json and --format html ask for two different formats" in result.output
 
 
 def test_long_report_goes_on_in_comments(seeded, tmp_path):

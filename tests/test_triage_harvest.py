@@ -59,8 +59,6 @@ def test_harvest_reads_labelled_issues_and_then_only_updates(sandbox, settings):
 def test_train_pools_files_and_harvested_repositories(settings, tmp_path, capsys):
     """`triage train --data F --repo R`: the file's issues and the repository's, together,
     each source's count reported (the issues a maintainer adds to a pooled model)."""
-    import click
-
     from bot.triage.cli import _issues
 
     export = tmp_path / "export.jsonl"
@@ -68,8 +66,7 @@ def test_train_pools_files_and_harvested_repositories(settings, tmp_path, capsys
         '{"title": "Widget crashes on empty input", "label": "bug", "repo": "octo/widgets", '
         '"number": 1}\n{"title": "Docs typo", "label": "docs", "repo": "octo/widgets"}\n'
     )
-    with click.Context(click.Command("maintbot"), obj=settings) as ctx:
-        issues = _issues(ctx, (export,), (REPO,), "train")
+    issues = _issues(settings, (export,), (REPO,), "train")
     # the harvest's #1 is the file's #1: counted once, from the file
     assert [(i.label, i.number) for i in issues] == [
         ("bug", 1),

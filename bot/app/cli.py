@@ -10,11 +10,12 @@ from bot.app.settings import (
     REDIS_URL_ENV,
     AppSettings,
 )
+from bot.cli_context import MaintbotCommand, pass_settings
 from bot.errors import UsageError
 from bot.settings import Settings
 
 
-@click.command()
+@click.command(cls=MaintbotCommand)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -79,7 +80,7 @@ from bot.settings import Settings
     is_flag=True,
     help="Accept unsigned deliveries. For a local test only, never on a network.",
 )
-@click.pass_obj
+@pass_settings
 def serve(
     settings: Settings,
     host: str,

@@ -14,13 +14,10 @@ from typing import Any
 
 import click
 
+from bot.cli_context import CapabilityGroup, pass_settings
 from bot.errors import FindingError, MaintbotError, UsageError
 from bot.settings import Settings
 from reference_models import MODEL_NAMES as MODEL_CHOICES
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_object(Settings) or Settings()
 
 
 def _models(value: str | None, default: tuple[str, ...]) -> list[str]:
@@ -85,12 +82,12 @@ def run_options(command: Any) -> Any:
     return command
 
 
-def _run_settings(ctx: click.Context, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+def _run_settings(settings: Settings, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """(models, seeds, RunSettings, bench config) from the options, defaults from the config."""
     from bot.bench.runner import RunSettings, seeds_from_count
 
-    bench_config = _settings(ctx).config().bench
-    settings = RunSettings(
+    bench_config = settings.config().bench
+    run_settings = RunSettings(
         epochs=params["epochs"] or bench_config.epochs,
         dataset=params["dataset"],
         train_limit=params["train_limit"],
@@ -100,10 +97,10 @@ def _run_settings(ctx: click.Context, params: dict[str, Any]) -> tuple[Any, Any,
     )
     models = _models(params["models"], tuple(bench_config.models))
     seeds = seeds_from_count(params["seeds"] or bench_config.seeds)
-    return models, seeds, settings, bench_config
+    return models, seeds, run_settings, bench_config
 
 
-@click.group()
+@click.group(cls=CapabilityGroup)
 def bench() -> None:
     """Train the reference models and tell a PR whether it made them worse."""
 
@@ -122,9 +119,9 @@ def bench() -> None:
     default=Path("."),
     help="Folder holding reference_models/ (default: here).",
 )
-@click.pass_context
+@pass_settings
 def run_command(
-    ctx: click.Context, out: Path | None, label: str, tree: Path, **params: Any
+    settings: Settings, out: Path | None, label: str, tree: Path, **params: Any
 ) -> None:
     """Train the models over the seeds into one results JSON.
 
@@ -133,13 +130,13 @@ def run_command(
     from bot.bench import results
     from bot.bench.pr import bench_tree, model_tree
 
-    models, seeds, settings, _ = _run_settings(ctx, params)
+    models, seeds, run_settings, _ = _run_settings(settings, params)
     doc = bench_tree(
         model_tree(tree),
         label=label,
         models=models,
         seeds=seeds,
-        settings=settings,
+        settings=run_settings,
         progress=sys.stderr,
     )
     if out:
@@ -163,8 +160,8 @@ def run_command(
 @click.argument("base_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("head_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.pass_context
-def compare_command(ctx: click.Context, base_file: Path, head_file: Path, fmt: str) -> None:
+@pass_settings
+def compare_command(settings: Settings, base_file: Path, head_file: Path, fmt: str) -> None:
     """Judge HEAD_FILE against BASE_FILE (exit 1 if worse).
 
     A verdict per model and metric, with thresholds from the configuration.
@@ -173,7 +170,6 @@ def compare_command(ctx: click.Context, base_file: Path, head_file: Path, fmt: s
     from bot.bench.compare import Thresholds, compare
     from bot.bench.publish import write_job_summary
 
-    settings = _settings(ctx)
     base, head = results.load(base_file), results.load(head_file)
     comparison = compare(base, head, Thresholds.from_config(settings.config().bench.thresholds))
     report = render.markdown(comparison, base_runs=base["runs"], head_runs=head["runs"])
@@ -205,9 +201,9 @@ def compare_command(ctx: click.Context, base_file: Path, head_file: Path, fmt: s
     help="PR to post to (default: from the pull_request event).",
 )
 @click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, help="owner/name for --post.")
-@click.pass_context
+@pass_settings
 def pr_command(
-    ctx: click.Context,
+    settings: Settings,
     base_ref: str,
     head_ref: str | None,
     out: Path,
@@ -229,8 +225,7 @@ def pr_command(
     from bot.bench.publish import write_job_summary
     from bot.bench.pull_request import claimed_pull_request
 
-    settings = _settings(ctx)
-    models, seeds, run_settings, bench_config = _run_settings(ctx, params)
+    models, seeds, run_settings, bench_config = _run_settings(settings, params)
     event_name, payload = _event()
     claim = claimed_pull_request(event_name, payload)
     outcome = bench_pr(
@@ -290,9 +285,9 @@ def pr_command(
     help="owner/name of the repository to comment on.",
 )
 @click.option("--history-branch", help="Also chart this branch's accuracy history (the store).")
-@click.pass_context
+@pass_settings
 def comment_command(
-    ctx: click.Context,
+    settings: Settings,
     artifact_dir: Path,
     head_sha: str | None,
     repo: str,
@@ -308,7 +303,6 @@ def comment_command(
     from bot.bench.publish import write_job_summary
     from bot.bench.pull_request import resolve_pull_request, trusted_head_sha
 
-    settings = _settings(ctx)
     base, head = read_artifact(artifact_dir)
     event_name, payload = _event()
     head_sha = head_sha or trusted_head_sha(event_name, payload)
@@ -348,13 +342,13 @@ def comment_command(
 @click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, required=True)
 @click.option("--branch", required=True, help="The branch the results were run on (e.g. main).")
-@click.pass_context
-def record_command(ctx: click.Context, results_file: Path, repo: str, branch: str) -> None:
+@pass_settings
+def record_command(settings: Settings, results_file: Path, repo: str, branch: str) -> None:
     """Append results to the benchmark history (store)."""
     from bot.bench import history, results
 
     doc = results.load(results_file)
-    store = _settings(ctx).store()
+    store = settings.store()
     with store.session() as session:
         added = history.record(session, doc, repo=repo, branch=branch)
     click.echo(f"recorded {added} model(s) of {doc['git']['sha'][:12]} on {branch}", err=True)
@@ -365,14 +359,14 @@ def record_command(ctx: click.Context, results_file: Path, repo: str, branch: st
 @click.option("--model", type=click.Choice(MODEL_CHOICES), required=True)
 @click.option("--branch", help="Only this branch (default: every branch).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.pass_context
+@pass_settings
 def history_command(
-    ctx: click.Context, repo: str, model: str, branch: str | None, limit: int
+    settings: Settings, repo: str, model: str, branch: str | None, limit: int
 ) -> None:
     """Export a model's benchmark history as JSON."""
     from bot.bench import history
 
-    store = _settings(ctx).store()
+    store = settings.store()
     with store.session() as session:
         rows = history.export(session, repo=repo, model=model, branch=branch, limit=limit)
     click.echo(json.dumps(rows, indent=2, sort_keys=True))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import yaml
 
+from bot.cli_context import CapabilityGroup, pass_settings
 from bot.config.loader import load_config
 from bot.config.schema import REPO_CONFIG_PATH, Config
 from bot.errors import ConfigError
@@ -18,7 +19,7 @@ path_argument = click.argument(
 )
 
 
-@click.group("config")
+@click.group("config", cls=CapabilityGroup)
 def config() -> None:
     """Check and show the configuration (.github/maintbot.yml).
 
@@ -29,11 +30,11 @@ def config() -> None:
 
 @config.command("check")
 @path_argument
-@click.pass_context
-def check(ctx: click.Context, path: Path | None) -> None:
+@pass_settings
+def check(settings: Settings, path: Path | None) -> None:
     """Validate PATH: print "ok", or the error with its line and exit 2."""
-    chosen = _choose_path(ctx, path)
-    _load_or_exit(ctx, chosen)
+    chosen = _choose_path(settings, path)
+    _load_or_exit(chosen)
     if chosen is None:
         click.echo(f"ok: no {REPO_CONFIG_PATH} here, so the defaults apply")
     else:
@@ -42,14 +43,13 @@ def check(ctx: click.Context, path: Path | None) -> None:
 
 @config.command("show")
 @path_argument
-@click.option("--json", "as_json", is_flag=True, help="Print one line of JSON instead of YAML.")
-@click.pass_context
-def show(ctx: click.Context, path: Path | None, as_json: bool) -> None:
-    """Print the effective configuration of PATH, with every default filled in."""
-    chosen = _choose_path(ctx, path)
-    effective = _load_or_exit(ctx, chosen).to_dict()
-    settings_obj = ctx.find_object(Settings)
-    if as_json or (settings_obj is not None and settings_obj.as_json):
+@pass_settings
+def show(settings: Settings, path: Path | None) -> None:
+    """Print the effective configuration of PATH, with every default filled in (YAML; one
+    line of JSON with --json)."""
+    chosen = _choose_path(settings, path)
+    effective = _load_or_exit(chosen).to_dict()
+    if settings.as_json:
         click.echo(json.dumps(effective))  # one line, like every --json output of maintbot
         return
     origin = chosen if chosen is not None else "defaults (no configuration file)"
@@ -57,23 +57,24 @@ def show(ctx: click.Context, path: Path | None, as_json: bool) -> None:
     click.echo(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True), nl=False)
 
 
-def _choose_path(ctx: click.Context, path: Path | None) -> Path | None:
+def _choose_path(settings: Settings, path: Path | None) -> Path | None:
     """The argument, else the global ``--config``, else the repository file when present."""
     if path is not None:
         return path
-    settings = ctx.find_object(Settings)
-    if settings is not None and settings.config_path is not None:
+    if settings.config_path is not None:
         return Path(settings.config_path)
     local = Path(REPO_CONFIG_PATH)
     return local if local.is_file() else None
 
 
-def _load_or_exit(ctx: click.Context, path: Path | None) -> Config:
+def _load_or_exit(path: Path | None) -> Config:
+    """The configuration at ``path``; a bad file prints its error (line, key, hint) and exits
+    with the error's code."""
     try:
         return load_config(path)
     except ConfigError as err:
         click.secho(f"Error: {err.message}", err=True, fg="red")
         if err.hint:
             click.echo(f"Hint: {err.hint}", err=True)
-        ctx.exit(err.exit_code)
+        click.get_current_context().exit(err.exit_code)
         raise  # unreachable: ctx.exit raises; keeps type checkers sure of the return

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 from click.core import ParameterSource
 
+from bot.cli_context import MaintbotCommand, pass_settings
 from bot.errors import UsageError
 from bot.report.business_hours import BusinessHours
 from bot.report.collect import CollectSummary, collect_repository
@@ -141,7 +142,7 @@ def _default_branch_bench(github: Github, store: Store, repo: str) -> list[Bench
     return bench_points(store, repo, github.get_repo(repo).default_branch)
 
 
-@click.command("report")
+@click.command("report", cls=MaintbotCommand)
 @click.option(
     "--repo",
     "repos",
@@ -165,8 +166,8 @@ def _default_branch_bench(github: Github, store: Store, repo: str) -> list[Bench
     "fmt",
     type=click.Choice([f.value for f in Format]),
     default=None,
-    help="md (GitHub Markdown with Mermaid charts), html (one self-contained page) or json. "
-    "Default: report.format of the configuration (md).",
+    help="md (GitHub Markdown with Mermaid charts), html (one self-contained page) or json "
+    "(as --json). Default: report.format of the configuration (md).",
 )
 @click.option(
     "--out",
@@ -181,16 +182,16 @@ def _default_branch_bench(github: Github, store: Store, repo: str) -> list[Bench
 @click.option(
     "--post-issue",
     is_flag=True,
-    help="Create or update the window's report issue in the (first) repository.",
+    help="Create or update the window's report issue in the (first) repository (with "
+    "--dry-run: print the issue instead).",
 )
-@click.option("--dry-run", is_flag=True, help="With --post-issue: print the issue instead.")
 @click.option(
     "--full-history",
     is_flag=True,
     help="Fetch the reviews of every pull request ever (one request each), not only of those "
     "updated since the previous window began.",
 )
-@click.pass_obj
+@pass_settings
 def report(
     settings: Settings,
     repos: tuple[str, ...],
@@ -201,7 +202,6 @@ def report(
     out: Path | None,
     template: Path | None,
     post_issue: bool,
-    dry_run: bool,
     full_history: bool,
 ) -> None:
     """Write the community-health report: response times, backlog, contributors and more.
@@ -228,7 +228,7 @@ def report(
     config = _load_config(settings, github, names[0])
     now = datetime.now(UTC)
     window = resolve_window(since, until, window_days=config.report.window_days, now=now)
-    chosen = Format(fmt or config.report.format)
+    chosen = report_format(fmt, settings.as_json, config.report.format)
 
     progress = ProgressBar(sys.stderr, interactive=sys.stderr.isatty())
     dataset, summaries = gather(
@@ -244,10 +244,21 @@ def report(
         )
 
     if post_issue or config.report.post_issue:
-        _post(settings, github, names, window, config, result, dry_run=dry_run, template=template)
+        _post(settings, github, names, window, config, result, template=template)
         return
     text = render(result, chosen, template=template)
     _write(text, out)
+
+
+def report_format(given: str | None, as_json: bool, configured: str) -> Format:
+    """JSON with ``--json`` (a different ``--format`` is a mistake), else ``--format``, else the
+    configuration's ``report.format``."""
+    if as_json and given not in (None, Format.JSON.value):
+        raise UsageError(
+            f"--json and --format {given} ask for two different formats",
+            hint="give one of them",
+        )
+    return Format.JSON if as_json else Format(given or configured)
 
 
 def _post(
@@ -258,7 +269,6 @@ def _post(
     config: Config,
     result: Any,
     *,
-    dry_run: bool,
     template: Path | None,
 ) -> None:
     from bot.report.publish import post_report_issue
@@ -266,9 +276,8 @@ def _post(
     start, last = window.label.split(" – ")
     title = config.report.render_issue_title(repo=", ".join(names), start=start, end=last)
     markdown = render(result, Format.MD, template=template)
-    dry = dry_run or settings.dry_run
-    posted = post_report_issue(github, names[0], title, window, markdown, dry_run=dry)
-    if dry:
+    posted = post_report_issue(github, names[0], title, window, markdown, dry_run=settings.dry_run)
+    if settings.dry_run:
         verb = {"created": "create", "updated": "update"}.get(posted.action, "leave unchanged")
         click.echo(f"Dry run: would {verb} the issue {title!r} in {names[0]}:\n")
         click.echo(markdown)

@@ -15,15 +15,12 @@ from typing import Any
 
 import click
 
+from bot.cli_context import CapabilityGroup, pass_settings
 from bot.errors import UsageError
+from bot.settings import Settings
 
 LABELLED_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
 MODEL_DIR = click.Path(file_okay=False, path_type=Path)
-
-
-def _wants_json(ctx: click.Context, flag: bool) -> bool:
-    settings = ctx.find_root().obj
-    return flag or bool(getattr(settings, "as_json", False))
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -31,7 +28,7 @@ def _emit(data: dict[str, Any]) -> None:
     click.echo(json.dumps(data, sort_keys=True))
 
 
-@click.group()
+@click.group(cls=CapabilityGroup)
 def triage() -> None:
     """Issue-type triage: a fine-tuned BERT-family classifier (bug / feature / question).
 
@@ -103,10 +100,9 @@ def _source_options(writes: str) -> Callable[[Callable[..., Any]], Callable[...,
     help="Precision the per-label thresholds aim for (default: config triage.min_precision, "
     "else 0.9).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print what training measured as JSON.")
-@click.pass_context
+@pass_settings
 def train(
-    ctx: click.Context,
+    settings: Settings,
     data: tuple[Path, ...],
     repo: tuple[str, ...],
     out: Path,
@@ -115,12 +111,11 @@ def train(
     max_tokens: int | None,
     seed: int,
     target_precision: float | None,
-    as_json: bool,
 ) -> None:
     """Fine-tune the classifier on labelled issues and write a model directory."""
     from bot.triage.train import train as run_training
 
-    issues = _issues(ctx, data, repo, "train")
+    issues = _issues(settings, data, repo, "train")
     recipe = _recipe(epochs, max_tokens)
     result = run_training(
         issues,
@@ -128,7 +123,7 @@ def train(
         base_model=_base_model(base_model),
         recipe=recipe,
         seed=seed,
-        target_precision=_target_precision(ctx, target_precision),
+        target_precision=_target_precision(settings, target_precision),
         progress=sys.stderr.isatty(),
     )
     summary = {
@@ -139,7 +134,7 @@ def train(
         "runtime": result.manifest.runtime,
         "seconds": {k: round(v, 1) for k, v in result.seconds.items()},
     }
-    if _wants_json(ctx, as_json):
+    if settings.as_json:
         _emit(summary)
     else:
         v = result.validation
@@ -150,7 +145,7 @@ def train(
         )
 
 
-def _issues(ctx: click.Context, data: tuple[Path, ...], repo: tuple[str, ...], command: str) -> Any:
+def _issues(settings: Settings, data: tuple[Path, ...], repo: tuple[str, ...], command: str) -> Any:
     """The issues of every ``--data FILE`` and every repository harvested with ``--repo``,
     together (each source's count and labels on stderr when there are several)."""
     from bot.triage.data import pool_issues, read_labelled
@@ -162,7 +157,6 @@ def _issues(ctx: click.Context, data: tuple[Path, ...], repo: tuple[str, ...], c
         )
     from bot.triage.harvest import harvest_repository
 
-    settings = ctx.find_root().obj
     if len(data) + len(repo) == 1:
         return read_labelled(data[0]) if data else harvest_repository(settings, repo[0])
     sources = [(str(path), read_labelled(path, pooled=True)) for path in data]
@@ -196,10 +190,9 @@ def _issues(ctx: click.Context, data: tuple[Path, ...], repo: tuple[str, ...], c
     help="Passes over the issues' text.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same model.")
-@click.option("--json", "as_json", is_flag=True, help="Print what distillation measured as JSON.")
-@click.pass_context
+@pass_settings
 def distil(
-    ctx: click.Context,
+    settings: Settings,
     data: tuple[Path, ...],
     repo: tuple[str, ...],
     out: Path,
@@ -207,7 +200,6 @@ def distil(
     layers: str,
     epochs: int,
     seed: int,
-    as_json: bool,
 ) -> None:
     """Distil a shallower, faster encoder from the base model on issue text (labels unused).
 
@@ -225,7 +217,7 @@ def distil(
             f"--layers {layers!r} is not a comma-separated list of layer numbers",
             hint="e.g. --layers 0,2,4",
         ) from error
-    issues = _issues(ctx, data, repo, "distil")
+    issues = _issues(settings, data, repo, "distil")
     result = distil_base_model(
         issues,
         out,
@@ -245,7 +237,7 @@ def distil(
         "loss_first_last": loss_ends(result.losses),
         "seconds": round(result.seconds, 1),
     }
-    if _wants_json(ctx, as_json):
+    if settings.as_json:
         _emit(summary)
     else:
         agreement = (
@@ -265,12 +257,11 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _target_precision(ctx: click.Context, given: float | None) -> float:
+def _target_precision(settings: Settings, given: float | None) -> float:
     """``--target-precision``, else the config's ``triage.min_precision`` (default 0.9)."""
     if given is not None:
         return given
-    settings = ctx.find_root().obj
-    return float(settings.config().triage.min_precision) if settings else 0.9
+    return float(settings.config().triage.min_precision)
 
 
 def _recipe(epochs: int | None, max_tokens: int | None = None) -> Any:
@@ -328,15 +319,13 @@ def _scoring_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--model", type=MODEL_DIR, required=True, help="A model directory from `train`.")
 @click.option("--data", type=LABELLED_FILE, required=True, help="Labelled issues (.csv/.jsonl).")
 @_scoring_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@click.pass_context
+@pass_settings
 def evaluate(
-    ctx: click.Context,
+    settings: Settings,
     model: Path,
     data: Path,
     runtime: str | None,
     target_precision: float | None,
-    as_json: bool,
 ) -> None:
     """Score a model on labelled issues: accuracy, per-label P/R/F1, macro-F1, coverage."""
     from bot.triage.data import read_labelled
@@ -346,7 +335,7 @@ def evaluate(
     predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
     issues = read_labelled(data, labels=predictor.labels)
     result = evaluate_model(predictor, issues)
-    if _wants_json(ctx, as_json):
+    if settings.as_json:
         _emit(result)
         return
     from bot.triage.evaluation import render_text
@@ -366,17 +355,15 @@ def evaluate(
     "repositories applies that one's corrections.",
 )
 @_scoring_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@click.pass_context
+@pass_settings
 def predict(
-    ctx: click.Context,
+    settings: Settings,
     model: Path,
     title: str | None,
     body: str,
     repo: str | None,
     runtime: str | None,
     target_precision: float | None,
-    as_json: bool,
 ) -> None:
     """Label one issue: its label, probabilities, and the decision (label or needs-triage)."""
     from bot.triage.runtime import Predictor
@@ -386,7 +373,7 @@ def predict(
         repo = repo or stdin_repo
     predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
     (prediction,) = predictor.predict([(title, body)], [repo])
-    if _wants_json(ctx, as_json):
+    if settings.as_json:
         _emit(prediction.to_json())
         return
     probs = ", ".join(f"{k} {v:.2f}" for k, v in prediction.probabilities.items())
@@ -439,10 +426,9 @@ def _issue_from_stdin() -> tuple[str, str, str | None]:
     default=None,
     help="Keep the trained model directories here (default: a temporary folder).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (last line).")
-@click.pass_context
+@pass_settings
 def protocol(
-    ctx: click.Context,
+    settings: Settings,
     train_path: Path,
     test_path: Path,
     pooled: bool,
@@ -451,7 +437,6 @@ def protocol(
     epochs: int | None,
     max_tokens: int | None,
     out: Path | None,
-    as_json: bool,
 ) -> None:
     """The NLBSE'24 protocol: one model per project (or --pooled), macro-F1 per project."""
     from bot.triage.protocol import run_protocol
@@ -466,7 +451,7 @@ def protocol(
         log=lambda line: click.echo(line, err=True),
         recipe=_recipe(epochs, max_tokens),
     )
-    if _wants_json(ctx, as_json):
+    if settings.as_json:
         _emit(result)
         return
     for repo, scores in result["per_repo"].items():
