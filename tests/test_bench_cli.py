@@ -60,6 +60,18 @@ def test_compare_exits_0_within_noise_and_speaks_json(tmp_path):
     assert json.loads(done.stdout)["status"] == "pass"
 
 
+@pytest.mark.parametrize("where", ["before the command", "after it"])
+def test_compare_speaks_json_with_the_global_flag_in_either_place(regression_files, where):
+    command = ["bench", "compare", *map(str, regression_files)]
+    done = maintbot(
+        *(["--json", *command] if where == "before the command" else [*command, "--json"])
+    )
+    assert done.returncode == 1, done.stderr  # still the regression's exit code
+    verdict = json.loads(done.stdout)
+    assert verdict["status"] == "regression"
+    assert verdict == json.loads(maintbot(*command, "--format", "json").stdout)
+
+
 def test_compare_uses_the_configured_thresholds(regression_files, tmp_path):
     config = tmp_path / "maintbot.yml"
     config.write_text("version: 1\nbench:\n  thresholds:\n    accuracy_drop_points: 2.5\n")

@@ -160,22 +160,12 @@ def test_hostile_text_in_the_artifact_is_posted_inert(github, tmp_path):
         assert raw not in body
 
 
-def test_dry_run_posts_nothing(github, tmp_path):
-    done = maintbot(
-        "--api-url",
-        github.base_url,
-        "--token",
-        "t",
-        "--dry-run",
-        "bench",
-        "comment",
-        "--artifact",
-        str(artifact(tmp_path)),
-        "--repo",
-        REPO_NAME,
-        "--head-sha",
-        PR_HEAD,
-    )
+@pytest.mark.parametrize("where", ["before the command", "after it"])
+def test_dry_run_posts_nothing(github, tmp_path, where):
+    command = ["bench", "comment", "--artifact", str(artifact(tmp_path)), "--repo", REPO_NAME]
+    command += ["--head-sha", PR_HEAD]
+    flagged = ["--dry-run", *command] if where == "before the command" else [*command, "--dry-run"]
+    done = maintbot("--api-url", github.base_url, "--token", "t", *flagged)
     assert done.returncode == 0, done.stderr
     assert "dry-run: the benchmark comment would be created on #5" in done.stderr
     assert our_comments(github, 5) == []

@@ -8,9 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 import bot
+from bot.cli import cli
+from bot.cli_context import GLOBAL_FLAGS, pass_settings
+from bot.settings import Settings
+from bot.triage.runtime import Prediction
+from reference_models import MODEL_NAMES
 
 GROUPS = ["triage", "bench", "report", "serve", "action", "replay", "sandbox", "demo", "config"]
 
@@ -49,9 +56,11 @@ def test_version():
     assert out.stdout.strip() == f"maintbot, version {bot.__version__}"
 
 
-def test_replay_without_token_runs_in_dry_run(shared_dir):
+@pytest.mark.parametrize("where", ["before the command", "after it"])
+def test_replay_without_token_runs_in_dry_run(shared_dir, where):
     payload = shared_dir / "github/webhooks/ping/event.json"
-    out = run("--json", "replay", "--event", "ping", "--payload", str(payload))
+    command = ["replay", "--event", "ping", "--payload", str(payload)]
+    out = run(*(["--json", *command] if where == "before the command" else [*command, "--json"]))
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["ok"] is True
@@ -73,14 +82,15 @@ def test_bad_payload_names_the_file_and_line(tmp_path):
     assert f"{bad}:5" in out.stderr
 
 
-def test_action_writes_the_job_summary(shared_dir, tmp_path):
+@pytest.mark.parametrize("args", [["--dry-run", "action"], ["action", "--dry-run"]])
+def test_action_writes_the_job_summary(shared_dir, tmp_path, args):
     summary = tmp_path / "summary.md"
     env = {
         "GITHUB_EVENT_NAME": "ping",
         "GITHUB_EVENT_PATH": str(shared_dir / "github/webhooks/ping/event.json"),
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    out = run("--dry-run", "action", env=env)
+    out = run(*args, env=env)
     assert out.returncode == 0, out.stderr
     text = summary.read_text()
     assert "maintbot: `ping`" in text and "| `acknowledge_ping` | ok |" in text
@@ -92,3 +102,110 @@ def test_unreachable_github_is_a_clear_failure(shared_dir, args, tmp_path):
     out = run(*args, "replay", "--event", "issues", "--payload", str(payload))
     assert out.returncode == 3, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
+
+
+# One CLI context: every command gets the one Settings, and --json / --dry-run are defined
+# once (bot/cli_context.py) yet accepted before the command and after its name alike.
+
+FLAGS = {"--json": "as_json", "--dry-run": "dry_run"}
+WITHOUT_SETTINGS = {("sandbox",)}  # the fake GitHub: it neither writes to GitHub nor prints JSON
+
+# Each command that takes Settings, with arguments enough to parse (the command never runs).
+LEAVES = {
+    ("triage", "train"): ["--data", "issues.csv", "--out", "model"],
+    ("triage", "distil"): ["--data", "issues.csv", "--out", "student"],
+    ("triage", "eval"): ["--model", "model", "--data", "issues.csv"],
+    ("triage", "predict"): ["--model", "model", "--title", "Crash"],
+    ("triage", "protocol"): ["--train", "train.csv", "--test", "test.csv"],
+    ("bench", "run"): [],
+    ("bench", "compare"): ["base.json", "head.json"],
+    ("bench", "pr"): ["--base", "main"],
+    ("bench", "comment"): ["--artifact", "artifact", "--repo", "o/r"],
+    ("bench", "record"): ["results.json", "--repo", "o/r", "--branch", "main"],
+    ("bench", "history"): ["--repo", "o/r", "--model", MODEL_NAMES[0]],
+    ("report",): ["--repo", "o/r"],
+    ("serve",): [],
+    ("action",): ["--event-name", "ping", "--event-path", "event.json"],
+    ("replay",): ["--event", "ping", "--payload", "event.json"],
+    ("demo",): [],
+    ("config", "check"): [],
+    ("config", "show"): [],
+}
+
+
+def walk(command: click.Command, path: tuple[str, ...] = ()):
+    """Every command under ``command`` (itself included) with its path of names."""
+    yield path, command
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), (*path, name))
+
+
+def test_the_global_flags_are_defined_once_and_every_command_takes_them():
+    commands = dict(walk(cli))
+    leaves = {p for p, c in commands.items() if not isinstance(c, click.Group)}
+    assert leaves - {p for p in leaves if p[:1] in {w[:1] for w in WITHOUT_SETTINGS}} == set(LEAVES)
+    for path, command in commands.items():
+        own = {name for p in command.params for name in (*p.opts, p.name)}
+        assert not own & {*FLAGS, *FLAGS.values()}, f"{path} defines its own --json/--dry-run"
+        if path[:1] in {w[:1] for w in WITHOUT_SETTINGS}:
+            continue
+        taken = [p for p in command.get_params(click.Context(command)) if set(p.opts) & set(FLAGS)]
+        assert taken == list(GLOBAL_FLAGS), path
+        shown = CliRunner().invoke(cli, [*path, "--help"], terminal_width=200)
+        assert shown.exit_code == 0, shown.output
+        assert "--json" in shown.stdout and "--dry-run" in shown.stdout, path
+        assert "MAINTBOT_DRY_RUN" in shown.stdout, path
+
+
+@pytest.mark.parametrize("path", list(LEAVES), ids=" ".join)
+def test_both_flags_work_before_the_command_and_after_it(monkeypatch, path):
+    """The flags, in either place or in none, reach the one Settings the command gets."""
+    command = dict(walk(cli))[path]
+    got: list[Settings] = []
+    monkeypatch.setattr(
+        command, "callback", pass_settings(lambda settings, **_: got.append(settings))
+    )
+    runner = CliRunner(env={"MAINTBOT_DRY_RUN": None})
+    args = [*path, *LEAVES[path]]
+    for flag in FLAGS:
+        for invocation in ([flag, *args], [*args, flag]):
+            got.clear()
+            result = runner.invoke(cli, invocation)
+            assert result.exit_code == 0, (invocation, result.output)
+            (settings,) = got
+            assert {f: getattr(settings, field) for f, field in FLAGS.items()} == {
+                f: f == flag for f in FLAGS
+            }, invocation
+    got.clear()
+    assert runner.invoke(cli, args).exit_code == 0
+    assert (got[0].as_json, got[0].dry_run) == (False, False)
+    got.clear()
+    assert CliRunner(env={"MAINTBOT_DRY_RUN": "1"}).invoke(cli, args).exit_code == 0
+    assert got[0].dry_run is True
+
+
+class FakePredictor:
+    """Stands in for a trained model: this checks the command's output, not the model's."""
+
+    labels = ["bug", "feature", "question"]
+
+    def __init__(self, directory, **_):
+        pass
+
+    def predict(self, texts, repos):
+        return [Prediction("bug", "bug", 0.9, {"bug": 0.9, "feature": 0.06, "question": 0.04})]
+
+
+@pytest.mark.parametrize("where", ["before the command", "after it", "nowhere"])
+def test_triage_predict_prints_json_with_the_flag_in_either_place(monkeypatch, where):
+    monkeypatch.setattr("bot.triage.runtime.Predictor", FakePredictor)
+    command = ["triage", "predict", "--model", "model", "--title", "It crashes"]
+    args = {"before the command": ["--json", *command], "after it": [*command, "--json"]}
+    result = CliRunner().invoke(cli, args.get(where, command))
+    assert result.exit_code == 0, result.output
+    if where == "nowhere":
+        assert result.stdout.startswith("decision: bug\n")
+    else:
+        assert json.loads(result.stdout)["decision"] == "bug"
