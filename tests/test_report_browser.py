@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.report.render import render
-from tests.report_scenario import hostile_report
+from tests.report.scenario import hostile_report
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None

@@ -12,7 +12,7 @@ from bot.cli import cli
 from bot.errors import UsageError
 from bot.report.cli import ProgressBar, report
 from bot.settings import Settings
-from tests.report_scenario import REPO, scenario, seed_sandbox
+from tests.report.scenario import REPO, scenario, seed_sandbox
 
 MARCH = ["--since", "2024-03-01", "--until", "2024-03-31"]
 CONFIG = "version: 1\nreport:\n  ignore_users: [spammer]\n"

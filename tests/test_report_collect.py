@@ -16,7 +16,7 @@ from bot.report.records import Dataset
 from bot.report.storage import RecordStore
 from bot.report.window import Window
 from bot.store import Store
-from tests.report_scenario import REPO, scenario, seed_sandbox, t
+from tests.report.scenario import REPO, scenario, seed_sandbox, t
 
 MARCH = Window(t("2024-03-01 00:00"), t("2024-04-01 00:00"))
 POLICY = PeoplePolicy.build(["spammer"])

@@ -11,7 +11,7 @@ import pytest
 from bot.report import parse
 from bot.report.collect import is_maintbot_post, last_page_number, next_page_url, reviews_due
 from bot.report.records import GHOST, Actor, ActorKind, CommentKind, ItemKind
-from tests.report_scenario import pull, t
+from tests.report.scenario import pull, t
 
 
 def example(shared_dir, operation: str):

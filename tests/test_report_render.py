@@ -13,7 +13,7 @@ from bot.report import charts
 from bot.report.publish import FoundIssue, pick_report_issue, report_key, report_parts
 from bot.report.render import render, split_markdown
 from bot.report.window import Window
-from tests.report_scenario import hostile_report, march_report, t
+from tests.report.scenario import hostile_report, march_report, t
 
 MARCH = Window(t("2024-03-01 00:00"), t("2024-04-01 00:00"))
 

@@ -10,12 +10,18 @@ dependabot[bot] (a bot), ghost (a deleted account), spammer (in the ignore list)
 
 Every expected value in the tests is derived in comments there from the lists below, never
 from the code under test.
+
+This module is the one place the report tests share: the scenario, the builders it is made
+of (``issue``, ``pull``, ``comment``, ``review``, ``commit``, ``t``), the March window and
+policy the metric tests measure it with, and ``assert_stats``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+
+import pytest
 
 from bot.report.compose import Report, ReportOptions, compose_report
 from bot.report.people import PeoplePolicy
@@ -33,6 +39,7 @@ from bot.report.records import (
     Review,
     TriagePrediction,
 )
+from bot.report.stats import DurationStats
 from bot.report.window import Window
 
 REPO = "octo/lab"
@@ -219,14 +226,29 @@ def seed_sandbox(state: object, dataset: Dataset, repo: str = REPO) -> None:
         )  # fmt: skip
 
 
-MARCH_2024 = Window(t("2024-03-01 00:00"), t("2024-04-01 00:00"))
+MARCH = Window(t("2024-03-01 00:00"), t("2024-04-01 00:00"))
+POLICY = PeoplePolicy.build(["spammer"])
+H = 3600.0
+D = 86400.0
+TYPE_LABELS = {
+    "bug": "bug",
+    "feature": "enhancement",
+    "question": "question",
+    "docs": "documentation",
+}
+
+
+def assert_stats(actual: DurationStats, count: int, mean: float, median: float, p90: float) -> None:
+    """Count, mean, median and 90th percentile (seconds) as worked out by hand."""
+    expected = (count, mean, median, p90)
+    assert (actual.count, actual.mean, actual.median, actual.p90) == pytest.approx(expected)
 
 
 def march_report(data: Dataset | None = None) -> Report:
     """The report of March 2024 over ``data`` (the scenario), ignoring spammer."""
     data = data or scenario()
-    options = ReportOptions(policy=PeoplePolicy.build(["spammer"]))
-    return compose_report(data, MARCH_2024, options, generated_at=t("2024-04-02 06:00"))
+    options = ReportOptions(policy=POLICY)
+    return compose_report(data, MARCH, options, generated_at=t("2024-04-02 06:00"))
 
 
 def hostile_report() -> Report:
