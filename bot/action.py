@@ -10,7 +10,7 @@ import click
 from bot.cli_context import MaintbotCommand, pass_settings
 from bot.events import DispatchResult, Event
 from bot.events.local import exit_code_for, print_result, read_payload, run_event
-from bot.github.sanitize import inline
+from bot.sanitize import inline
 from bot.settings import Settings
 
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.github.sanitize import inline, neutralize
+from bot.sanitize import inline, neutralize
 
 ZWJ = "\u200d"
 RENDER = MarkdownIt("commonmark").enable(["table", "strikethrough"])

@@ -1,7 +1,7 @@
 """Renders a benchmark comparison: the PR comment / job summary in Markdown, and JSON.
 
 Every string that came from a results file (a fork may have written it) goes through
-``bot.github.sanitize`` before it reaches Markdown; numbers are formatted here, and commit
+``bot.sanitize`` before it reaches Markdown; numbers are formatted here, and commit
 ids are shown only when they are plain hex. The chart is Mermaid ``xychart-beta``, which
 GitHub renders inline, so no image has to be hosted anywhere.
 """
@@ -23,7 +23,7 @@ from bot.bench.compare import (
     Status,
 )
 from bot.bench.stats import Summary
-from bot.github.sanitize import inline
+from bot.sanitize import inline
 
 HEX_SHA = re.compile(r"^[0-9a-f]{7,64}$")
 STICKY_KEY = "bench"  # one sticky comment per PR, edited on every push

@@ -18,7 +18,7 @@ from bot.github.errors import explain_github_error
 from bot.github.http_retry import PolicyRetry
 from bot.github.labels import LabelResult, apply_labels, default_color
 from bot.github.retry import Attempt, RetryDecision, RetryPolicy, decide_retry
-from bot.github.sanitize import inline, neutralize
+from bot.sanitize import inline, neutralize
 
 __all__ = [
     "DEFAULT_API_URL",

@@ -2,7 +2,7 @@
 
 Markdown and HTML come from jinja2 templates in ``bot/report/templates``; a user template
 given by path replaces the built-in one (and may ``{% extends %}`` it). Everything an issue
-author wrote (titles, logins) reaches Markdown only through :func:`bot.github.inline`, and
+author wrote (titles, logins) reaches Markdown only through :func:`bot.sanitize.inline`, and
 HTML only through jinja2's autoescape.
 """
 
@@ -19,11 +19,11 @@ import jinja2
 from markupsafe import Markup
 
 from bot.errors import UsageError
-from bot.github import inline
 from bot.report import charts
 from bot.report.compose import Report, to_plain
 from bot.report.metrics.activity import SERIES
 from bot.report.stats import humanize_seconds
+from bot.sanitize import inline
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFINITIONS_URL = "https://github.com/maintbot/maintbot/blob/main/docs/metrics.md"

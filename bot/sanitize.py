@@ -6,7 +6,8 @@ through our account, create cross-reference back-links from our comments, inject
 The tools, in order: HTML entities for ``& < >``; backslash escapes for Markdown's inline and
 line-start syntax; and a zero-width joiner (U+200D, invisible) inside ``@name``, ``#123``,
 ``GH-123``, ``https://`` and ``www.`` so GitHub's mention, reference and autolink filters no
-longer match them, while a reader still sees the same characters.
+longer match them, while a reader still sees the same characters. Pure and outside
+``bot/github``, so the report and benchmark renderers use it without loading the GitHub layer.
 """
 
 from __future__ import annotations
