@@ -19,7 +19,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.report.cli import report
-from bot.sandbox import Sandbox
+from bot.sandbox.server import Sandbox
 from bot.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -12,11 +12,11 @@ from __future__ import annotations
 import tempfile
 import time
 
-from bot.github import build_github
+from bot.github.client import build_github
 from bot.report.collect import collect_repository
 from bot.report.storage import RecordStore
-from bot.sandbox import Sandbox
-from bot.store import Store
+from bot.sandbox.server import Sandbox
+from bot.store.database import Store
 from tests.test_report_frugality import HORIZON, ITEMS, REPO, seed_big_repository
 
 

@@ -76,7 +76,7 @@ class MaintbotGroup(CapabilityGroup):
             from requests import RequestException
 
             if isinstance(error, GithubException):
-                from bot.github import explain_github_error
+                from bot.github.errors import explain_github_error
 
                 raise ReportedError(explain_github_error(error)) from error
             if isinstance(error, RequestException):

@@ -40,7 +40,7 @@ class DemoRun:
 
 def step_repository(run: DemoRun) -> None:
     """Reads the repository and its .github/maintbot.yml through the GitHub API."""
-    from bot.config import fetch_repo_config
+    from bot.config.remote import fetch_repo_config
 
     repo = run.github.get_repo(DEMO_REPO)
     config = fetch_repo_config(repo)
@@ -57,7 +57,8 @@ def step_repository(run: DemoRun) -> None:
 
 def step_replay_event(run: DemoRun) -> None:
     """Dispatches a webhook-shaped event through the same router the Action and the App use."""
-    from bot.events import Event, HandlerContext, dispatch
+    from bot.events.context import HandlerContext
+    from bot.events.router import Event, dispatch
     from bot.handlers import build_router
 
     repo = run.github.get_repo(DEMO_REPO)
@@ -72,7 +73,7 @@ def step_replay_event(run: DemoRun) -> None:
         "repository": repo.raw_data,
         "sender": issue.raw_data["user"],
     }
-    from bot.config import fetch_repo_config
+    from bot.config.remote import fetch_repo_config
 
     ctx = HandlerContext(
         github=run.github, config=fetch_repo_config(repo), dry_run=run.settings.dry_run
@@ -91,12 +92,12 @@ def step_report(run: DemoRun) -> None:
     """The community-health report of the demo repository, collected twice to show the cache."""
     import sys
 
-    from bot.config import fetch_repo_config
+    from bot.config.remote import fetch_repo_config
     from bot.report.cli import ProgressBar, gather, report_options
     from bot.report.compose import compose_report
     from bot.report.render import Format, render
     from bot.report.window import resolve_window
-    from bot.store import Store
+    from bot.store.database import Store
 
     config = fetch_repo_config(run.github.get_repo(DEMO_REPO))
     window = resolve_window(DEMO_WINDOW[0], DEMO_WINDOW[1], window_days=30, now=datetime.now(UTC))
@@ -158,8 +159,8 @@ def demo(settings: Settings, out_dir: Path, keep_running: bool) -> None:
     Starts the sandbox GitHub on 127.0.0.1 seeded with octo-lab/mnist-playground and runs each
     capability against it.
     """
-    from bot.github import build_github
-    from bot.sandbox import Sandbox
+    from bot.github.client import build_github
+    from bot.sandbox.server import Sandbox
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with Sandbox.demo() as sandbox:

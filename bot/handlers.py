@@ -6,7 +6,8 @@ own :class:`Router`; this module is the one place that lists them.
 
 from __future__ import annotations
 
-from bot.events import Event, HandlerContext, Router
+from bot.events.context import HandlerContext
+from bot.events.router import Event, Router
 from bot.triage.handlers import router as triage
 
 core = Router()

@@ -19,8 +19,8 @@ from bot.errors import UsageError
 if TYPE_CHECKING:
     from github import Github
 
-    from bot.config import Config
-    from bot.store import Store
+    from bot.config.schema import Config
+    from bot.store.database import Store
 
 DEFAULT_API_URL = "https://api.github.com"
 
@@ -40,7 +40,7 @@ class Settings:
     def github(self, *, required: bool = True) -> Github | None:
         """A PyGithub client for ``--api-url`` with ``--token`` (or App credentials from env)."""
         if "github" not in self._cache:
-            from bot.github import build_github, credentials_from_env
+            from bot.github.client import build_github, credentials_from_env
 
             creds = credentials_from_env(token=self.token, api_url=self.api_url)
             if not creds.usable:
@@ -68,7 +68,7 @@ class Settings:
     def config(self) -> Config:
         """The ``--config`` file, or every default when none was given."""
         if "config" not in self._cache:
-            from bot.config import load_config
+            from bot.config.loader import load_config
 
             self._cache["config"] = load_config(self.config_path)
         return self._cache["config"]  # type: ignore[return-value]
@@ -76,7 +76,7 @@ class Settings:
     def store(self) -> Store:
         """The local store (``MAINTBOT_DATABASE_URL`` or the default SQLite file)."""
         if "store" not in self._cache:
-            from bot.store import Store
+            from bot.store.database import Store
 
             self._cache["store"] = Store.open()
         return self._cache["store"]  # type: ignore[return-value]

@@ -21,7 +21,9 @@ from bot.app.queue import DeliveryQueue
 from bot.app.settings import AppSettings
 from bot.errors import UsageError
 from bot.settings import Settings
-from bot.store import DeliveryStatus, Store, get_delivery, mark_delivery, record_delivery
+from bot.store.database import Store
+from bot.store.deliveries import get_delivery, mark_delivery, record_delivery
+from bot.store.models import DeliveryStatus
 
 APP_ENV = (
     "MAINTBOT_WEBHOOK_SECRET",

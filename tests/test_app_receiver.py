@@ -25,8 +25,11 @@ from bot.app.queue import DeliveryQueue
 from bot.app.receiver import create_receiver
 from bot.app.server import AppParts
 from bot.app.settings import AppSettings
-from bot.events import Event, HandlerContext, Router
-from bot.store import DeliveryStatus, Store, get_delivery
+from bot.events.context import HandlerContext
+from bot.events.router import Event, Router
+from bot.store.database import Store
+from bot.store.deliveries import get_delivery
+from bot.store.models import DeliveryStatus
 
 SECRET = b"receiver-test-secret"
 WAIT_S = 30.0

@@ -23,8 +23,8 @@ from bot.app.webhook import (
     signature_for,
     signature_is_valid,
 )
-from bot.events import Event
-from bot.store import DeliveryStatus
+from bot.events.router import Event
+from bot.store.models import DeliveryStatus
 from tests.webhook_payloads import example_payloads
 
 SECRET = b"s3cr3t-for-tests"

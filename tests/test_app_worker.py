@@ -25,17 +25,12 @@ from bot.app.server import AppParts, EmbeddedConsumer
 from bot.app.settings import AppSettings
 from bot.app.worker import judge_dispatch, queue_delivery, recover, requeue_failed
 from bot.errors import ConfigError, ExitCode, GitHubError, MaintbotError
-from bot.events import DispatchResult, Event, HandlerContext, HandlerOutcome, Router
-from bot.store import (
-    DeliveryStatus,
-    JobStatus,
-    Store,
-    WebhookDelivery,
-    get_delivery,
-    jobs_for_delivery,
-    mark_delivery,
-    record_delivery,
-)
+from bot.events.context import HandlerContext
+from bot.events.router import DispatchResult, Event, HandlerOutcome, Router
+from bot.store.database import Store
+from bot.store.deliveries import get_delivery, mark_delivery, record_delivery
+from bot.store.jobs import jobs_for_delivery
+from bot.store.models import DeliveryStatus, JobStatus, WebhookDelivery
 
 REPO = "octo/widgets"
 ISSUE = 4  # "Widgets are slow", open, no comments in the seed

@@ -195,7 +195,7 @@ def test_the_trusted_head_comes_from_the_workflow_run_event(github, tmp_path, sh
 
 def test_the_comment_charts_the_default_branch_history(github, tmp_path):
     from bot.bench import history
-    from bot.store import Store
+    from bot.store.database import Store
     from tests.test_bench_history import default_branch_results
 
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"

@@ -9,8 +9,9 @@ import yaml
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.config import Config, parse_config
 from bot.config.cli import config as config_group
+from bot.config.loader import parse_config
+from bot.config.schema import Config
 
 
 @pytest.fixture

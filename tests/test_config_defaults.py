@@ -8,7 +8,8 @@ import pickle
 import pytest
 import yaml
 
-from bot.config import Config, LabelsConfig, load_config, parse_config
+from bot.config.loader import load_config, parse_config
+from bot.config.schema import Config, LabelsConfig
 from bot.errors import ConfigError
 
 # Written out by hand from the issue and docs/configuration.md, not from the code.

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import Config, load_config
+from bot.config.loader import load_config
+from bot.config.schema import Config
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 REFERENCE = DOCS / "configuration.md"

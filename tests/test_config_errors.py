@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bot.config import parse_config
+from bot.config.loader import parse_config
 from bot.errors import ConfigError, ExitCode
 
 SOURCE = ".github/maintbot.yml"

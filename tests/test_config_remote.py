@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from github import Auth, Github
 
-from bot.config import Config, fetch_repo_config
+from bot.config.remote import fetch_repo_config
+from bot.config.schema import Config
 from bot.errors import ConfigError, GitHubError, RateLimitError
 
 CONTENTS_ROUTE = "GET /repos/{owner}/{repo}/contents/{path}"

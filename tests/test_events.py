@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 
 from bot.errors import ExitCode, FindingError
-from bot.events import Event, HandlerContext, Router, dispatch
+from bot.events.context import HandlerContext
 from bot.events.local import exit_code_for
+from bot.events.router import Event, Router, dispatch
 from tests.webhook_payloads import example_payloads
 
 
@@ -21,7 +22,7 @@ def payloads(shared_dir):
 
 
 def _ctx() -> HandlerContext:
-    from bot.config import Config
+    from bot.config.schema import Config
 
     return HandlerContext(github=None, config=Config.default(), dry_run=True)
 

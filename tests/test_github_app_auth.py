@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from github import GithubException
 
 from bot.errors import GitHubError
-from bot.github import RetryPolicy, build_github, credentials_from_env, explain_github_error
+from bot.github.client import build_github, credentials_from_env
+from bot.github.errors import explain_github_error
+from bot.github.retry import RetryPolicy
 
 REPO = "octo/widgets"
 MINT_ROUTE = "POST /app/installations/{installation_id}/access_tokens"

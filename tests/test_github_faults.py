@@ -14,7 +14,9 @@ import pytest
 from github import GithubException
 
 from bot.errors import RateLimitError
-from bot.github import RetryPolicy, build_github, explain_github_error
+from bot.github.client import build_github
+from bot.github.errors import explain_github_error
+from bot.github.retry import RetryPolicy
 
 REPO = "octo/widgets"
 ISSUE_ROUTE = "GET /repos/{owner}/{repo}/issues/{issue_number}"

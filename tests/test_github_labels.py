@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.github import apply_labels, build_github, default_color
+from bot.github.client import build_github
+from bot.github.labels import apply_labels, default_color
 
 REPO = "octo/widgets"
 WRITES = ("POST", "PATCH", "PUT", "DELETE")

@@ -11,8 +11,9 @@ import re
 import pytest
 
 from bot.errors import UsageError
-from bot.github import build_github, neutralize, upsert_sticky_comment
-from bot.github.comments import MAX_COMMENT_CHARS
+from bot.github.client import build_github
+from bot.github.comments import MAX_COMMENT_CHARS, upsert_sticky_comment
+from bot.sanitize import neutralize
 
 REPO = "octo/widgets"
 MARK = "<!-- maintbot:bench -->"

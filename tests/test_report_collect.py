@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.github import build_github
+from bot.github.client import build_github
 from bot.report.collect import collect_repository
 from bot.report.compose import ReportOptions, compose_report, to_plain
 from bot.report.people import PeoplePolicy
 from bot.report.records import Dataset
 from bot.report.storage import RecordStore
 from bot.report.window import Window
-from bot.store import Store
+from bot.store.database import Store
 from tests.report.scenario import REPO, scenario, seed_sandbox, t
 
 MARCH = Window(t("2024-03-01 00:00"), t("2024-04-01 00:00"))
@@ -207,7 +207,8 @@ def test_maintbot_posts_are_not_collected(make_sandbox, tmp_path):
 
 def test_triage_and_benchmark_history_come_from_the_store(tmp_path):
     from bot.report.storage import bench_points, triage_predictions
-    from bot.store import add_bench_result, record_correction, record_prediction
+    from bot.store.bench import add_bench_result
+    from bot.store.predictions import record_correction, record_prediction
 
     store = sqlite_store(tmp_path)
     with store.session() as session:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot.github import build_github
+from bot.github.client import build_github
 from bot.report.collect import collect_repository
 from bot.report.storage import RecordStore
-from bot.store import Store
+from bot.store.database import Store
 
 REPO = "octo/big"
 ITEMS = 10_000

@@ -10,7 +10,7 @@ import pytest
 from github import Auth, Github
 
 from bot.errors import UsageError
-from bot.sandbox import Sandbox
+from bot.sandbox.server import Sandbox
 
 ISSUES = "GET /repos/{owner}/{repo}/issues"
 REPO_ROUTE = "GET /repos/{owner}/{repo}"

@@ -12,7 +12,7 @@ import pytest
 from github import Auth
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from bot.sandbox import Sandbox
+from bot.sandbox.server import Sandbox
 from tests.fixtures.sandbox import DEFAULT_REPO, seed_widgets
 
 REPO = f"/repos/{DEFAULT_REPO}"

@@ -14,8 +14,8 @@ import pytest
 from github import Auth, Github
 
 from bot.errors import UsageError
-from bot.sandbox import Sandbox
 from bot.sandbox.seeds import DEMO_SEED
+from bot.sandbox.server import Sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_REPO = "octo-lab/mnist-playground"

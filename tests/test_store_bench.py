@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.store import add_bench_result, bench_history
+from bot.store.bench import add_bench_result, bench_history
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 ENVIRONMENT = {"python": "3.11.9", "tensorflow": "2.21.0", "cpu": "x86_64"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from bot.store import cache_get, cache_put, cache_put_many, cache_scan
+from bot.store.cache import cache_get, cache_put, cache_put_many, cache_scan
 
 
 def test_missing_key_is_none(store):

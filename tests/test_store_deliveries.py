@@ -8,17 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import MaintbotError
-from bot.store import (
-    DeliveryStatus,
-    JobStatus,
-    finish_job,
-    get_delivery,
-    jobs_for_delivery,
-    mark_delivery,
-    pending_deliveries,
-    record_delivery,
-    start_job,
-)
+from bot.store.deliveries import get_delivery, mark_delivery, pending_deliveries, record_delivery
+from bot.store.jobs import finish_job, jobs_for_delivery, start_job
+from bot.store.models import DeliveryStatus, JobStatus
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
 from bot.errors import MaintbotError
-from bot.store import Store
+from bot.store.database import Store
 from bot.store.migrate import alembic_config, current_revisions, head_revision, script_directory
 from bot.store.models import Base
 from bot.store.urls import parse_database_url

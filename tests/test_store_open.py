@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from bot.errors import ExitCode, MaintbotError
-from bot.store import Store, WebhookDelivery, record_delivery
+from bot.store.database import Store
+from bot.store.deliveries import record_delivery
 from bot.store.migrate import head_revision
+from bot.store.models import WebhookDelivery
 from bot.store.urls import parse_database_url
 from tests.fixtures.databases import free_loopback_port
 
@@ -22,7 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # start within milliseconds of each other, which is when an unguarded migration breaks.
 OPENER = """
 import pathlib, sys, time
-from bot.store import Store, record_delivery
+from bot.store.database import Store
+from bot.store.deliveries import record_delivery
 url, delivery_id = sys.argv[1], sys.argv[4]
 ready, go = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 ready.touch()

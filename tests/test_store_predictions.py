@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.errors import MaintbotError
-from bot.store import (
-    LabelCorrection,
-    Prediction,
+from bot.store.models import LabelCorrection, Prediction
+from bot.store.predictions import (
     corrections,
     latest_prediction,
     record_correction,

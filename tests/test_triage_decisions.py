@@ -280,7 +280,7 @@ def test_temperature_softens_overconfident_logits():
 
 
 def test_label_plan_maps_decisions_onto_the_repositorys_labels():
-    from bot.config import parse_config
+    from bot.config.loader import parse_config
     from bot.triage.handlers import plan_issue_labels
 
     config = parse_config("labels:\n  types:\n    bug: 'Type: Bug'\n    feature: enhancement\n")

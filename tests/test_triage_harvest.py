@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Config
+from bot.config.schema import Config
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.database import Store
 from bot.triage.harvest import issue_type, merge
 
 REPO = "octo/widgets"

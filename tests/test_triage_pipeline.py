@@ -462,7 +462,7 @@ def test_distil_on_too_few_issues_to_hold_any_out_says_so(nlbse, tmp_path):
 
 
 def _opened(number: int, title: str, body: str, labels: list[str]):
-    from bot.events import Event
+    from bot.events.router import Event
 
     return Event(
         "issues",
@@ -482,10 +482,12 @@ def _opened(number: int, title: str, body: str, labels: list[str]):
 
 
 def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_path):
-    from bot.config import parse_config
-    from bot.events import HandlerContext, Router, dispatch
-    from bot.github import build_github
-    from bot.store import Store, latest_prediction
+    from bot.config.loader import parse_config
+    from bot.events.context import HandlerContext
+    from bot.events.router import Router, dispatch
+    from bot.github.client import build_github
+    from bot.store.database import Store
+    from bot.store.predictions import latest_prediction
     from bot.triage.handlers import router as triage_router
 
     config = parse_config(f"triage:\n  model: {model_dir}\n")

@@ -18,8 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from bot.app.queue import DeliveryQueue
 from bot.app.webhook import MAX_BODY_BYTES, Decision, Outcome, after_recording, decide
 from bot.app.worker import queue_delivery
-from bot.events import Event, Router
-from bot.store import DeliveryStatus, Store, get_delivery, record_delivery
+from bot.events.router import Event, Router
+from bot.store.database import Store
+from bot.store.deliveries import get_delivery, record_delivery
+from bot.store.models import DeliveryStatus
 
 log = logging.getLogger(__name__)
 

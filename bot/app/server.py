@@ -18,8 +18,8 @@ from bot.app.receiver import create_receiver
 from bot.app.settings import AppSettings
 from bot.app.worker import Worker, app_client_factory, recover
 from bot.errors import UsageError
-from bot.events import Router
-from bot.store import Store
+from bot.events.router import Router
+from bot.store.database import Store
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from bot.events import Event
+from bot.events.router import Event
 from bot.store.models import DeliveryStatus
 
 #: GitHub caps webhook payloads at 25 MB and drops larger ones; we refuse anything bigger.

@@ -2,8 +2,8 @@
 
 The queue hands over only a delivery id; the payload comes from the store, the client is
 built for the delivery's installation (App key -> installation token, cached per process),
-the configuration comes from the repository, and :func:`bot.events.dispatch` runs the same
-handlers as the Action and ``maintbot replay``. The delivery ends ``done`` or ``failed`` with
+the configuration comes from the repository, and :func:`bot.events.router.dispatch` runs the
+same handlers as the Action and ``maintbot replay``. The delivery ends ``done`` or ``failed`` with
 the error; transient failures are retried by the queue, and nothing is lost on a crash
 because :func:`recover` queues again whatever a dead process left unfinished.
 """
@@ -18,24 +18,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.errors import ExitCode, MaintbotError, UsageError
-from bot.events import DispatchResult, Event, HandlerContext, Router, dispatch
-from bot.store import (
-    DeliveryStatus,
-    Store,
-    WebhookDelivery,
-    finish_job,
-    get_delivery,
-    mark_delivery,
-    pending_deliveries,
-    start_job,
-)
+from bot.events.context import HandlerContext
+from bot.events.router import DispatchResult, Event, Router, dispatch
+from bot.store.database import Store
+from bot.store.deliveries import get_delivery, mark_delivery, pending_deliveries
+from bot.store.jobs import finish_job, start_job
+from bot.store.models import DeliveryStatus, WebhookDelivery
 
 if TYPE_CHECKING:
     from github import Github
 
     from bot.app.queue import DeliveryQueue
     from bot.app.settings import AppSettings
-    from bot.config import Config
+    from bot.config.schema import Config
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +79,7 @@ def judge_exception(exc: BaseException, *, final_attempt: bool) -> Verdict:
 
 def app_client_factory(settings: AppSettings) -> Callable[[int], Github]:
     """Builds a client per installation; installation tokens are cached process-wide."""
-    from bot.github import build_github
+    from bot.github.client import build_github
 
     def github_for(installation_id: int) -> Github:
         return build_github(
@@ -103,8 +98,8 @@ def fetch_config(github: Github, repo_full_name: str) -> Config:
     from github import GithubException
     from requests import RequestException
 
-    from bot.config import fetch_repo_config
-    from bot.github import explain_github_error
+    from bot.config.remote import fetch_repo_config
+    from bot.github.errors import explain_github_error
 
     try:
         repo = github.get_repo(repo_full_name)
@@ -178,7 +173,7 @@ class Worker:
         An event without an installation (a repository webhook's ``ping``) gets no client
         and the default configuration: its handlers cannot act on GitHub anyway.
         """
-        from bot.config import Config
+        from bot.config.schema import Config
 
         github = self.github_for(installation_id) if installation_id is not None else None
         if github is not None and event.repo_full_name:

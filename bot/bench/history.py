@@ -33,7 +33,7 @@ def model_summary(doc: dict[str, Any], model: str) -> dict[str, Any]:
 
 def record(session: Any, doc: dict[str, Any], *, repo: str, branch: str) -> int:
     """Appends every model of a validated results document; returns the rows added."""
-    from bot.store import add_bench_result
+    from bot.store.bench import add_bench_result
 
     sha = doc["git"].get("sha")
     if not (isinstance(sha, str) and SHA.match(sha)):
@@ -67,7 +67,7 @@ def export(
     session: Any, *, repo: str, model: str, branch: str | None, limit: int = 20
 ) -> list[dict[str, Any]]:
     """The latest ``limit`` rows, oldest first, as plain JSON-ready dictionaries."""
-    from bot.store import bench_history
+    from bot.store.bench import bench_history
 
     rows = bench_history(session, repo, model, branch=branch, limit=limit)
     return [

@@ -24,6 +24,6 @@ def write_job_summary(markdown: str, environ: dict[str, str] | None = None) -> P
 
 def post_comment(pull: Any, markdown: str, *, dry_run: bool) -> Any:
     """Creates or edits the one benchmark comment on ``pull`` (a PyGithub PR or issue)."""
-    from bot.github import upsert_sticky_comment
+    from bot.github.comments import upsert_sticky_comment
 
     return upsert_sticky_comment(pull, STICKY_KEY, markdown, dry_run=dry_run)

@@ -10,7 +10,7 @@ from requests import RequestException
 from bot.config.loader import decode_config_bytes, parse_config
 from bot.config.schema import REPO_CONFIG_PATH, Config
 from bot.errors import ConfigError
-from bot.github import explain_github_error
+from bot.github.errors import explain_github_error
 
 if TYPE_CHECKING:
     from github.Repository import Repository

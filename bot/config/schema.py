@@ -148,7 +148,7 @@ class LabelsConfig:
     def palette(self) -> dict[str, tuple[str, str]]:
         """Label name → (colour, description) for every label maintbot may create.
 
-        The shape ``bot.github.apply_labels(..., palette=...)`` takes.
+        The shape ``bot.github.labels.apply_labels(..., palette=...)`` takes.
         """
         roles = [*self.types.items(), *self._status_labels()]
         return {

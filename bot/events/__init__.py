@@ -1,6 +1,5 @@
-"""One event router, three transports: the Action, the webhook App and `maintbot replay`."""
+"""One event router, three transports: the Action, the webhook App and `maintbot replay`.
 
-from bot.events.context import HandlerContext
-from bot.events.router import DispatchResult, Event, HandlerOutcome, Router, dispatch
-
-__all__ = ["DispatchResult", "Event", "HandlerContext", "HandlerOutcome", "Router", "dispatch"]
+``router`` holds ``Router``, ``Event`` and ``dispatch``; ``context`` the ``HandlerContext``
+handlers get; ``local`` runs one event from a file. This package file re-exports nothing.
+"""

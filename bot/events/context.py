@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from github import Github
 
-    from bot.config import Config
-    from bot.store import Store
+    from bot.config.schema import Config
+    from bot.store.database import Store
 
 
 @dataclass

@@ -56,7 +56,7 @@ def build_context(settings: Settings, event: Event) -> HandlerContext:
     if settings.config_path is not None or github is None or not event.repo_full_name:
         config = settings.config()
     else:
-        from bot.config import fetch_repo_config
+        from bot.config.remote import fetch_repo_config
 
         config = fetch_repo_config(github.get_repo(event.repo_full_name))
     return HandlerContext(github=github, config=config, store=None, dry_run=dry_run)

@@ -26,9 +26,9 @@ from bot.report.window import Window, resolve_window
 if TYPE_CHECKING:
     from github import Github
 
-    from bot.config import Config
+    from bot.config.schema import Config
     from bot.settings import Settings
-    from bot.store import Store
+    from bot.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _load_config(settings: Settings, github: Github, repo: str) -> Config:
     """``--config`` when given, else the repository's own ``.github/maintbot.yml``."""
     if settings.config_path is not None:
         return settings.config()
-    from bot.config import fetch_repo_config
+    from bot.config.remote import fetch_repo_config
 
     return fetch_repo_config(github.get_repo(repo))
 

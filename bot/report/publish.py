@@ -15,8 +15,7 @@ from typing import Any
 
 from github import Github
 
-from bot.github import marker, upsert_sticky_comment
-from bot.github.comments import same_body
+from bot.github.comments import marker, same_body, upsert_sticky_comment
 from bot.report.render import COMMENT_LIMIT, split_markdown
 from bot.report.window import Window
 

@@ -29,15 +29,9 @@ from bot.report.records import (
     Review,
     TriagePrediction,
 )
-from bot.store import (
-    BenchResult,
-    Prediction,
-    Store,
-    cache_get,
-    cache_put,
-    cache_put_many,
-    cache_scan,
-)
+from bot.store.cache import cache_get, cache_put, cache_put_many, cache_scan
+from bot.store.database import Store
+from bot.store.models import BenchResult, Prediction
 from bot.triage.metrics import NEEDS_TRIAGE
 
 NAMESPACE_MAX = 100  # the kv_cache column's width

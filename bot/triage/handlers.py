@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.events import Event, HandlerContext, Router
+from bot.events.context import HandlerContext
+from bot.events.router import Event, Router
 from bot.triage.metrics import NEEDS_TRIAGE
 
 router = Router()
@@ -89,7 +90,7 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any]:
     if ctx.dry_run:
         ctx.plan("label", repo=event.repo_full_name, issue=issue.get("number"), labels=plan.labels)
     if ctx.store is not None and not ctx.dry_run:
-        from bot.store import record_prediction
+        from bot.store.predictions import record_prediction
 
         with ctx.store.session() as session:
             record_prediction(

@@ -48,7 +48,7 @@ def merge(
 
 def harvest_repository(settings: Any, full_name: str) -> list[LabelledIssue]:
     """Fetches (incrementally) the labelled issues of ``full_name`` for training."""
-    from bot.store import cache_get, cache_put
+    from bot.store.cache import cache_get, cache_put
 
     if full_name.count("/") != 1:
         raise UsageError(f"{full_name!r} is not a repository name", hint="use --repo OWNER/NAME")
