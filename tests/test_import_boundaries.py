@@ -23,6 +23,7 @@ PURE_MODULES = [
     "bot.report.render",
     "bot.bench.compare",  # what counts as a regression
     "bot.bench.render",
+    "bot.triage.policy",  # what to label
     "bot.github.comments",  # when to comment: the sticky plan (its upsert takes a client)
     "bot.config.loader",
     "bot.config.schema",

@@ -15,7 +15,8 @@ from bot.triage.metrics import (
     macro_f1,
     per_class,
 )
-from bot.triage.thresholds import NEVER, choose_thresholds, decide, threshold_for_precision
+from bot.triage.policy import decide
+from bot.triage.thresholds import NEVER, choose_thresholds, threshold_for_precision
 
 LABELS = ["bug", "feature", "question"]
 
@@ -281,7 +282,7 @@ def test_temperature_softens_overconfident_logits():
 
 def test_label_plan_maps_decisions_onto_the_repositorys_labels():
     from bot.config.loader import parse_config
-    from bot.triage.handlers import plan_issue_labels
+    from bot.triage.policy import plan_issue_labels
 
     config = parse_config("labels:\n  types:\n    bug: 'Type: Bug'\n    feature: enhancement\n")
     assert plan_issue_labels(config, "bug", []).labels == ("Type: Bug",)

@@ -1,48 +1,23 @@
 """Labels new issues with their type, or ``needs-triage`` when the classifier is not sure.
 
 On ``issues.opened`` the model named by ``triage.model`` in the repository's config predicts
-bug / feature / question; the decision is mapped onto the repository's own label names
-(``labels.types``) and applied, and the prediction is recorded in the store so a maintainer's
-relabel can later be counted as a correction. Issues a person already sorted, and issues
-from bots or ignored authors, are left alone.
+bug / feature / question; :mod:`bot.triage.policy` decides what that means for this issue
+(which label, or none), and this handler applies it and records the prediction in the store
+so a maintainer's relabel can later be counted as a correction. The handler only gathers the
+inputs and writes: every rule of what to label lives in the policy.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router
-from bot.triage.metrics import NEEDS_TRIAGE
+from bot.triage.policy import plan_issue_labels, skip_reason
 
 router = Router()
-
-
-@dataclass(frozen=True)
-class LabelDecision:
-    """What to do with one issue, decided without any I/O."""
-
-    labels: tuple[str, ...]  # repository label names to add; empty: do nothing
-    reason: str
-
-
-def plan_issue_labels(config: Any, decision: str, existing_labels: list[str]) -> LabelDecision:
-    """Maps the classifier's decision onto the repository's labels (``config``: a Config).
-
-    ``needs-triage`` becomes ``labels.needs_triage``; a type becomes ``labels.types[type]``;
-    a type the repository does not map is left for a person rather than guessed."""
-    labels = config.labels
-    if labels.is_triaged(existing_labels):
-        return LabelDecision((), "already triaged by a person")
-    if decision == NEEDS_TRIAGE:
-        return LabelDecision((labels.needs_triage,), "confidence below the threshold")
-    name = labels.label_for(decision)
-    if name is None:
-        return LabelDecision((labels.needs_triage,), f"type {decision!r} has no label here")
-    return LabelDecision((name,), f"classified as {decision}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -57,13 +32,9 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any]:
     """Predicts the type of a new issue and labels it (or marks it ``needs-triage``)."""
     triage = ctx.config.triage
     issue = event.payload.get("issue") or {}
-    author = (issue.get("user") or {}).get("login", "")
-    if not triage.enabled or not triage.model:
-        return {"skipped": "triage is disabled or triage.model is not set"}
-    if "pull_request" in issue:
-        return {"skipped": "a pull request"}
-    if triage.ignores_author(author, is_bot=event.sender_is_bot):
-        return {"skipped": f"author {author} is ignored"}
+    skipped = skip_reason(triage, issue, sender_is_bot=event.sender_is_bot)
+    if skipped is not None:
+        return {"skipped": skipped}
     predictor = _predictor(triage.model, triage.min_precision)
     (prediction,) = predictor.predict(
         [(issue.get("title") or "", issue.get("body") or "")], [event.repo_full_name]

@@ -18,7 +18,8 @@ from bot.errors import MaintbotError, UsageError
 from bot.triage.head import LinearHead
 from bot.triage.lexical import TERM_VIEWS, hashed_counts, tfidf
 from bot.triage.modeldir import Manifest, read_manifest
-from bot.triage.thresholds import choose_thresholds, decide
+from bot.triage.policy import decide
+from bot.triage.thresholds import choose_thresholds
 from bot.triage.tokens import batch, issue_ids, length_batches, load_tokenizer
 
 PREDICT_CHUNK = 64

@@ -1,20 +1,19 @@
-"""Per-label confidence thresholds for a target precision, and the labelling decision.
+"""Per-label confidence thresholds for a target precision, chosen from validation data.
 
-Below its label's threshold an issue is left as ``needs-triage``: a maintainer would rather
-label a few issues by hand than undo wrong labels. Thresholds are chosen on held-out
-predictions (never on the issues the head was fitted on, whose confidences are inflated).
+Below its label's threshold an issue is left as ``needs-triage`` (the runtime decision is
+:func:`bot.triage.policy.decide`): a maintainer would rather label a few issues by hand than
+undo wrong labels. Thresholds are chosen on held-out predictions (never on the issues the head
+was fitted on, whose confidences are inflated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
 
-from bot.triage.metrics import NEEDS_TRIAGE
-
-NEVER = 1.01  # a threshold no probability reaches: the label is never given automatically
+from bot.triage.policy import NEVER
 
 PrecisionEstimate = Callable[[float, int], float]  # (right, kept) -> the precision to test
 
@@ -100,14 +99,3 @@ def choose_thresholds(
         mine = predicted == index
         out[label] = cut(confidence[mine], right[mine]) if mine.sum() >= own_support else shared
     return out
-
-
-def decide(
-    probabilities: Mapping[str, float], thresholds: Mapping[str, float]
-) -> tuple[str, float]:
-    """The label to apply (or ``needs-triage``) and the confidence it rests on."""
-    label = max(probabilities, key=lambda k: probabilities[k])
-    confidence = probabilities[label]
-    if confidence >= thresholds.get(label, NEVER):
-        return label, confidence
-    return NEEDS_TRIAGE, confidence
