@@ -1,4 +1,12 @@
-"""Where a benchmark report goes: the sticky PR comment and the Actions job summary."""
+"""Where and when a benchmark report goes: the sticky PR comment and the Actions job summary.
+
+The comment policy: one comment per PR (key ``bench``), created by the first run that posts
+(``bench pr --post``, or the privileged ``bench comment`` of the fork-safe workflow) and edited
+in place by every later one; a report that did not change writes nothing, and stray copies are
+deleted. That decision is :func:`bot.github.comments.plan_sticky` (pure; tested with plain
+values in tests/test_github_comments_plan.py); what counts as a regression is
+:mod:`bot.bench.compare`, and what the comment says, :mod:`bot.bench.render`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.bench.render import STICKY_KEY
-
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+STICKY_KEY = "bench"  # one sticky comment per PR, edited on every push
 
 
 def write_job_summary(markdown: str, environ: dict[str, str] | None = None) -> Path | None:

@@ -26,7 +26,6 @@ from bot.bench.stats import Summary
 from bot.sanitize import inline
 
 HEX_SHA = re.compile(r"^[0-9a-f]{7,64}$")
-STICKY_KEY = "bench"  # one sticky comment per PR, edited on every push
 
 HEADLINES = {
     Status.REGRESSION: "regression",
