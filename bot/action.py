@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from bot.cli_context import MaintbotCommand, pass_settings
-from bot.events import DispatchResult, Event
 from bot.events.local import exit_code_for, print_result, read_payload, run_event
+from bot.events.router import DispatchResult, Event
 from bot.sanitize import inline
 from bot.settings import Settings
 
