@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 
-.PHONY: setup setup-dev demo test lint format
+.PHONY: setup setup-dev demo test lint format default-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ setup-dev: $(BIN)/python
 ## demo: maintbot end to end on the embedded demo repository, against the local sandbox
 demo: setup
 	$(BIN)/maintbot demo
+
+## default-model: rebuild the built-in triage model shipped in bot/triage/builtin_model/ (the
+## pooled recipe on the NLBSE'24 training split, seed 0; about 10 minutes on two idle cores)
+NLBSE_TRAIN ?= ../shared/data/issues/nlbse24/issues_train.csv
+default-model: setup-dev
+	HF_HUB_OFFLINE=1 $(BIN)/maintbot triage train --data $(NLBSE_TRAIN) --seed 0 --out build/default-model
+	$(BIN)/python -m bot.triage.builtin --trained build/default-model --data $(NLBSE_TRAIN)
 
 ## test: lint, then the whole test suite
 test: setup-dev

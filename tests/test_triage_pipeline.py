@@ -276,11 +276,13 @@ def test_model_directory_of_another_version_is_refused(model_dir, tmp_path):
     (copy / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(UsageError, match="format version 999"):
         read_manifest(copy)
+    # the command names the model and exits 3 (a model that cannot be used), labelling nothing
     result = run_maintbot("triage", "predict", "--model", str(copy), "--title", "x")
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "format version 999" in result.stderr and "train the model again" in result.stderr
+    assert str(copy) in result.stderr
     result = run_maintbot("triage", "predict", "--model", str(tmp_path), "--title", "x")
-    assert result.returncode == 2 and "not a triage model directory" in result.stderr
+    assert result.returncode == 3 and "not a triage model directory" in result.stderr
 
 
 def test_predict_bad_stdin(model_dir):
@@ -516,5 +518,7 @@ def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_pat
         _opened(1, "Widget crashes on empty input", "IndexError", ["bug"]),
         ctx,
     )
-    assert result.outcomes[0].result["reason"] == "already triaged by a person"
+    (outcome,) = result.outcomes
+    assert outcome.status == "skipped: already triaged by a person"
+    assert outcome.result.details["prediction"]["label"] in ("bug", "feature", "question")
     assert not [r for r in sandbox.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]

@@ -298,6 +298,18 @@ def _base_model(base_model: str | None) -> str:
     return found
 
 
+def _model_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--model``: the same specs as ``triage.model``, resolved the same way."""
+    return click.option(
+        "--model",
+        "model_spec",
+        default="",
+        metavar="SPEC",
+        help="A model directory from `train`, a Hugging Face Hub id OWNER/NAME[@REVISION], or "
+        "an https://…#sha256=… archive (default: the built-in model).",
+    )(command)
+
+
 def _scoring_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--runtime`` and ``--target-precision``: how a loaded model scores (eval, predict)."""
     command = click.option(
@@ -316,13 +328,13 @@ def _scoring_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @triage.command("eval")
-@click.option("--model", type=MODEL_DIR, required=True, help="A model directory from `train`.")
+@_model_option
 @click.option("--data", type=LABELLED_FILE, required=True, help="Labelled issues (.csv/.jsonl).")
 @_scoring_options
 @pass_settings
 def evaluate(
     settings: Settings,
-    model: Path,
+    model_spec: str,
     data: Path,
     runtime: str | None,
     target_precision: float | None,
@@ -330,9 +342,12 @@ def evaluate(
     """Score a model on labelled issues: accuracy, per-label P/R/F1, macro-F1, coverage."""
     from bot.triage.data import read_labelled
     from bot.triage.evaluation import evaluate_model
+    from bot.triage.model_source import resolve_model
     from bot.triage.runtime import Predictor
 
-    predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
+    predictor = Predictor(
+        resolve_model(model_spec), runtime=runtime, target_precision=target_precision
+    )
     issues = read_labelled(data, labels=predictor.labels)
     result = evaluate_model(predictor, issues)
     if settings.as_json:
@@ -344,7 +359,7 @@ def evaluate(
 
 
 @triage.command()
-@click.option("--model", type=MODEL_DIR, required=True, help="A model directory from `train`.")
+@_model_option
 @click.option("--title", help="Issue title (else a JSON object {title, body} on stdin).")
 @click.option("--body", default="", help="Issue body (with --title).")
 @click.option(
@@ -358,7 +373,7 @@ def evaluate(
 @pass_settings
 def predict(
     settings: Settings,
-    model: Path,
+    model_spec: str,
     title: str | None,
     body: str,
     repo: str | None,
@@ -366,12 +381,15 @@ def predict(
     target_precision: float | None,
 ) -> None:
     """Label one issue: its label, probabilities, and the decision (label or needs-triage)."""
+    from bot.triage.model_source import resolve_model
     from bot.triage.runtime import Predictor
 
     if title is None:
         title, body, stdin_repo = _issue_from_stdin()
         repo = repo or stdin_repo
-    predictor = Predictor(model, runtime=runtime, target_precision=target_precision)
+    predictor = Predictor(
+        resolve_model(model_spec), runtime=runtime, target_precision=target_precision
+    )
     (prediction,) = predictor.predict([(title, body)], [repo])
     if settings.as_json:
         _emit(prediction.to_json())

@@ -107,8 +107,11 @@ def read_manifest(directory: Path) -> Manifest:
             f"{path}: incomplete manifest ({error})",
             hint="the directory is damaged; train the model again",
         ) from error
-    for name in manifest.files.values():
-        if not (directory / name).is_file():
+    # the encoder file the manifest does not run may be left out (the built-in and hub
+    # models ship the int8 one only)
+    other_encoder = "fp32" if manifest.runtime == "int8" else "int8"
+    for role, name in manifest.files.items():
+        if role != other_encoder and not (directory / name).is_file():
             raise UsageError(
                 f"{directory}: {name} is missing", hint="the directory is incomplete; train again"
             )

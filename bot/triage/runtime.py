@@ -101,6 +101,11 @@ class Predictor:
         if self.runtime not in ("int8", "fp32"):
             raise UsageError(f"unknown runtime {self.runtime!r}", hint="use --runtime int8 or fp32")
         files = self.manifest.files
+        if not (self.directory / files.get(self.runtime, "")).is_file():
+            raise ModelRuntimeError(
+                f"{self.directory} has no {self.runtime} encoder file",
+                hint=f"use the encoder it ships (--runtime {self.manifest.runtime})",
+            )
         self.tokenizer = load_tokenizer(self.directory / files["tokenizer"])
         try:
             self.session = onnx_session(self.directory / files[self.runtime], threads)
