@@ -23,7 +23,7 @@ def step_summary_markdown(result: DispatchResult) -> str:
         "|---|---|---|",
     ]
     for o in result.outcomes:
-        status = "ok" if o.ok else f"failed: {inline(o.error, max_len=300)}"
+        status = inline(o.status, max_len=300)
         lines.append(f"| `{o.handler.rsplit('.', 1)[-1]}` | {status} | {o.seconds:.2f} |")
     if not result.outcomes:
         lines.append("| (none) | no handler for this event | 0 |")

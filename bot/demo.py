@@ -82,10 +82,8 @@ def step_replay_event(run: DemoRun) -> None:
     if not result.handled:
         run.say(f"  issues.opened #{issue.number}: no handler registered in this version")
     for outcome in result.outcomes:
-        status = "ok" if outcome.ok else f"FAILED: {outcome.error}"
-        if outcome.ok and isinstance(outcome.result, dict) and "skipped" in outcome.result:
-            status = f"skipped ({outcome.result['skipped']})"
-        run.say(f"  issues.opened #{issue.number}: {outcome.handler.rsplit('.', 1)[-1]}: {status}")
+        name = outcome.handler.rsplit(".", 1)[-1]
+        run.say(f"  issues.opened #{issue.number}: {name}: {outcome.status}")
 
 
 def step_report(run: DemoRun) -> None:

@@ -115,3 +115,42 @@ def test_routers_compose():
     b.on("ping")(lambda e, c: "b")
     result = dispatch(Router(a, b), Event("ping", {}), _ctx())
     assert [o.result for o in result.outcomes] == ["a", "b"]
+
+
+def test_a_handler_that_did_nothing_is_reported_skipped_never_ok():
+    from bot.config.schema import Config
+    from bot.events.local import print_result
+    from bot.events.router import Skipped
+    from bot.settings import Settings
+
+    router = Router()
+
+    @router.on("issues", "opened")
+    def keeps_off(event, ctx):
+        return Skipped("a pull request", {"number": 3})
+
+    @router.on("issues", "opened")
+    def acts(event, ctx):
+        return {"labelled": True}
+
+    result = dispatch(
+        router, Event("issues", {"action": "opened"}), HandlerContext(github=None, config=Config())
+    )
+    assert [o.status for o in result.outcomes] == ["skipped: a pull request", "ok"]
+    assert result.ok  # skipping is not a failure
+    rows = result.summary()["handlers"]
+    assert [(r["status"], r["reason"], r["result"]) for r in rows] == [
+        ("skipped", "a pull request", {"number": 3}),
+        ("ok", None, {"labelled": True}),
+    ]
+    import click
+    import click.testing
+
+    runner = click.testing.CliRunner()
+
+    @click.command()
+    def show():
+        print_result(Settings(), result)
+
+    out = runner.invoke(show).output
+    assert "keeps_off: skipped: a pull request" in out and "acts: ok" in out

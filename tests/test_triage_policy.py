@@ -22,13 +22,8 @@ def test_an_ordinary_issue_is_looked_at():
 @pytest.mark.parametrize(
     ("triage", "issue", "sender_is_bot", "reason"),
     [
-        (TriageConfig(), ISSUE, False, "triage is disabled or triage.model is not set"),
-        (
-            TriageConfig(enabled=False, model="m"),
-            ISSUE,
-            False,
-            "triage is disabled or triage.model is not set",
-        ),
+        (TriageConfig(enabled=False), ISSUE, False, "triage.enabled is false"),
+        (TriageConfig(enabled=False, model="m"), ISSUE, False, "triage.enabled is false"),
         (ON, {**ISSUE, "pull_request": {"url": "..."}}, False, "a pull request"),
         (ON, ISSUE, True, "author octocat is ignored"),
         (
@@ -47,6 +42,10 @@ def test_an_ordinary_issue_is_looked_at():
 )
 def test_issues_the_bot_keeps_off(triage, issue, sender_is_bot, reason):
     assert skip_reason(triage, issue, sender_is_bot=sender_is_bot) == reason
+
+
+def test_an_empty_model_means_the_built_in_one_not_off():
+    assert skip_reason(TriageConfig(), ISSUE, sender_is_bot=False) is None
 
 
 def test_a_missing_author_is_not_an_error():

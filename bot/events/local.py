@@ -93,7 +93,7 @@ def print_result(settings: Settings, result: DispatchResult) -> None:
     if not result.handled:
         click.echo(f"{result.event}: no handler registered; nothing to do.")
     for o in result.outcomes:
-        click.echo(f"{result.event}: {o.handler}: " + ("ok" if o.ok else f"FAILED ({o.error})"))
+        click.echo(f"{result.event}: {o.handler}: {o.status}")
     for item in result.planned:
         details = {k: v for k, v in item.items() if k != "action"}
         click.echo(f"dry-run: would {item['action']} {details}")

@@ -64,6 +64,15 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A handler's answer when it decided to do nothing: reported ``skipped: <reason>``,
+    never ``ok``, so a maintainer sees why nothing happened."""
+
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class HandlerOutcome:
     """What one handler did with one event."""
 
@@ -73,6 +82,15 @@ class HandlerOutcome:
     result: Any = None
     error: str | None = None
     exit_code: ExitCode = ExitCode.OK
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``skipped: <reason>`` or ``failed: <error>``: what a person reads."""
+        if not self.ok:
+            return f"failed: {self.error}"
+        if isinstance(self.result, Skipped):
+            return f"skipped: {self.result.reason}"
+        return "ok"
 
 
 @dataclass
@@ -96,7 +114,15 @@ class DispatchResult:
             "event": self.event,
             "ok": self.ok,
             "handlers": [
-                {"handler": o.handler, "ok": o.ok, "seconds": round(o.seconds, 3), "error": o.error}
+                {
+                    "handler": o.handler,
+                    "ok": o.ok,
+                    "status": o.status.split(":", 1)[0],
+                    "reason": o.result.reason if isinstance(o.result, Skipped) else None,
+                    "result": _plain(o.result),
+                    "seconds": round(o.seconds, 3),
+                    "error": o.error,
+                }
                 for o in self.outcomes
             ],
             "planned": self.planned,
@@ -136,6 +162,11 @@ class Router:
         ):
             for h in handlers:
                 yield event, action, _handler_name(h)
+
+
+def _plain(result: Any) -> Any:
+    """A handler's result as JSON-ready data (a :class:`Skipped` as its details)."""
+    return result.details if isinstance(result, Skipped) else result
 
 
 def _handler_name(handler: Handler) -> str:

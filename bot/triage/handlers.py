@@ -10,31 +10,32 @@ inputs and writes: every rule of what to label lives in the policy.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 from bot.events.context import HandlerContext
-from bot.events.router import Event, Router
+from bot.events.router import Event, Router, Skipped
 from bot.triage.policy import plan_issue_labels, skip_reason
 
 router = Router()
 
 
 @functools.lru_cache(maxsize=4)
-def _predictor(model_dir: str, target_precision: float) -> Any:
+def _predictor(model_spec: str, target_precision: float) -> Any:
+    """The model of ``triage.model`` (empty: the built-in one), loaded once per process."""
+    from bot.triage.model_source import resolve_model
     from bot.triage.runtime import Predictor
 
-    return Predictor(Path(model_dir), target_precision=target_precision)
+    return Predictor(resolve_model(model_spec), target_precision=target_precision)
 
 
 @router.on("issues", "opened")
-def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any]:
+def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
     """Predicts the type of a new issue and labels it (or marks it ``needs-triage``)."""
     triage = ctx.config.triage
     issue = event.payload.get("issue") or {}
     skipped = skip_reason(triage, issue, sender_is_bot=event.sender_is_bot)
     if skipped is not None:
-        return {"skipped": skipped}
+        return Skipped(skipped)
     predictor = _predictor(triage.model, triage.min_precision)
     (prediction,) = predictor.predict(
         [(issue.get("title") or "", issue.get("body") or "")], [event.repo_full_name]
@@ -47,7 +48,7 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any]:
         "reason": plan.reason,
     }
     if not plan.labels:
-        return result
+        return Skipped(plan.reason, result)
     if ctx.github is None:
         ctx.plan("label", repo=event.repo_full_name, issue=issue.get("number"), labels=plan.labels)
         return result
@@ -68,7 +69,7 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any]:
                 session,
                 repo=event.repo_full_name or "",
                 issue_number=int(issue["number"]),
-                model_id=str(triage.model),
+                model_id=str(triage.model or "builtin"),
                 model_version=predictor.manifest.created,
                 label=prediction.label,
                 probabilities=prediction.probabilities,

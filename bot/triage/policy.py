@@ -2,8 +2,9 @@
 
 The ``issues.opened`` handler asks three questions, in this order:
 
-1. :func:`skip_reason`: look at this issue at all? Not when triage is off or has no model,
-   not for a pull request, not for a bot or an ignored author.
+1. :func:`skip_reason`: look at this issue at all? Not when ``triage.enabled`` is false
+   (an empty ``triage.model`` means the built-in model, not off), not for a pull request,
+   not for a bot or an ignored author.
 2. :func:`decide`: the classifier's probabilities against the per-label thresholds give a
    type, or ``needs-triage`` when the model is not sure enough (a maintainer would rather
    label a few issues by hand than undo wrong labels).
@@ -37,8 +38,8 @@ def skip_reason(
 
     Checked before the model runs, so a skipped issue costs no prediction."""
     author = (issue.get("user") or {}).get("login", "")
-    if not triage.enabled or not triage.model:
-        return "triage is disabled or triage.model is not set"
+    if not triage.enabled:
+        return "triage.enabled is false"
     if "pull_request" in issue:
         return "a pull request"
     if triage.ignores_author(author, is_bot=sender_is_bot):
