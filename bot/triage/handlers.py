@@ -14,7 +14,12 @@ from typing import Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
-from bot.triage.policy import plan_issue_labels, skip_reason
+from bot.triage.policy import (
+    TRIAGE_COMMENT_KEY,
+    plan_issue_labels,
+    skip_reason,
+    triage_comment,
+)
 
 router = Router()
 
@@ -42,25 +47,33 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     )
     existing = [label.get("name", "") for label in issue.get("labels") or []]
     plan = plan_issue_labels(ctx.config, prediction.decision, existing)
+    model = {"name": triage.model or "built-in", "version": predictor.manifest.created}
+    comment = triage_comment(ctx.config, plan, prediction.to_json(), model)
     result: dict[str, Any] = {
         "prediction": prediction.to_json(),
         "labels": list(plan.labels),
         "reason": plan.reason,
+        "comment": comment is not None,
     }
     if not plan.labels:
         return Skipped(plan.reason, result)
+    number = issue.get("number")
+    if ctx.github is None or ctx.dry_run:
+        ctx.plan("label", repo=event.repo_full_name, issue=number, labels=plan.labels)
+        if comment is not None:
+            ctx.plan("comment", repo=event.repo_full_name, issue=number, body=comment)
     if ctx.github is None:
-        ctx.plan("label", repo=event.repo_full_name, issue=issue.get("number"), labels=plan.labels)
         return result
+    from bot.github.comments import upsert_sticky_comment
     from bot.github.labels import apply_labels
 
     repo = ctx.github.get_repo(event.repo_full_name)
-    gh_issue = repo.get_issue(int(issue["number"]))
+    gh_issue = repo.get_issue(int(number))
     apply_labels(
         repo, gh_issue, add=plan.labels, palette=ctx.config.labels.palette(), dry_run=ctx.dry_run
     )
-    if ctx.dry_run:
-        ctx.plan("label", repo=event.repo_full_name, issue=issue.get("number"), labels=plan.labels)
+    if comment is not None:
+        upsert_sticky_comment(gh_issue, TRIAGE_COMMENT_KEY, comment, dry_run=ctx.dry_run)
     if ctx.store is not None and not ctx.dry_run:
         from bot.store.predictions import record_prediction
 
@@ -68,9 +81,9 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
             record_prediction(
                 session,
                 repo=event.repo_full_name or "",
-                issue_number=int(issue["number"]),
-                model_id=str(triage.model or "builtin"),
-                model_version=predictor.manifest.created,
+                issue_number=int(number),
+                model_id=model["name"],
+                model_version=model["version"],
                 label=prediction.label,
                 probabilities=prediction.probabilities,
                 decision=prediction.decision,

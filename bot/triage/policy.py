@@ -19,6 +19,7 @@ are chosen at training time (``bot.triage.thresholds``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,3 +84,62 @@ def plan_issue_labels(config: Config, decision: str, existing_labels: Sequence[s
     if name is None:
         return LabelPlan((labels.needs_triage,), f"type {decision!r} has no label here")
     return LabelPlan((name,), f"classified as {decision}")
+
+
+TRIAGE_COMMENT_KEY = "triage"
+PREDICTION_MARKER = "maintbot-prediction"
+
+
+def triage_comment(
+    config: Config,
+    plan: LabelPlan,
+    prediction: Mapping[str, Any],
+    model: Mapping[str, str],
+) -> str | None:
+    """The body of the bot's one sticky comment on the issue, or None to stay silent.
+
+    The bot explains a type label it gave (so a person knows what to change if it is wrong)
+    and, with ``triage.comment_on_low_confidence``, its best guesses when it was not sure;
+    otherwise a ``needs-triage`` label says enough. A hidden line records the prediction
+    (model, version, label, confidence), so GitHub itself remembers what the bot decided
+    when no store survives (an Action run). Label names come from the maintainer's
+    configuration, never from the issue, so nothing untrusted is echoed."""
+    decision, probabilities = prediction["decision"], prediction["probabilities"]
+    low = decision == NEEDS_TRIAGE
+    if not plan.labels or (low and not config.triage.comment_on_low_confidence):
+        return None
+    ranked = sorted(probabilities, key=lambda k: -probabilities[k])
+    guesses = ", ".join(f"{label} {probabilities[label]:.0%}" for label in ranked)
+    if low:
+        text = (
+            f"maintbot is not sure what type of issue this is, so it added "
+            f"`{plan.labels[0]}` for a maintainer. Its best guesses: {guesses}."
+        )
+    else:
+        text = (
+            f"maintbot labelled this issue `{plan.labels[0]}` ({decision}, confidence "
+            f"{prediction['confidence']:.0%}; {guesses}). If that is wrong, change the label: "
+            "a maintainer's correction is recorded and counted."
+        )
+    record = {
+        "model": model.get("name", ""),
+        "version": model.get("version", ""),
+        "label": decision,
+        "confidence": round(float(prediction["confidence"]), 4),
+        "labels": list(plan.labels),
+    }
+    hidden = f"<!-- {PREDICTION_MARKER} {json.dumps(record, sort_keys=True)} -->"
+    return f"{text}\n\n{hidden}"
+
+
+def read_prediction_marker(body: str) -> dict[str, Any] | None:
+    """The prediction a triage comment recorded (see :func:`triage_comment`), if any."""
+    start = body.find(f"<!-- {PREDICTION_MARKER} ")
+    if start < 0:
+        return None
+    raw = body[start + len(PREDICTION_MARKER) + 6 :].split(" -->", 1)[0]
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None

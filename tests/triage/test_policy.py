@@ -9,7 +9,15 @@ import pytest
 from bot.config.loader import parse_config
 from bot.config.schema import Config, TriageConfig
 from bot.triage.metrics import NEEDS_TRIAGE
-from bot.triage.policy import NEVER, LabelPlan, decide, plan_issue_labels, skip_reason
+from bot.triage.policy import (
+    NEVER,
+    LabelPlan,
+    decide,
+    plan_issue_labels,
+    read_prediction_marker,
+    skip_reason,
+    triage_comment,
+)
 
 ON = TriageConfig(model="models/triage")
 ISSUE = {"number": 7, "title": "Crash", "user": {"login": "octocat"}, "labels": []}
@@ -109,3 +117,56 @@ def test_probabilities_to_plan():
     assert plan_issue_labels(MAPPED, decision, []).labels == ("Type: Bug",)
     decision, _ = decide({"bug": 0.5, "feature": 0.3, "question": 0.2}, thresholds)
     assert plan_issue_labels(MAPPED, decision, []).labels == ("needs-triage",)
+
+
+SURE = {
+    "decision": "bug",
+    "confidence": 0.93,
+    "probabilities": {"bug": 0.93, "feature": 0.05, "question": 0.02},
+}
+UNSURE = {
+    "decision": NEEDS_TRIAGE,
+    "confidence": 0.51,
+    "probabilities": {"bug": 0.51, "feature": 0.3, "question": 0.19},
+}
+MODEL = {"name": "built-in", "version": "2026-12-06T05:00:00+00:00"}
+
+
+def test_a_type_label_is_explained_and_the_prediction_recorded_in_the_comment():
+    config = Config()
+    plan = plan_issue_labels(config, "bug", [])
+    body = triage_comment(config, plan, SURE, MODEL)
+    assert f"labelled this issue `{config.labels.label_for('bug')}`" in body
+    assert "93%" in body and "feature 5%" in body
+    assert read_prediction_marker(body) == {
+        "model": "built-in",
+        "version": MODEL["version"],
+        "label": "bug",
+        "confidence": 0.93,
+        "labels": [config.labels.label_for("bug")],
+    }
+
+
+def test_an_unsure_prediction_comments_only_when_the_repository_asks():
+    quiet = Config()
+    plan = plan_issue_labels(quiet, NEEDS_TRIAGE, [])
+    assert plan.labels == (quiet.labels.needs_triage,)
+    assert triage_comment(quiet, plan, UNSURE, MODEL) is None
+    chatty = dataclasses.replace(
+        quiet, triage=dataclasses.replace(quiet.triage, comment_on_low_confidence=True)
+    )
+    body = triage_comment(chatty, plan, UNSURE, MODEL)
+    assert "not sure" in body and "bug 51%, feature 30%, question 19%" in body
+    assert read_prediction_marker(body)["label"] == NEEDS_TRIAGE
+
+
+def test_an_issue_left_alone_gets_no_comment():
+    config = Config()
+    plan = plan_issue_labels(config, "bug", ["bug"])
+    assert plan.labels == ()
+    assert triage_comment(config, plan, SURE, MODEL) is None
+
+
+def test_a_damaged_marker_reads_as_none():
+    assert read_prediction_marker("no marker here") is None
+    assert read_prediction_marker("<!-- maintbot-prediction {not json -->") is None

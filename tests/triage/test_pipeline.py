@@ -491,6 +491,7 @@ def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_pat
     from bot.store.database import Store
     from bot.store.predictions import latest_prediction
     from bot.triage.handlers import router as triage_router
+    from bot.triage.policy import read_prediction_marker
 
     config = parse_config(f"triage:\n  model: {model_dir}\n")
     store = Store.open(f"sqlite:///{tmp_path / 'p.sqlite3'}")
@@ -510,6 +511,27 @@ def test_new_issue_gets_a_type_label_or_needs_triage(model_dir, sandbox, tmp_pat
         assert list(sandbox.state.issue("octo/widgets", 4)["labels"]) == [expected]
     with store.session() as session:
         assert latest_prediction(session, "octo/widgets", 4).decision == decision
+    comments = list(github.get_repo("octo/widgets").get_issue(4).get_comments())
+    if decision == "needs-triage":  # triage.comment_on_low_confidence is off by default
+        assert comments == []
+    else:
+        (comment,) = comments
+        assert f"labelled this issue `{expected}`" in comment.body
+        assert read_prediction_marker(comment.body)["label"] == decision
+
+    # the same delivery again: no second comment, no second label, no write at all
+    sandbox.clear_requests()
+    again = dispatch(
+        Router(triage_router),
+        _opened(4, "Widgets are slow", "Rendering 1000 widgets takes a minute.", []),
+        ctx,
+    )
+    assert again.ok and len(
+        list(github.get_repo("octo/widgets").get_issue(4).get_comments())
+    ) == len(comments)
+    assert not [r for r in sandbox.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+    with sandbox.state.lock:
+        assert list(sandbox.state.issue("octo/widgets", 4)["labels"]) == [expected]
 
     # an issue a person already labelled is left alone: no write at all
     sandbox.clear_requests()
