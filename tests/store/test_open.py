@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -17,8 +16,9 @@ from bot.store.migrate import head_revision
 from bot.store.models import WebhookDelivery
 from bot.store.urls import parse_database_url
 from tests.fixtures.databases import free_loopback_port
+from tests.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPO_ROOT
 
 # Each opener imports first, says it is ready, then waits for "go": the Store.open calls then
 # start within milliseconds of each other, which is when an unguarded migration breaks.

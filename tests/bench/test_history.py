@@ -8,18 +8,9 @@ import pytest
 
 from bot.bench import history
 from bot.errors import UsageError
-from tests.test_bench_cli import maintbot
-from tests.test_bench_results import make_results, make_run, write
+from tests.bench.builders import default_branch_results, maintbot, write
 
 REPO_NAME = "octo/widgets"
-
-
-def default_branch_results(sha, accuracies, loss=0.08):
-    runs = [make_run(seed=s, accuracy=a, loss=loss) for s, a in enumerate(accuracies)]
-    runs.append(make_run("mnist_cnn", 0, accuracy=0.985, parameters=693962))
-    doc = make_results(runs, sha=sha)
-    doc["git"]["ref"] = "main"
-    return doc
 
 
 def test_record_then_export_oldest_first_with_seed_means(store):

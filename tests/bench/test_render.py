@@ -7,7 +7,7 @@ import re
 
 from bot.bench import render
 from bot.bench.compare import compare
-from tests.test_bench_results import ENVIRONMENT, HEAD_SHA, make_results, make_run, side
+from tests.bench.builders import ENVIRONMENT, HEAD_SHA, make_results, make_run, side
 
 HOSTILE = "@everyone <img src=x onerror=alert(1)> [click](https://evil.example) #1 ```"
 

@@ -6,7 +6,6 @@ import dataclasses
 import re
 import typing
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,9 @@ import yaml
 
 from bot.config.loader import load_config
 from bot.config.schema import Config
+from tests.paths import REPO_ROOT
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = REPO_ROOT / "docs"
 REFERENCE = DOCS / "configuration.md"
 EXAMPLE = DOCS / "maintbot.example.yml"
 ANY_ENTRY = "<*>"  # a free key of a mapping, written <role> or <type> in the docs

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bot.bench import results
-from tests.test_bench_results import ENVIRONMENT, HEAD_SHA, make_results, make_run, side, write
-
-REPO = Path(__file__).resolve().parents[1]
-MAINTBOT = Path(sys.executable).with_name("maintbot")
-
-
-def maintbot(*args, cwd=REPO, env=None, timeout=300):
-    full_env = dict(os.environ)
-    for name in (
-        "GITHUB_EVENT_NAME",
-        "GITHUB_EVENT_PATH",
-        "GITHUB_STEP_SUMMARY",
-        "MAINTBOT_CONFIG",
-    ):
-        full_env.pop(name, None)
-    full_env.update({"MAINTBOT_DATA_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
-    return subprocess.run(
-        [str(MAINTBOT), *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from tests.bench.builders import (
+    ENVIRONMENT,
+    HEAD_SHA,
+    maintbot,
+    make_results,
+    make_run,
+    side,
+    write,
+)
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.bench import results
+from tests.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 MAINTBOT = Path(sys.executable).with_name("maintbot")
 QUICK = ["--models", "mnist_mlp", "--epochs", "1", "--train-limit", "3000", "--test-limit", "1000"]
 SCALING = "x_train, x_test = raw.x_train / 255.0, raw.x_test / 255.0"
