@@ -8,19 +8,16 @@ checked out by the command into a temporary worktree.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bot.bench import results
+from tests.bench.builders import maintbot as run_maintbot
 from tests.paths import REPO_ROOT
 
 REPO = REPO_ROOT
-MAINTBOT = Path(sys.executable).with_name("maintbot")
 QUICK = ["--models", "mnist_mlp", "--epochs", "1", "--train-limit", "3000", "--test-limit", "1000"]
 SCALING = "x_train, x_test = raw.x_train / 255.0, raw.x_test / 255.0"
 
@@ -34,25 +31,8 @@ def git(root, *args):
 
 
 def maintbot(root, *args, env=None, timeout=600):
-    """The console script, so the command imports the installed maintbot, not the copy."""
-    full_env = dict(os.environ)
-    for name in (
-        "GITHUB_EVENT_NAME",
-        "GITHUB_EVENT_PATH",
-        "GITHUB_STEP_SUMMARY",
-        "MAINTBOT_CONFIG",
-    ):
-        full_env.pop(name, None)
-    full_env.update({"MAINTBOT_DATA_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
-    return subprocess.run(
-        [str(MAINTBOT), *args],
-        cwd=root,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """The console script run in ``root`` (the copy), importing the installed maintbot."""
+    return run_maintbot(*args, cwd=root, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
