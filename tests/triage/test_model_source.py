@@ -116,43 +116,6 @@ def test_a_model_of_another_format_or_missing_a_file_names_the_model(tmp_path):
         resolve_model(str(copy))
 
 
-# -- the built-in model ----------------------------------------------------------------------
-
-
-@needs_builtin
-def test_the_built_in_model_card_names_the_data_it_was_trained_on(shared_dir):
-    card = json.loads((BUILTIN_DIR / "model_card.json").read_text())
-    data = shared_dir / "data" / "issues" / "nlbse24" / "issues_train.csv"
-    assert card["training_data"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
-    assert card["seed"] == 0 and card["training_data"]["issues"] == 1500
-    assert "NLBSE" in card["training_data"]["citation"]
-    assert card["cross_validated"]["pooled_macro_f1"] > 0.8
-    text = (BUILTIN_DIR / "MODEL_CARD.md").read_text()
-    assert card["training_data"]["sha256"] in text and "Licence" in text
-    assert not (BUILTIN_DIR / "encoder.onnx").exists()  # int8 only
-
-
-@needs_builtin
-def test_the_built_in_model_labels_a_bug_report_without_torch():
-    script = (
-        "import json, sys\n"
-        "from bot.triage.model_source import resolve_model\n"
-        "from bot.triage.runtime import Predictor\n"
-        "(p,) = Predictor(resolve_model('')).predict([(sys.argv[1], sys.argv[2])])\n"
-        "print(json.dumps({'label': p.label, 'heavy': sorted(m for m in ('torch', "
-        "'transformers') if m in sys.modules)}))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, BUG_TITLE, BUG_BODY],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    result = json.loads(out.stdout.splitlines()[-1])
-    assert result == {"label": "bug", "heavy": []}
-
-
 # -- the Hub ---------------------------------------------------------------------------------
 
 
