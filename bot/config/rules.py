@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import keyword
 import math
 import re
 import string
@@ -248,3 +250,86 @@ def format_template(allowed: Iterable[str]) -> Rule:
         return None
 
     return Rule(problem, f"Use only {listed}; write a literal brace as {{{{ or }}}}.")
+
+
+MODEL_NAME_MAX = 100  # the store's column for a model name
+REFERENCE_PACKAGE = "reference_models"
+_MODULE_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def bench_model_problem(name: str, reference: Iterable[str]) -> str | None:
+    """What is wrong with a ``bench.models`` entry, or None.
+
+    A plain name is one of maintbot's reference models (``mnist_mlp``); a dotted name is a
+    module of the repository run as ``python -m NAME`` (``examples.my_model``). A plain name
+    that is not a reference model is refused rather than guessed at: most often it is a typo.
+    """
+    known = tuple(reference)
+    if not name or len(name) > MODEL_NAME_MAX:
+        return f"a model name must be 1 to {MODEL_NAME_MAX} characters, got {len(name)}"
+    if "." not in name:
+        if name in known:
+            return None
+        close = difflib.get_close_matches(name, known, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{name!r} is not a reference model{guess}"
+    segments = name.split(".")
+    for segment in segments:
+        if not _MODULE_SEGMENT.fullmatch(segment) or keyword.iskeyword(segment):
+            return f"{name!r} is not a Python module path (bad part {segment[:40]!r})"
+    if segments[0] == REFERENCE_PACKAGE:
+        return f"{name!r} names a reference model by its module; write {segments[-1]!r}"
+    return None
+
+
+def bench_model(reference: Iterable[str]) -> Rule:
+    """A reference model's name, or the dotted module path of a model of the repository."""
+    known = tuple(reference)
+
+    def problem(value: str) -> str | None:
+        return bench_model_problem(value, known)
+
+    return Rule(
+        problem,
+        f"Name a reference model ({', '.join(known)}) or your own model's module, "
+        "run as python -m MODULE, e.g. examples.my_model (see docs/benchmark.md).",
+    )
+
+
+PATH_PATTERN_MAX = 200
+
+
+def path_pattern_problem(pattern: str) -> str | None:
+    """What is wrong with a changed-file pattern (``reference_models/*.py``), or None."""
+    if not pattern.strip():
+        return "a path pattern cannot be blank"
+    if len(pattern) > PATH_PATTERN_MAX:
+        return f"a path pattern is at most {PATH_PATTERN_MAX} characters, got {len(pattern)}"
+    if pattern.startswith("/") or "\\" in pattern:
+        return f"{pattern!r} must be relative to the repository root, with '/' between folders"
+    if ".." in pattern.split("/"):
+        return f"{pattern!r} leaves the repository ('..')"
+    return None
+
+
+_PATTERN_HINT = (
+    "Write paths from the repository root with '/', e.g. src/models/*.py or data/**; "
+    "a pattern without '/' matches a file name in any folder (requirements*.txt)."
+)
+
+
+def path_pattern() -> Rule:
+    """One repository path pattern, as git prints paths (``**`` spans folders)."""
+    return Rule(path_pattern_problem, _PATTERN_HINT)
+
+
+def path_patterns() -> Rule:
+    """A list of path patterns (the value of a mapping entry); the first bad one is named."""
+
+    def problem(value: Iterable[str]) -> str | None:
+        for pattern in value:
+            if found := path_pattern_problem(pattern):
+                return found
+        return None
+
+    return Rule(problem, _PATTERN_HINT)

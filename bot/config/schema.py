@@ -8,6 +8,7 @@ documents every key and a test keeps the two in step.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from bot.config.rules import (
     Problem,
     Rule,
     at_least,
+    bench_model,
     between,
     cron_expression,
     each,
@@ -30,6 +32,8 @@ from bot.config.rules import (
     minutes_of_day,
     non_empty,
     not_blank,
+    path_pattern,
+    path_patterns,
     time_of_day,
     timezone_name,
     unique_items,
@@ -45,6 +49,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ReportFormat = Literal["md", "html", "json"]
 BenchModel = Literal["mnist_mlp", "mnist_cnn"]
 """The reference models in ``reference_models/`` that a PR benchmark can train."""
+REFERENCE_MODELS: tuple[str, ...] = typing.get_args(BenchModel)
 
 LABEL_DESCRIPTION_MAX = 100  # GitHub's limit for a label description
 ISSUE_TITLE_MAX = 256
@@ -261,13 +266,50 @@ class BenchThresholds:
     alpha: float = setting(0.05, between(0, 0.5, low_open=True))
 
 
+DEFAULT_SHARED_PATHS: tuple[str, ...] = (
+    # the training loop, data loading and environment record every reference model shares
+    "reference_models/__init__.py",
+    "reference_models/training.py",
+    "reference_models/data.py",
+    "reference_models/environment.py",
+    # what decides the installed packages
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements*.txt",
+    "requirements/**",
+    "constraints*.txt",
+    "*.lock",
+    "Pipfile",
+    "environment.yml",
+)
+"""Files every benchmarked model depends on, unless ``bench.paths.shared`` says otherwise."""
+
+
+@dataclass(frozen=True)
+class BenchPaths:
+    """Which changed files make a model worth training again (the rest skip it).
+
+    A model's own module and the configuration file always count, whatever is written here:
+    the configuration decides what is skipped, so a change to it must not skip anything.
+    """
+
+    shared: tuple[str, ...] = setting(DEFAULT_SHARED_PATHS, each(path_pattern()), unique_items())
+    models: Mapping[str, tuple[str, ...]] = setting(
+        FrozenMap({}), each(path_patterns()), keys=bench_model(REFERENCE_MODELS)
+    )
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     """The regression benchmark of the reference models on every pull request."""
 
     enabled: bool = setting(True)
-    models: tuple[BenchModel, ...] = setting(
-        ("mnist_mlp", "mnist_cnn"), non_empty("model"), unique_items()
+    models: tuple[str, ...] = setting(
+        ("mnist_mlp", "mnist_cnn"),
+        non_empty("model"),
+        unique_items(),
+        each(bench_model(REFERENCE_MODELS)),
     )
     seeds: int = setting(
         3, between(2, 20, why="A significance test needs at least 2 runs on each side.")
@@ -278,7 +320,19 @@ class BenchConfig:
     )
     thresholds: BenchThresholds = section(BenchThresholds)
     comment: bool = setting(True)
+    check: bool = setting(True)
     fail_on_regression: bool = setting(True)
+    paths: BenchPaths = section(BenchPaths)
+
+    def problems(self) -> Iterator[Problem]:
+        for name in self.paths.models:
+            if name not in self.models:
+                yield Problem(
+                    f"paths.models.{name}",
+                    f"{name!r} is not benchmarked: bench.models lists {', '.join(self.models)}",
+                    "Add the model to bench.models, or remove its paths.",
+                    related=("paths.models", "models"),
+                )
 
 
 # --------------------------------------------------------------------------------------- report

@@ -380,3 +380,81 @@ def test_control_character():
 def test_several_yaml_documents_are_refused():
     err = fails("bench:\n  seeds: 3\n---\nbench:\n  seeds: 4\n")
     assert err.line == 3
+
+
+# ------------------------------------------------------------------ bench: models of your own
+
+
+def test_a_module_path_names_a_model_of_the_repository():
+    config = parse_config(
+        "bench:\n  models: [mnist_cnn, examples.my_model]\n"
+        "  paths:\n    models:\n      examples.my_model: [data/mine/**]\n"
+    )
+    assert config.bench.models == ("mnist_cnn", "examples.my_model")
+    assert config.bench.paths.models["examples.my_model"] == ("data/mine/**",)
+
+
+def test_a_file_path_is_not_a_module_path():
+    err = fails(
+        """
+        bench:
+          models:
+            - mnist_mlp
+            - examples/my_model.py
+        """
+    )
+    assert_points_at(err, "bench.models[1]", 4)
+    assert "is not a Python module path" in err.message
+    assert "examples.my_model" in err.hint
+
+
+def test_a_reference_model_by_its_module_is_pointed_to_its_name():
+    err = fails("bench:\n  models: [reference_models.mnist_cnn]\n")
+    assert_points_at(err, "bench.models[0]", 2)
+    assert "write 'mnist_cnn'" in err.message
+
+
+def test_a_path_pattern_outside_the_repository_points_at_the_item():
+    err = fails(
+        """
+        bench:
+          paths:
+            shared:
+              - pyproject.toml
+              - /etc/passwd
+        """
+    )
+    assert_points_at(err, "bench.paths.shared[1]", 5)
+    assert "relative to the repository root" in err.message
+
+
+def test_paths_for_a_model_that_is_not_a_model_name():
+    err = fails(
+        """
+        bench:
+          paths:
+            models:
+              examples/my_model.py: [data/**]
+        """
+    )
+    assert_points_at(err, "bench.paths.models.examples/my_model.py", 4)
+
+
+def test_paths_for_a_model_that_is_not_benchmarked():
+    err = fails(
+        """
+        bench:
+          models: [mnist_mlp]
+          paths:
+            models:
+              mnist_cnn: [data/cnn/**]
+        """
+    )
+    assert_points_at(err, "bench.paths.models.mnist_cnn", 5)
+    assert "not benchmarked" in err.message
+
+
+def test_a_bad_pattern_in_a_models_paths():
+    err = fails("bench:\n  paths:\n    models:\n      mnist_mlp: [../shared/**]\n")
+    assert_points_at(err, "bench.paths.models.mnist_mlp", 4)
+    assert "leaves the repository" in err.message
