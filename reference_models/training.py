@@ -163,8 +163,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def _parser(name: str, default_epochs: int) -> argparse.ArgumentParser:
+    module = name if "." in name else f"reference_models.{name}"  # a repository's own model
     parser = argparse.ArgumentParser(
-        prog=f"python -m reference_models.{name}",
+        prog=f"python -m {module}",
         description=f"Train the {name} reference model once and write its metrics as JSON.",
     )
     parser.add_argument("--epochs", type=_positive, default=default_epochs)

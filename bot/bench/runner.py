@@ -2,8 +2,9 @@
 
 A subprocess per run keeps runs independent (fresh TensorFlow state, its own peak memory),
 lets a hung or crashing model be stopped without taking the harness down, and runs exactly
-the code of the tree it is given: the model module is imported from ``tree/reference_models``
-and the runner checks that it was.
+the code of the tree it is given: the model module (``reference_models.<name>``, or a
+repository's own module, see :mod:`bot.bench.models`) is imported from the tree and the
+runner checks that it was.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.bench import results
+from bot.bench.models import code_folder, find_module, module_file, module_of
 from bot.errors import UsageError
 
 METRICS_FORMAT = 1  # the per-run metrics format of reference_models.training this reads
@@ -130,13 +132,13 @@ def run_model(
     *,
     echo: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Trains ``model`` from ``root/reference_models`` once; returns its results ``run``."""
+    """Trains ``model`` from the tree ``root`` once; returns its results ``run``."""
     root = Path(root).resolve()
-    if not (root / "reference_models" / f"{model}.py").is_file():
-        raise RunFailed(f"{root.name} has no reference_models/{model}.py")
+    if find_module(root, model) is None:
+        raise RunFailed(f"{root.name} has no {module_file(model)}")
     with tempfile.TemporaryDirectory(prefix="maintbot-run-") as scratch:
         out = Path(scratch) / "metrics.json"
-        command = [sys.executable, "-m", f"reference_models.{model}", *_arguments(seed, settings)]
+        command = [sys.executable, "-m", module_of(model), *_arguments(seed, settings)]
         command += ["--out", str(out)]
         started = time.perf_counter()
         returncode, tail = _run_subprocess(command, root, settings.timeout_s, echo)
@@ -160,7 +162,7 @@ def run_model(
 
 
 def child_environment(root: Path) -> dict[str, str]:
-    """The child imports the tree's own ``reference_models`` (and ``bot``), not an installed one."""
+    """The child imports the tree's own model code (and ``bot``), not an installed copy."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH", "")])])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not progress
@@ -238,9 +240,13 @@ def _check_metrics(metrics: object, root: Path, model: str, seed: int) -> None:
             f", expected {METRICS_FORMAT})"
         )
     if metrics.get("model") != model or metrics.get("seed") != seed:
-        raise RunFailed(f"{model} seed {seed} reported another model or seed")
+        reported = f"model {str(metrics.get('model'))[:100]!r} seed {metrics.get('seed')!r}"
+        raise RunFailed(
+            f"{model} seed {seed} reported {reported}; a model reports the name it is listed "
+            "under in bench.models and the seed it was given"
+        )
     code_path = Path(str(metrics.get("code_path", "")))
-    expected = (root / "reference_models").resolve()
+    expected = (root / code_folder(model)).resolve()
     if expected not in code_path.resolve().parents:
         raise RunFailed(
             f"{model} was imported from {code_path}, not from the tree under test ({expected}); "

@@ -130,3 +130,50 @@ def test_run_all_keeps_failures_and_goes_on(tmp_path):
     assert [f["seed"] for f in collected["head"].failures] == [0, 1]
     assert "exited with code 3" in collected["head"].failures[0]["reason"]
     json.dumps(collected["head"].failures)  # plain data, ready for the results file
+
+
+def add_own_model(root, module, body=FAKE_METRICS, *, reports=None):
+    """A repository's own model at its module path (``lab.models.tiny``), outside
+    reference_models/, reporting ``reports`` as its name (default: the module path)."""
+    path = root.joinpath(*module.split(".")).with_suffix(".py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = reports or module
+    path.write_text(textwrap.dedent(body).replace("Path(__file__).stem", repr(name)))
+    return path
+
+
+def test_a_repositorys_own_model_runs_by_its_module_path(tmp_path):
+    root = tmp_path / "project"  # no reference_models/ at all
+    add_own_model(root, "lab.models.tiny")
+    run = run_model(root, "lab.models.tiny", 1, SETTINGS)
+    assert (run["model"], run["seed"], run["test_accuracy"]) == ("lab.models.tiny", 1, 0.9)
+
+
+def test_a_model_that_is_a_package_runs_its_main(tmp_path):
+    root = tmp_path / "project"
+    main = add_own_model(root, "lab.tiny.__main__", reports="lab.tiny")
+    (main.parent / "__init__.py").write_text("")
+    assert run_model(root, "lab.tiny", 0, SETTINGS)["model"] == "lab.tiny"
+
+
+def test_an_own_model_must_report_the_name_it_is_listed_under(tmp_path):
+    root = tmp_path / "project"
+    add_own_model(root, "lab.tiny", reports="tiny")
+    with pytest.raises(RunFailed) as caught:
+        run_model(root, "lab.tiny", 0, SETTINGS)
+    assert caught.value.reason == (
+        "lab.tiny seed 0 reported model 'tiny' seed 0; a model reports the name it is listed "
+        "under in bench.models and the seed it was given"
+    )
+
+
+def test_an_own_model_imported_from_elsewhere_is_refused(tmp_path):
+    root = tmp_path / "project"
+    body = FAKE_METRICS.replace(
+        "CODE_PATH = str(Path(__file__).resolve())", f"CODE_PATH = {str(tmp_path / 'x.py')!r}"
+    )
+    add_own_model(root, "lab.tiny", body)
+    with pytest.raises(RunFailed, match="an installed copy shadows it"):
+        run_model(root, "lab.tiny", 0, SETTINGS)
+    with pytest.raises(RunFailed, match="has no lab/absent.py"):
+        run_model(root, "lab.absent", 0, SETTINGS)

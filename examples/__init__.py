@@ -1,0 +1,1 @@
+"""Examples for maintainers: a model of your own that ``maintbot bench`` can train."""
