@@ -86,3 +86,22 @@ def temporary_worktree(root: Path, commit: str) -> Iterator[Path]:
         git(root, "worktree", "remove", "--force", str(tree), check=False)
         shutil.rmtree(parent, ignore_errors=True)
         git(root, "worktree", "prune", check=False)
+
+
+def changed_paths(root: Path, base: str, head: str | None = None) -> list[str]:
+    """The files a change touches, as ``git diff --name-only base...head`` lists them.
+
+    Compared from the merge base, as GitHub lists a pull request's files, so what the base
+    branch did since is not counted. Without ``head`` the change is the working tree (staged,
+    unstaged and untracked files). Renames count as a deletion and an addition, so a model
+    moved away from its path is affected too.
+    """
+    target = head or "HEAD"
+    start = git(root, "merge-base", base, target, check=False).strip() or base
+    if head:
+        listed = git(root, "diff", "--name-only", "--no-renames", "-z", start, head)
+        untracked = ""
+    else:
+        listed = git(root, "diff", "--name-only", "--no-renames", "-z", start)
+        untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    return sorted({p for p in (listed + untracked).split("\0") if p})
