@@ -6,6 +6,7 @@ from it, as plain files (no links), through the size-capped validating reader.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,17 @@ def read_artifact(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return base, head
 
 
-def policy_notes(base: dict[str, Any], head: dict[str, Any], bench_config: Any) -> list[str]:
+def policy_notes(
+    base: dict[str, Any],
+    head: dict[str, Any],
+    bench_config: Any,
+    skipped: Collection[str] = (),
+) -> list[str]:
     """What in the artifact differs from the default branch's ``bench`` configuration.
 
     The PR's own workflow and config decided how it was benchmarked, so the privileged step
     says when that was weaker than the project asks (fewer seeds, fewer epochs, a slice).
+    Models in ``skipped`` are not mentioned as missing: the change does not affect them.
     """
     notes = []
     for label, doc in (("base", base), ("head", head)):
@@ -73,7 +80,9 @@ def policy_notes(base: dict[str, Any], head: dict[str, Any], bench_config: Any) 
                 f"the {label} ran {settings['epochs']} epoch(s); this repository's "
                 f"configuration asks for {bench_config.epochs}"
             )
-        missing = [m for m in bench_config.models if m not in settings["models"]]
+        missing = [
+            m for m in bench_config.models if m not in settings["models"] and m not in skipped
+        ]
         if missing:
             notes.append(f"the {label} did not run {', '.join(missing)}")
     return notes

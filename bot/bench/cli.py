@@ -21,22 +21,28 @@ from reference_models import MODEL_NAMES as MODEL_CHOICES
 
 
 def _models(value: str | None, default: tuple[str, ...]) -> list[str]:
+    """``--models`` (reference names or module paths), else the configuration's list."""
+    from bot.bench.models import check_names
+
     if not value:
         return list(default)
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in MODEL_CHOICES]
-    if unknown or not names:
+    if not names:
         raise UsageError(
-            f"unknown model(s): {', '.join(unknown) or '(none given)'}",
-            hint=f"choose from: {','.join(MODEL_CHOICES)}",
+            "unknown model(s): (none given)",
+            hint=f"choose from: {','.join(MODEL_CHOICES)}, or a module path such as "
+            "examples.my_model",
         )
-    return list(dict.fromkeys(names))
+    return check_names(list(dict.fromkeys(names)))
 
 
 def run_options(command: Any) -> Any:
     """The options every command that trains shares (run, pr)."""
     options = [
-        click.option("--models", help="Comma-separated models (default: bench.models)."),
+        click.option(
+            "--models",
+            help="Comma-separated reference models or module paths (default: bench.models).",
+        ),
         click.option(
             "--seeds",
             type=click.IntRange(1, 100),
@@ -128,11 +134,12 @@ def run_command(
     Each run is its own subprocess with a timeout; progress goes to stderr.
     """
     from bot.bench import results
+    from bot.bench.models import is_reference
     from bot.bench.pr import bench_tree, model_tree
 
     models, seeds, run_settings, _ = _run_settings(settings, params)
     doc = bench_tree(
-        model_tree(tree),
+        model_tree(tree, None if all(is_reference(m) for m in models) else models),
         label=label,
         models=models,
         seeds=seeds,
@@ -201,6 +208,12 @@ def compare_command(settings: Settings, base_file: Path, head_file: Path, fmt: s
     help="PR to post to (default: from the pull_request event).",
 )
 @click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, help="owner/name for --post.")
+@click.option(
+    "--scope/--no-scope",
+    default=True,
+    show_default=True,
+    help="Train only the models the change affects (bench.paths); --no-scope trains them all.",
+)
 @pass_settings
 def pr_command(
     settings: Settings,
@@ -211,18 +224,21 @@ def pr_command(
     post: bool,
     pr_number: int | None,
     repo: str | None,
+    scope: bool,
     **params: Any,
 ) -> None:
     """Benchmark a PR: base and head interleaved (exit 1 if worse).
 
-    The base is checked out into a temporary git worktree; the head is the working tree
-    or --head. Writes the artifact folder and the job summary; --post comments.
+    Only the models the change can affect are trained (bench.paths); a change that affects
+    none exits 0 at once with a "not affected" report. The base is checked out into a
+    temporary git worktree; the head is the working tree or --head. Writes the artifact
+    folder and the job summary; --post comments and sets the check.
     """
     from bot.bench import render
     from bot.bench.artifact import write_artifact
     from bot.bench.compare import Thresholds
     from bot.bench.pr import bench_pr
-    from bot.bench.publish import write_job_summary
+    from bot.bench.publish import check_verdict, write_job_summary
     from bot.bench.pull_request import claimed_pull_request
 
     models, seeds, run_settings, bench_config = _run_settings(settings, params)
@@ -238,14 +254,19 @@ def pr_command(
         thresholds=Thresholds.from_config(bench_config.thresholds),
         pull_request=claim,
         progress=sys.stderr,
+        paths=bench_config.paths if scope else None,
+        config_files=_config_files(settings),
     )
     report = render.markdown(
-        outcome.comparison, base_runs=outcome.base["runs"], head_runs=outcome.head["runs"]
+        outcome.comparison,
+        base_runs=outcome.base["runs"],
+        head_runs=outcome.head["runs"],
+        scope=outcome.scope,
     )
     write_artifact(out, outcome.base, outcome.head, report)
     click.echo(f"wrote the artifact to {out}/", err=True)
     if fmt == "json" or settings.as_json:
-        click.echo(render.to_json(outcome.comparison), nl=False)
+        click.echo(render.to_json(outcome.comparison, scope=outcome.scope), nl=False)
     else:
         click.echo(report, nl=False)
     write_job_summary(report)
@@ -257,8 +278,17 @@ def pr_command(
                 hint="pass --pr N --repo owner/name (in Actions they come from the event)",
             )
         github = settings.github()
-        result = _post(github, repo, number, report, settings.dry_run)
-        _say_posted(result, number)
+        assert github is not None
+        repository = github.get_repo(repo)
+        pull = repository.get_pull(number)
+        verdict = check_verdict(
+            outcome.comparison,
+            report,
+            scope=outcome.scope,
+            fail_on_regression=bench_config.fail_on_regression,
+        )
+        head_sha = (claim or {}).get("head_sha") or pull.head.sha
+        _publish(settings, repository, pull, head_sha, report, verdict, bench_config)
     if bench_config.fail_on_regression:
         _fail_on_regression(outcome.comparison)
 
@@ -293,14 +323,16 @@ def comment_command(
     repo: str,
     history_branch: str | None,
 ) -> None:
-    """Post the PR comment from a validated artifact.
+    """Post the PR comment and the check from a validated artifact.
 
-    The privileged step of the fork-safe workflow: the artifact is untrusted.
+    The privileged step of the fork-safe workflow: the artifact is untrusted, so which models
+    the change affects is decided again from the PR's files with this configuration.
     """
     from bot.bench import render
+    from bot.bench.affected import reconcile
     from bot.bench.artifact import policy_notes, read_artifact
     from bot.bench.compare import Thresholds, compare
-    from bot.bench.publish import write_job_summary
+    from bot.bench.publish import check_verdict, incomplete_verdict, write_job_summary
     from bot.bench.pull_request import resolve_pull_request, trusted_head_sha
 
     base, head = read_artifact(artifact_dir)
@@ -319,23 +351,39 @@ def comment_command(
         )
     bench_config = settings.config().bench
     comparison = compare(base, head, Thresholds.from_config(bench_config.thresholds))
+    github = settings.github(required=not settings.dry_run)
+    repository = pull = scope = None
+    missing: list[str] = []
+    if github is not None:
+        repository = github.get_repo(repo)
+        pull = resolve_pull_request(repository, head_sha, claim.get("number"))
+        ran = [m for m in head["settings"]["models"] if m in base["settings"]["models"]]
+        scope, missing = reconcile(_pull_scope(pull, bench_config, settings), ran)
+    notes = policy_notes(
+        base, head, bench_config, skipped=[*(scope.skipped if scope else ()), *missing]
+    )
+    notes += [_missing_note(scope, model) for model in missing]
     history = _history(settings, repo, history_branch, [m.model for m in comparison.models])
     report = render.markdown(
         comparison,
         base_runs=base["runs"],
         head_runs=head["runs"],
         history=history,
-        notes=policy_notes(base, head, bench_config),
+        notes=notes,
+        scope=scope,
+        incomplete=missing,
     )
     write_job_summary(report)
-    github = settings.github(required=not settings.dry_run)
-    if github is None:
+    if github is None or pull is None:
         click.echo(report, nl=False)
         click.echo("dry-run without a token: the comment above was not posted", err=True)
         return
-    pull = resolve_pull_request(github.get_repo(repo), head_sha, claim.get("number"))
-    result = _post_to(pull, report, settings.dry_run)
-    _say_posted(result, pull.number)
+    verdict = check_verdict(
+        comparison, report, scope=scope, fail_on_regression=bench_config.fail_on_regression
+    )
+    if missing:
+        verdict = incomplete_verdict(verdict, missing)
+    _publish(settings, repository, pull, head_sha, report, verdict, bench_config)
 
 
 @bench.command("record")
@@ -356,7 +404,9 @@ def record_command(settings: Settings, results_file: Path, repo: str, branch: st
 
 @bench.command("history")
 @click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, required=True)
-@click.option("--model", type=click.Choice(MODEL_CHOICES), required=True)
+@click.option(
+    "--model", required=True, help="A reference model (mnist_mlp) or a model's module path."
+)
 @click.option("--branch", help="Only this branch (default: every branch).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @pass_settings
@@ -365,7 +415,9 @@ def history_command(
 ) -> None:
     """Export a model's benchmark history as JSON."""
     from bot.bench import history
+    from bot.bench.models import check_names
 
+    check_names([model])
     store = settings.store()
     with store.session() as session:
         rows = history.export(session, repo=repo, model=model, branch=branch, limit=limit)
@@ -394,8 +446,77 @@ def _event() -> tuple[str | None, dict[str, Any]]:
     return name, read_payload(Path(path))
 
 
-def _post(github: Any, repo: str, number: int, report: str, dry_run: bool) -> Any:
-    return _post_to(github.get_repo(repo).get_pull(number), report, dry_run)
+def _publish(
+    settings: Settings,
+    repository: Any,
+    pull: Any,
+    head_sha: str,
+    report: str,
+    verdict: Any,
+    bench_config: Any,
+) -> None:
+    """The sticky comment (``bench.comment``), then the check (``bench.check``) linking to it."""
+    from bot.bench.publish import post_check
+
+    url = None
+    if bench_config.comment:
+        result = _post_to(pull, report, settings.dry_run)
+        _say_posted(result, pull.number)
+        url = result.url
+    if bench_config.check:
+        check = post_check(repository, head_sha, verdict, dry_run=settings.dry_run, details_url=url)
+        would = "dry-run: the benchmark " if check.dry_run else "benchmark "
+        verb = f"would be {check.action}" if check.dry_run else check.action
+        click.echo(
+            f"{would}{check.kind} {verb} on {head_sha[:12]}: {check.conclusion}"
+            + (f" (no check run: {check.fallback_reason})" if check.fallback_reason else ""),
+            err=True,
+        )
+
+
+def _config_files(settings: Settings) -> tuple[str, ...]:
+    """The configuration files a change to which affects every model (paths from the root)."""
+    from bot.bench.affected import CONFIG_FILE
+    from bot.bench.worktree import repository_root
+
+    files = [CONFIG_FILE]
+    if settings.config_path:
+        try:
+            root = repository_root(Path("."))
+            relative = Path(settings.config_path).resolve().relative_to(root.resolve())
+        except (UsageError, ValueError):
+            pass  # a configuration outside the repository cannot change with a PR
+        else:
+            files.append(relative.as_posix())
+    return tuple(dict.fromkeys(files))
+
+
+def _pull_scope(pull: Any, bench_config: Any, settings: Settings) -> Any:
+    """Which models the PR affects, decided from GitHub's list of its files (trusted)."""
+    from bot.bench.affected import decide
+
+    listed: list[str] = []
+    entries = 0
+    for entry in pull.get_files():  # GitHub lists at most 3000 files
+        entries += 1
+        listed.append(entry.filename)
+        previous = getattr(entry, "previous_filename", None)
+        if previous:
+            listed.append(previous)  # a model moved away from its path is affected too
+    return decide(
+        listed,
+        list(bench_config.models),
+        shared=bench_config.paths.shared,
+        extra=bench_config.paths.models,
+        config_files=_config_files(settings),
+        complete=pull.changed_files <= entries,
+    )
+
+
+def _missing_note(scope: Any, model: str) -> str:
+    found = scope.of(model) if scope is not None else None
+    reason = f": {found.reason}" if found is not None else ""
+    return f"the benchmark did not train {model}, which this change affects{reason}"
 
 
 def _post_to(pull: Any, report: str, dry_run: bool) -> Any:

@@ -8,14 +8,18 @@ both sides share the machine, its load and its software; then it compares them.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.bench import results
+from bot.bench.affected import CONFIG_FILE, Scope, decide
 from bot.bench.compare import Comparison, Thresholds, compare
+from bot.bench.models import find_module, is_reference, module_file
 from bot.bench.runner import RunSettings, Side, SideResults, run_all
 from bot.bench.worktree import (
+    changed_paths,
     has_local_changes,
     head_commit,
     repository_root,
@@ -27,24 +31,51 @@ from bot.errors import UsageError
 
 @dataclass(frozen=True)
 class PrBenchmark:
-    """Both sides' results documents and their comparison."""
+    """Both sides' results documents and their comparison.
+
+    ``scope`` says which models the change affects (None: every model ran, unscoped).
+    """
 
     base: dict[str, Any]
     head: dict[str, Any]
     comparison: Comparison
+    scope: Scope | None = None
 
 
-def model_tree(start: Path) -> Path:
-    """The folder holding ``reference_models/`` for ``bench run``: ``start`` or its git root."""
+def model_tree(start: Path, models: Sequence[str] | None = None) -> Path:
+    """The folder holding the models for ``bench run``: ``start`` or its git root.
+
+    Without ``models`` that is the folder with ``reference_models/``; with them, the folder
+    where every model's module is found.
+    """
     start = Path(start).resolve()
-    if (start / "reference_models").is_dir():
+
+    def holds(tree: Path) -> bool:
+        if models is None:
+            return (tree / "reference_models").is_dir()
+        return all(find_module(tree, model) is not None for model in models)
+
+    if holds(start):
         return start
-    root = repository_root(start)
-    if (root / "reference_models").is_dir():
+    if models is None:
+        root = repository_root(start)
+        if holds(root):
+            return root
+        raise UsageError(
+            f"no reference_models/ folder in {start} or its repository",
+            hint="run maintbot bench from the root of the repository that holds the models",
+        )
+    try:
+        root = repository_root(start)
+    except UsageError:  # a tree outside git: only the folder itself can hold the models
+        root = start
+    if holds(root):
         return root
+    missing = [str(module_file(m)) for m in models if find_module(root, m) is None]
     raise UsageError(
-        f"no reference_models/ folder in {start} or its repository",
-        hint="run maintbot bench from the root of the repository that holds the models",
+        f"{root} has no {', '.join(missing)}",
+        hint="run maintbot bench from the root of the repository that holds the models, "
+        "or fix the module path in --models / bench.models",
     )
 
 
@@ -74,35 +105,43 @@ def bench_pr(
     thresholds: Thresholds,
     pull_request: dict[str, Any] | None = None,
     progress: TextIO | None = None,
+    paths: Any = None,
+    config_files: Sequence[str] = (CONFIG_FILE,),
 ) -> PrBenchmark:
-    """Base (temporary worktree) against head (working tree or ``head_ref``), interleaved."""
+    """Base (temporary worktree) against head (working tree or ``head_ref``), interleaved.
+
+    With ``paths`` (``bench.paths``: ``shared`` patterns and per-model ``models``), only the
+    models the change affects run (:mod:`bot.bench.affected`); when none is, nothing is
+    checked out or trained and both documents have no runs. Without it every model runs.
+    """
     root = repository_root(repo)
     base_sha = resolve_commit(root, base_ref)
     head_sha = resolve_commit(root, head_ref) if head_ref else head_commit(root)
-    with contextlib.ExitStack() as stack:
-        base_tree = stack.enter_context(temporary_worktree(root, base_sha))
-        if head_ref:
-            assert head_sha is not None
-            head_tree, dirty = stack.enter_context(temporary_worktree(root, head_sha)), False
-        else:
-            head_tree, dirty = root, has_local_changes(root)
-        for tree, ref in ((base_tree, base_ref), (head_tree, head_ref or "HEAD")):
-            if not (tree / "reference_models").is_dir():
-                raise UsageError(
-                    f"{ref} has no reference_models/ folder to benchmark",
-                    hint="pick a base that already has the reference models",
-                )
-        collected = run_all(
-            [Side("base", base_tree), Side("head", head_tree)],
-            models,
-            seeds,
-            settings,
-            progress=progress,
+    scope = None
+    to_run = list(models)
+    if paths is not None:
+        changed = changed_paths(root, base_sha, head_sha if head_ref else None)
+        scope = decide(
+            changed, models, shared=paths.shared, extra=paths.models, config_files=config_files
+        )
+        to_run = scope.affected
+        for model in scope.models:
+            verb = "runs" if model.affected else "skipped"
+            _say(progress, f"[scope] {model.model} {verb}: {model.reason}")
+    dirty = False if head_ref else has_local_changes(root)
+    if not to_run:
+        _say(
+            progress, f"[scope] not affected: {len(scope.changed) if scope else 0} changed file(s)"
+        )
+        collected = {"base": SideResults([], []), "head": SideResults([], [])}
+    else:
+        collected = _run_sides(
+            root, base_ref, base_sha, head_ref, head_sha, to_run, seeds, settings, progress
         )
     base = _document(
         "base",
         {"sha": base_sha, "ref": base_ref, "dirty": False},
-        models,
+        to_run,
         seeds,
         settings,
         collected["base"],
@@ -110,13 +149,51 @@ def bench_pr(
     head = _document(
         "head",
         {"sha": head_sha, "ref": head_ref or "working tree", "dirty": dirty},
-        models,
+        to_run,
         seeds,
         settings,
         collected["head"],
         pull_request=pull_request,
+        scope=scope.to_results() if scope else None,
     )
-    return PrBenchmark(base=base, head=head, comparison=compare(base, head, thresholds))
+    return PrBenchmark(
+        base=base, head=head, comparison=compare(base, head, thresholds), scope=scope
+    )
+
+
+def _run_sides(
+    root: Path,
+    base_ref: str,
+    base_sha: str,
+    head_ref: str | None,
+    head_sha: str | None,
+    models: list[str],
+    seeds: list[int],
+    settings: RunSettings,
+    progress: TextIO | None,
+) -> dict[str, SideResults]:
+    """Checks out what is needed and runs both sides interleaved."""
+    with contextlib.ExitStack() as stack:
+        base_tree = stack.enter_context(temporary_worktree(root, base_sha))
+        if head_ref:
+            assert head_sha is not None
+            head_tree = stack.enter_context(temporary_worktree(root, head_sha))
+        else:
+            head_tree = root
+        if any(is_reference(m) for m in models):
+            for tree, ref in ((base_tree, base_ref), (head_tree, head_ref or "HEAD")):
+                if not (tree / "reference_models").is_dir():
+                    raise UsageError(
+                        f"{ref} has no reference_models/ folder to benchmark",
+                        hint="pick a base that already has the reference models",
+                    )
+        return run_all(
+            [Side("base", base_tree), Side("head", head_tree)],
+            models,
+            seeds,
+            settings,
+            progress=progress,
+        )
 
 
 def _document(
@@ -127,6 +204,7 @@ def _document(
     settings: RunSettings,
     side: SideResults,
     pull_request: dict[str, Any] | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     doc = results.new_results(
         label=label,
@@ -135,6 +213,7 @@ def _document(
         runs=side.runs,
         failures=side.failures,
         pull_request=pull_request,
+        scope=scope,
     )
     results.validate(doc, source=f"the {label} results")
     return doc
@@ -147,3 +226,8 @@ def _git_info(tree: Path, ref: str | None) -> dict[str, Any]:
     except UsageError:
         return {"sha": None, "ref": ref, "dirty": None}
     return {"sha": head_commit(root), "ref": ref, "dirty": has_local_changes(root)}
+
+
+def _say(progress: TextIO | None, line: str) -> None:
+    if progress is not None:
+        print(line, file=progress, flush=True)

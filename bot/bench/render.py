@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.bench.affected import Scope
 from bot.bench.compare import (
     ENVIRONMENT_FIELDS,
     Comparison,
@@ -26,6 +27,9 @@ from bot.bench.stats import Summary
 from bot.sanitize import inline
 
 HEX_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+PLAIN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a reference model's name needs no escaping
+NOT_AFFECTED = "not affected"
+SHOWN_PATHS = 20  # changed files listed in the comment
 
 HEADLINES = {
     Status.REGRESSION: "regression",
@@ -43,17 +47,31 @@ def markdown(
     head_runs: Sequence[dict[str, Any]] = (),
     history: dict[str, list[tuple[str, float]]] | None = None,
     notes: Sequence[str] = (),
+    scope: Scope | None = None,
+    incomplete: Sequence[str] = (),
 ) -> str:
     """The comment body: headline, a table per model, charts, environment, thresholds.
 
     ``base_runs``/``head_runs`` (the validated runs) fill the environment table; ``history``
     maps a model to (commit, test accuracy) pairs on the default branch, oldest first;
-    ``notes`` are warnings shown under the headline.
+    ``notes`` are warnings shown under the headline; ``scope`` says which models the change
+    affects (when it affects none, the comment says "not affected" and why, and no more);
+    ``incomplete`` names models the change affects that the run did not train.
     """
-    lines = [_headline(comparison), "", _subtitle(comparison), ""]
+    if scope is not None and scope.nothing_affected and not incomplete:
+        return not_affected_markdown(comparison, scope, notes=notes)
+    headline = _headline(comparison)
+    if incomplete:
+        names = ", ".join(model_name(m) for m in incomplete)
+        headline = (
+            f"### {Status.REGRESSION.icon} maintbot benchmark: incomplete: {names} not trained"
+        )
+    lines = [headline, "", _subtitle(comparison), ""]
     lines += [f"> ⚠️ {inline(note, 300)}" for note in notes]
     if notes:
         lines.append("")
+    if scope is not None and scope.skipped:
+        lines += _scope_lines(scope)
     if comparison.setting_changes:
         changed = "; ".join(
             f"{inline(d.field, 40)}: {inline(d.base, 40)} → {inline(d.head, 40)}"
@@ -91,9 +109,68 @@ def markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def to_json(comparison: Comparison) -> str:
-    """The comparison for machines; non-finite numbers become null."""
-    return json.dumps(_finite(comparison.to_dict()), indent=2, sort_keys=True) + "\n"
+def not_affected_markdown(
+    comparison: Comparison, scope: Scope, *, notes: Sequence[str] = ()
+) -> str:
+    """The comment when the change touches nothing a model depends on: nothing was trained."""
+    count = len(scope.changed)
+    files = "file" if count == 1 else "files"
+    lines = [
+        f"### {Status.PASS.icon} maintbot benchmark: {NOT_AFFECTED}",
+        "",
+        f"Base {_commit(comparison.base_git)} vs head {_commit(comparison.head_git)}: "
+        "no model was trained.",
+        "",
+    ]
+    lines += [f"> ⚠️ {inline(note, 300)}" for note in notes]
+    if notes:
+        lines.append("")
+    if count:
+        lines.append(
+            f"This change touches {count} {files}, and none of them is a dependency of a "
+            f"benchmarked model ({', '.join(model_name(m) for m in scope.skipped)}):"
+        )
+        lines += ["", _path_list(scope.changed), ""]
+    else:
+        lines += ["This change touches no file, so no model can be affected.", ""]
+    lines.append(_dependency_note())
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(comparison: Comparison, scope: Scope | None = None) -> str:
+    """The comparison for machines; non-finite numbers become null.
+
+    With a ``scope``, also which models were skipped and why; ``status`` is
+    ``"not affected"`` when nothing was.
+    """
+    data = comparison.to_dict()
+    if scope is not None:
+        data["scope"] = scope_dict(scope)
+        if scope.nothing_affected:
+            data["status"] = NOT_AFFECTED
+    return json.dumps(_finite(data), indent=2, sort_keys=True) + "\n"
+
+
+def scope_dict(scope: Scope) -> dict[str, Any]:
+    """The scope for machines: the changed files and each model's decision with its reason."""
+    return {
+        "changed_count": len(scope.changed),
+        "changed": list(scope.changed),
+        "models": [
+            {
+                "model": m.model,
+                "affected": m.affected,
+                "reason": m.reason,
+                "because": [path for path, _ in m.because],
+            }
+            for m in scope.models
+        ],
+    }
+
+
+def model_name(name: str) -> str:
+    """A model's name for Markdown: reference names as they are, module paths made inert."""
+    return name if PLAIN_NAME.match(name) else inline(name, 100)
 
 
 def epoch_chart(model: ModelVerdict) -> str:
@@ -165,9 +242,34 @@ def format_change(metric: MetricVerdict) -> str:
     return f"{sign}{abs(metric.change):.2f}{unit}"
 
 
+def _scope_lines(scope: Scope) -> list[str]:
+    """Which models ran and which were skipped, each with its reason."""
+    count = len(scope.changed)
+    lines = [f"**Only what this change can affect was trained** ({count} changed file(s)):", ""]
+    for model in scope.models:
+        verb = "trained" if model.affected else "skipped, not affected"
+        lines.append(f"- {model_name(model.model)}: {verb}: {inline(model.reason, 300)}")
+    return [*lines, "", _dependency_note(), ""]
+
+
+def _dependency_note() -> str:
+    return (
+        "<sub>A model is trained when a pull request changes its own module, the code every "
+        "model shares, a dependency file, a path listed for it, or .github/maintbot.yml "
+        "(bench.paths in the configuration).</sub>"
+    )
+
+
+def _path_list(paths: Sequence[str]) -> str:
+    shown = [f"- {inline(path, 200)}" for path in paths[:SHOWN_PATHS]]
+    if len(paths) > SHOWN_PATHS:
+        shown.append(f"- … and {len(paths) - SHOWN_PATHS} more")
+    return "\n".join(shown)
+
+
 def _headline(comparison: Comparison) -> str:
     status = comparison.status
-    affected = [m.model for m in comparison.models if m.status is status]
+    affected = [model_name(m.model) for m in comparison.models if m.status is status]
     where = f" in {', '.join(affected)}" if affected and status is not Status.PASS else ""
     return f"### {status.icon} maintbot benchmark: {HEADLINES[status]}{where}"
 
@@ -198,7 +300,7 @@ def _commit(git: dict[str, Any]) -> str:
 
 def _model_section(model: ModelVerdict) -> list[str]:
     lines = [
-        f"#### {model.model}: {model.status.icon} {HEADLINES[model.status]}",
+        f"#### {model_name(model.model)}: {model.status.icon} {HEADLINES[model.status]}",
         "",
     ]
     lines += [f"- {inline(note, 400)}" for note in model.notes]

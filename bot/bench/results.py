@@ -68,8 +68,12 @@ def new_results(
     runs: list[dict[str, Any]],
     failures: list[dict[str, Any]],
     pull_request: dict[str, Any] | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A results document; ``validate`` it before writing (the runner does)."""
+    """A results document; ``validate`` it before writing (the runner does).
+
+    ``scope`` (``bench pr``) records which models the change affects: the others were skipped.
+    """
     from bot import __version__
 
     doc: dict[str, Any] = {
@@ -85,6 +89,8 @@ def new_results(
     }
     if pull_request is not None:
         doc["pull_request"] = pull_request
+    if scope is not None:
+        doc["scope"] = scope
     return doc
 
 

@@ -130,3 +130,29 @@ def test_run_rejects_unknown_models_before_training():
     done = maintbot("bench", "run", "--models", "mnist_mlp,resnet")
     assert done.returncode == 2
     assert "unknown model(s): resnet" in done.stderr
+
+
+@pytest.mark.slow
+def test_run_trains_a_model_of_the_repositorys_own_by_its_module_path(tmp_path):
+    """examples/my_model.py, the documented example of the contract, runs through bench run."""
+    out = tmp_path / "results.json"
+    tiny = ["--seeds", "1", "--epochs", "1", "--train-limit", "256", "--test-limit", "256"]
+    done = maintbot("bench", "run", "--models", "examples.my_model", *tiny, "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    [run] = results.load(out)["runs"]
+    assert (run["model"], run["seed"], run["train_examples"]) == ("examples.my_model", 0, 256)
+    assert run["parameters"] == 28 * 28 * 10 + 10  # Flatten → Dense(10): softmax regression
+    assert "[1/1 run] [examples.my_model seed 0] epoch 1/1" in done.stderr
+
+
+def test_run_names_a_module_that_is_not_there(tmp_path):
+    done = maintbot("bench", "run", "--models", "examples.absent", "--tree", str(tmp_path))
+    assert done.returncode == 2
+    assert "has no examples/absent.py" in done.stderr
+
+
+def test_model_names_are_checked_the_same_everywhere():
+    done = maintbot("bench", "run", "--models", "examples/my_model.py")
+    assert done.returncode == 2 and "is not a Python module path" in done.stderr
+    done = maintbot("bench", "history", "--repo", "o/r", "--model", "mnist_mpl")
+    assert done.returncode == 2 and "did you mean 'mnist_mlp'?" in done.stderr

@@ -6,6 +6,7 @@ import json
 import re
 
 from bot.bench import render
+from bot.bench.affected import decide
 from bot.bench.compare import compare
 from tests.bench.builders import ENVIRONMENT, HEAD_SHA, make_results, make_run, side
 
@@ -94,3 +95,67 @@ def test_json_format_is_plain_data():
     accuracy = data["models"][0]["metrics"][0]
     assert accuracy["metric"] == "test_accuracy" and accuracy["status"] == "regression"
     assert accuracy["base"]["n"] == 3 and data["thresholds"]["accuracy_drop_points"] == 0.5
+
+
+def empty_pair():
+    """What bench pr writes when no model is affected: both sides with no runs."""
+    base, head = make_results([]), make_results([], label="head", sha=HEAD_SHA)
+    for doc in (base, head):
+        doc["settings"]["seeds"] = [0, 1, 2]
+    return base, head
+
+
+def test_not_affected_says_so_lists_the_files_and_trains_nothing():
+    base, head = empty_pair()
+    scope = decide(["README.md", "docs/usage.md"], ["mnist_mlp", "mnist_cnn"], shared=())
+    text = render.markdown(compare(base, head), scope=scope)
+    assert text.startswith("### ✅ maintbot benchmark: not affected\n")
+    assert "Base `aaaaaaa` (main) vs head `bbbbbbb` (working tree): no model was trained." in text
+    assert (
+        "This change touches 2 files, and none of them is a dependency of a benchmarked model "
+        "(mnist_mlp, mnist_cnn):\n\n- README.md\n- docs/usage.md\n"
+    ) in text
+    assert "| metric |" not in text
+    data = json.loads(render.to_json(compare(base, head), scope=scope))
+    assert data["status"] == "not affected"
+    assert data["scope"]["models"][0] == {
+        "model": "mnist_mlp",
+        "affected": False,
+        "reason": "none of the changed files is its code, shared code or a dependency file",
+        "because": [],
+    }
+
+
+def test_skipped_models_are_listed_with_their_reason_beside_the_verdict():
+    base, head = regression_pair()
+    scope = decide(["reference_models/mnist_mlp.py"], ["mnist_mlp", "mnist_cnn"], shared=())
+    text = render.markdown(compare(base, head), scope=scope)
+    assert text.startswith("### ❌ maintbot benchmark: regression in mnist_mlp\n")
+    assert "- mnist_mlp: trained: reference\\_models/mnist\\_mlp.py changed (its own code)" in text
+    assert "- mnist_cnn: skipped, not affected: none of the changed files" in text
+    assert "| test accuracy |" in text
+    assert json.loads(render.to_json(compare(base, head), scope=scope))["status"] == "regression"
+
+
+def test_many_changed_files_are_cut_and_hostile_paths_are_inert():
+    base, head = empty_pair()
+    changed = [f"docs/{i:02}.md" for i in range(25)] + [HOSTILE.replace(" ", "_")[:60]]
+    text = render.markdown(compare(base, head), scope=decide(changed, ["mnist_mlp"], shared=()))
+    assert "- … and 6 more" in text
+    # sorted as git sorts: the hostile path ('@' < 'd') first, then docs/00 to docs/18
+    assert "- docs/18.md" in text and "- docs/19.md" not in text
+    assert "@everyone" not in text and "<img" not in text and "](https://" not in text
+
+
+def test_an_incomplete_run_is_never_a_green_headline():
+    base, head = empty_pair()
+    scope = decide(["reference_models/training.py"], ["mnist_mlp"], shared=["reference_models/*"])
+    text = render.markdown(compare(base, head), scope=scope, incomplete=["mnist_mlp"])
+    assert text.startswith("### ❌ maintbot benchmark: incomplete: mnist_mlp not trained\n")
+
+
+def test_a_repositorys_own_model_name_is_shown_inert():
+    base = side([0.975, 0.976], model="examples.my_model")
+    head = side([0.965, 0.964], model="examples.my_model", label="head", sha=HEAD_SHA)
+    text = render.markdown(compare(base, head))
+    assert "#### examples.my\\_model: " in text

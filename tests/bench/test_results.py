@@ -28,6 +28,19 @@ def test_a_well_formed_file_round_trips(tmp_path):
     jsonschema.validate(doc, results.schema())
 
 
+def test_a_repositorys_own_model_and_the_scope_round_trip(tmp_path):
+    doc = side([0.975, 0.976], model="examples.my_model", label="head", sha=HEAD_SHA)
+    doc["scope"] = {
+        "changed_count": 2,
+        "changed": ["README.md", "examples/my_model.py"],
+        "models": [
+            {"model": "examples.my_model", "affected": True, "because": ["examples/my_model.py"]},
+            {"model": "mnist_mlp", "affected": False, "because": []},
+        ],
+    }
+    assert results.load(write(tmp_path, "head.json", doc)) == doc
+
+
 def test_truncated_file_fails_cleanly(tmp_path):
     text = json.dumps(side([0.975, 0.976]))
     path = write(tmp_path, "cut.json", text[: len(text) // 2])
@@ -85,6 +98,17 @@ def test_an_oversized_file_is_refused_before_parsing(tmp_path):
         ),
         (lambda d: d.update(runs=[d["runs"][0]] * 401), "runs has more than 400 items"),
         (lambda d: d["runs"][0].pop("test_loss"), "is missing the key 'test_loss'"),
+        (lambda d: d["runs"][0].update(model="examples..model"), "runs[0].model"),
+        (lambda d: d["runs"][0].update(model="a." + "b" * 100), "runs[0].model"),
+        (lambda d: d.update(scope={"changed_count": 1, "changed": []}), "scope is missing"),
+        (
+            lambda d: d.update(scope={"changed_count": 51, "changed": ["x"] * 51, "models": []}),
+            "scope.changed has more than 50 items",
+        ),
+        (
+            lambda d: d.update(scope={"changed_count": 1, "changed": ["x" * 501], "models": []}),
+            "scope.changed[0] is longer than 500 characters",
+        ),
     ],
 )
 def test_wrong_types_and_sizes_are_refused(tmp_path, mutate, where):
