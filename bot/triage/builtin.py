@@ -27,7 +27,7 @@ DATA_SOURCE = {
     "name": "NLBSE'24 issue report classification, training split",
     "origin": "github.com/nlbse2024/issue-report-classification, commit "
     "2927bc67eb42db8affd16eaf3e5a6d74f3063961, data/issues_train.csv",
-    "issues": "1,500 closed GitHub issues, 100 per (project, label), from facebook/react, "
+    "description": "1,500 closed GitHub issues, 100 per (project, label), from facebook/react, "
     "tensorflow/tensorflow, microsoft/vscode, bitcoin/bitcoin and opencv/opencv; labels "
     "bug / feature / question",
     "citation": "R. Kallis, G. Colavito, A. Al-Kaswan, L. Pascarella, O. Chaparro, P. Rani: "
@@ -112,7 +112,7 @@ def _card_markdown(trained: Path, card: dict[str, Any]) -> str:
         "",
         f"- Training data: {data['name']} ({data['origin']}); `{data['file']}` sha256 "
         f"`{data['sha256']}`",
-        f"- {data['issues']}",
+        f"- {data['description']}",
         f"- Cross-validated ({cv['protocol']}): macro-F1 {cv['pooled_macro_f1']:.3f} "
         f"({per_project}); at the default thresholds precision "
         f"{cv['precision_at_default_thresholds']:.3f} on "

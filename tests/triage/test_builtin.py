@@ -3,7 +3,6 @@ configuration, no training, no network and no torch."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -13,6 +12,7 @@ import zipfile
 
 import pytest
 
+from bot.triage.data import read_labelled
 from bot.triage.model_source import BUILTIN_DIR
 from bot.triage.modeldir import MANIFEST
 from tests.paths import REPO_ROOT
@@ -107,14 +107,14 @@ def test_eval_without_a_model_scores_the_built_in_one(shared_dir, tmp_path):
     """A few known issues of the training projects: the figures must come back, well above
     chance (the model saw these issues, so this checks the wiring, not the quality)."""
     source = shared_dir / "data/issues/nlbse24/issues_train.csv"
-    with open(source, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, escapechar="\\"))
-    sample = [r for r in rows if r["repo"] == "tensorflow/tensorflow"][:20]
-    sample += [r for r in rows if r["repo"] == "microsoft/vscode"][:20]
+    rows = read_labelled(source)
+    sample = [r for r in rows if r.repo == "tensorflow/tensorflow"][:20]
+    sample += [r for r in rows if r.repo == "microsoft/vscode"][:20]
     data = tmp_path / "sample.jsonl"
     data.write_text(
         "".join(
-            json.dumps({k: r[k] for k in ("title", "body", "label", "repo")}) + "\n" for r in sample
+            json.dumps({"title": r.title, "body": r.body, "label": r.label, "repo": r.repo}) + "\n"
+            for r in sample
         )
     )
     out = maintbot("triage", "eval", "--data", str(data), "--json")

@@ -125,6 +125,9 @@ def test_a_hub_model_is_downloaded_once_then_read_offline(tmp_path, monkeypatch)
 
     cache = tmp_path / "hf-cache"
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
+    # the suite runs offline; this test goes online to its own loopback hub only
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
     files = {**builtin_files(), "encoder.onnx": b"the fp32 file, never fetched"}
     with hub_server({"octo-lab/triage": files}) as (endpoint, log):
         directory = resolve_model("octo-lab/triage@main", endpoint=endpoint)
