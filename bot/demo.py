@@ -9,13 +9,15 @@ whose reference MLP is really trained, on a small slice of MNIST, on the base an
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
+import json
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,9 +97,12 @@ MODEL_FILE = "reference_models/mnist_mlp.py"
 SCALING = "x_train, x_test = raw.x_train / 255.0, raw.x_test / 255.0"
 NO_SCALING = "x_train, x_test = raw.x_train, raw.x_test"
 
+CONFIG_FILE = ".github/maintbot.yml"
+CLONED_FILES = (CONFIG_FILE, "README.md")  # the demo repository's files, beside the models
+
 # A quick check that fits in a minute or so, not benchmark figures (those are 3 seeds x 5
-# epochs on all 60,000 images: ``.github/maintbot.yml`` of the demo repository).
-BENCH_MODELS = ["mnist_mlp"]
+# epochs on all 60,000 images: .github/maintbot.yml of the demo repository, which also says
+# to train only mnist_mlp, the one model the pull request touches).
 BENCH_SEEDS = 2
 BENCH_EPOCHS = 1
 BENCH_TRAIN_LIMIT = 5000
@@ -217,66 +222,50 @@ def step_report(run: DemoRun) -> None:
 
 
 def step_benchmark(run: DemoRun) -> None:
-    """A pull request stops scaling the MLP's inputs; ``bench pr`` trains both sides and posts.
+    """A pull request stops scaling the MLP's inputs; ``maintbot bench pr --post`` judges it.
 
-    The same calls as ``maintbot bench pr --base main --head raw-pixels --post``: the base and
-    the head in temporary worktrees of a small git repository, trained interleaved, compared
-    with the demo repository's thresholds, the artifact written and the sticky comment posted.
+    The command runs as a CI job runs it, in a clone that has the pull request's branch (a
+    small git repository under the output folder): it trains the reference MLP on the base and
+    on the head, interleaved, writes the artifact, posts the sticky comment and sets the
+    check. The demo then reads the comment and the check back from the sandbox.
     """
     missing = benchmark_unavailable()
     if missing:
         run.say(f"  skipped: {missing}")
         return
-    from bot.bench import render
-    from bot.bench.artifact import write_artifact
-    from bot.bench.compare import Thresholds
-    from bot.bench.pr import bench_pr
-    from bot.bench.publish import post_comment
-    from bot.bench.runner import RunSettings, seeds_from_count
-    from bot.config.remote import fetch_repo_config
+    from bot.bench.publish import CHECK_NAME
 
     repo = run.github.get_repo(DEMO_REPO)
-    project = make_bench_repository(run.out_dir / "bench-repo")
+    project = make_bench_repository(run.out_dir / "bench-repo", clone_files(repo))
     pull = open_pull_request(run, repo, project)
     run.say(f"  #{pull.number} {pull.title!r} (opened by {DEMO_PULL.author})")
     run.say(f"    {MODEL_FILE}: - {SCALING}")
     run.say(f"    {' ' * len(MODEL_FILE)}  + {NO_SCALING}")
-    run.say(
-        f"  training {', '.join(BENCH_MODELS)} on the base and on the head: {BENCH_SEEDS} seeds × "
-        f"{BENCH_EPOCHS} epoch on the first {BENCH_TRAIN_LIMIT:,} training images "
-        "(a quick check; progress on stderr)"
-    )
-    thresholds = Thresholds.from_config(fetch_repo_config(repo).bench.thresholds)
-    with offline_data():
-        outcome = bench_pr(
-            project.root,
-            base_ref="main",
-            head_ref=DEMO_BRANCH,
-            models=BENCH_MODELS,
-            seeds=seeds_from_count(BENCH_SEEDS),
-            settings=RunSettings(
-                epochs=BENCH_EPOCHS, train_limit=BENCH_TRAIN_LIMIT, timeout_s=10 * 60
-            ),
-            thresholds=thresholds,
-            pull_request={"number": pull.number, "head_sha": project.head_sha},
-            progress=sys.stderr,
-        )
-    report = render.markdown(
-        outcome.comparison, base_runs=outcome.base["runs"], head_runs=outcome.head["runs"]
-    )
-    artifact = run.out_dir / "bench-pr"
-    write_artifact(artifact, outcome.base, outcome.head, report)
-    posted = post_comment(pull, report, dry_run=run.settings.dry_run)
 
-    comparison = outcome.comparison
-    failing = " (bench pr exits 1: the PR's check fails)" if comparison.regressions else ""
-    run.say(f"  verdict: {comparison.status.icon} {comparison.status.value}{failing}")
-    for line in comparison.regressions:
-        run.say(f"    {line}")
-    if posted.dry_run:
-        run.say(f"  dry-run: the benchmark comment would be {posted.action} on #{pull.number}")
-    else:
-        run.say(f"  benchmark comment {posted.action} on #{pull.number}")
+    artifact = (run.out_dir / "bench-pr").resolve()
+    command = bench_pr_command(run, pull.number, artifact)
+    run.say(
+        f"  the PR's CI job, in {project.root} (a quick check: {BENCH_SEEDS} seeds × "
+        f"{BENCH_EPOCHS} epoch, {BENCH_TRAIN_LIMIT:,} images; progress on stderr):"
+    )
+    run.say(f"  $ maintbot {shlex.join(command)}")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *command],
+        cwd=project.root,
+        env=bench_environment(),
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if done.returncode not in (0, 1):
+        run.say(f"  failed: maintbot bench pr exited {done.returncode} (its error is on stderr)")
+        return
+    status = json.loads(done.stdout)["status"]
+    meaning = "a finding: the PR's check fails" if done.returncode else "the PR's check passes"
+    run.say(f"  verdict: {status}; bench pr exited {done.returncode} ({meaning})")
+    for check in repo.get_commit(project.head_sha).get_check_runs(check_name=CHECK_NAME):
+        run.say(f"  check {check.name} on {project.head_sha[:7]}: {check.conclusion}")
+        run.made(f"benchmark check on {project.head_sha[:7]}", check.url)
     run.made("benchmark artifact", f"{artifact}/ (base.json, head.json, comment.md)")
     run.made("benchmark repository", f"{project.root}/ (main and {DEMO_BRANCH})")
     for comment in _comments_by_bot(repo.get_issue(pull.number)):
@@ -326,33 +315,28 @@ def benchmark_unavailable() -> str | None:
         return f"TensorFlow is not installed (a core install); add the benchmark: {BENCH_INSTALL}"
     from reference_models import data
 
-    with offline_data():
-        try:
-            data.load("mnist")  # decodes the packaged copy once; the runs then read its cache
-        except UsageError as exc:
-            return f"{exc.message}; install it with: {BENCH_INSTALL}"
+    before = os.environ.get(data.OFFLINE_ENV)
+    os.environ[data.OFFLINE_ENV] = "1"  # the packaged copy only: never Keras' download
+    try:
+        data.load("mnist")  # decodes the packaged copy once; the runs then read its cache
+    except UsageError as exc:
+        return f"{exc.message}; install it with: {BENCH_INSTALL}"
+    finally:
+        if before is None:
+            os.environ.pop(data.OFFLINE_ENV)
+        else:
+            os.environ[data.OFFLINE_ENV] = before
     return None
 
 
-@contextlib.contextmanager
-def offline_data() -> Iterator[None]:
-    """MNIST from the packaged copy only: the demo never tries Keras' download."""
-    from reference_models.data import OFFLINE_ENV
-
-    before = os.environ.get(OFFLINE_ENV)
-    os.environ[OFFLINE_ENV] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(OFFLINE_ENV, None)
-        else:
-            os.environ[OFFLINE_ENV] = before
+def clone_files(repo: Any) -> dict[str, str]:
+    """The demo repository's own files, read through the API, for the benchmark's clone."""
+    return {path: repo.get_contents(path).decoded_content.decode() for path in CLONED_FILES}
 
 
-def make_bench_repository(folder: Path) -> BenchProject:
-    """A fresh git repository: ``main`` holds this maintbot's ``reference_models/``, and the
-    branch ``raw-pixels`` the pull request's one-line change to the MLP."""
+def make_bench_repository(folder: Path, files: dict[str, str]) -> BenchProject:
+    """A fresh git repository: ``main`` holds ``files`` and this maintbot's
+    ``reference_models/``; the branch ``raw-pixels`` the pull request's one-line change."""
     import reference_models
     from bot.bench.worktree import git, head_commit
 
@@ -363,7 +347,9 @@ def make_bench_repository(folder: Path) -> BenchProject:
         folder / "reference_models",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    (folder / "README.md").write_text(f"# {DEMO_REPO}, as maintbot demo's benchmark sees it\n")
+    for path, text in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text, encoding="utf-8")
     git(folder, "init", "--quiet", "--initial-branch=main")
     git(folder, "config", "user.name", "octo-lab")
     git(folder, "config", "user.email", "octo-lab@users.noreply.github.com")
@@ -381,18 +367,8 @@ def make_bench_repository(folder: Path) -> BenchProject:
     git(folder, "checkout", "--quiet", "-b", DEMO_BRANCH)
     model.write_text(source.replace(SCALING, NO_SCALING), encoding="utf-8")
     author = DEMO_PULL.author
-    git(
-        folder,
-        "-c",
-        f"user.name={author}",
-        "-c",
-        f"user.email={author}@users.noreply.github.com",
-        "commit",
-        "--quiet",
-        "--all",
-        "-m",
-        DEMO_PULL.title,
-    )
+    identity = ["-c", f"user.name={author}", "-c", f"user.email={author}@users.noreply.github.com"]
+    git(folder, *identity, "commit", "--quiet", "--all", "-m", DEMO_PULL.title)
     head_sha = head_commit(folder)
     git(folder, "checkout", "--quiet", "main")
     diff = git(folder, "diff", "main", DEMO_BRANCH, "--", MODEL_FILE)
@@ -400,8 +376,30 @@ def make_bench_repository(folder: Path) -> BenchProject:
     return BenchProject(folder.resolve(), base_sha, head_sha, diff[diff.index("@@") :])
 
 
+def bench_pr_command(run: DemoRun, number: int, artifact: Path) -> list[str]:
+    """``maintbot bench pr`` as the PR's CI job would run it, with the quick-check limits."""
+    command = ["--api-url", run.sandbox.base_url, "--token", DEMO_TOKEN, "--config", CONFIG_FILE]
+    if run.settings.dry_run:
+        command.append("--dry-run")
+    command += ["bench", "pr", "--base", "main", "--head", DEMO_BRANCH]
+    command += ["--seeds", str(BENCH_SEEDS), "--epochs", str(BENCH_EPOCHS)]
+    command += ["--train-limit", str(BENCH_TRAIN_LIMIT), "--out", str(artifact)]
+    command += ["--format", "json", "--post", "--pr", str(number), "--repo", DEMO_REPO]
+    return command
+
+
+def bench_environment() -> dict[str, str]:
+    """This environment without a GitHub Actions event or token that could leak into the
+    command, and with MNIST read from the packaged copy only (no download attempt)."""
+    from reference_models.data import OFFLINE_ENV
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MAINTBOT_"))}
+    env[OFFLINE_ENV] = "1"
+    return env
+
+
 def open_pull_request(run: DemoRun, repo: Any, project: BenchProject) -> Any:
-    """The contributor opens the pull request in the sandbox (its commits are the real ones)."""
+    """The contributor opens the pull request in the sandbox, with the real head commit."""
     record = run.sandbox.state.add_pull(
         DEMO_REPO,
         title=DEMO_PULL.title,
@@ -411,6 +409,7 @@ def open_pull_request(run: DemoRun, repo: Any, project: BenchProject) -> Any:
         base="main",
         head_sha=project.head_sha,
         base_sha=project.base_sha,
+        commits=[{"sha": project.head_sha, "message": DEMO_PULL.title, "author": DEMO_PULL.author}],
         files=[
             {
                 "filename": MODEL_FILE,

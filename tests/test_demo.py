@@ -109,7 +109,10 @@ def test_benchmark_step_without_tensorflow_says_skipped_with_the_install_command
 
 
 def test_the_demo_pull_request_is_a_real_one_line_change_on_its_own_branch(run, tmp_path):
-    project = demo.make_bench_repository(tmp_path / "bench-repo")
+    repo = run.github.get_repo(demo.DEMO_REPO)
+    project = demo.make_bench_repository(tmp_path / "bench-repo", demo.clone_files(repo))
+    config = run.sandbox.state.repo(demo.DEMO_REPO)["contents"][demo.CONFIG_FILE]
+    assert (project.root / demo.CONFIG_FILE).read_text() == config  # the clone's own config
     base = subprocess.run(
         ["git", "-C", str(project.root), "show", f"main:{demo.MODEL_FILE}"],
         capture_output=True,
@@ -125,8 +128,9 @@ def test_the_demo_pull_request_is_a_real_one_line_change_on_its_own_branch(run, 
     assert base.replace(demo.SCALING, demo.NO_SCALING) == head != base
     assert project.patch.startswith("@@")
 
-    pull = demo.open_pull_request(run, run.github.get_repo(demo.DEMO_REPO), project)
+    pull = demo.open_pull_request(run, repo, project)
     assert (pull.head.ref, pull.head.sha) == (demo.DEMO_BRANCH, project.head_sha)
+    assert repo.get_commit(project.head_sha).sha == project.head_sha  # checks can target it
     assert pull.base.sha == project.base_sha
     assert [f.filename for f in pull.get_files()] == [demo.MODEL_FILE]
     assert pull.user.login == demo.DEMO_PULL.author
@@ -144,15 +148,23 @@ def test_make_demo_runs_every_step_and_flags_the_pull_request(tmp_path):
     assert "Traceback" not in out.stderr
     text = out.stdout
     assert len(re.findall(r"label_new_issue: ok", text)) == len(demo.DEMO_ISSUES)
-    # the head no longer scales its inputs: a regression on accuracy and on loss
-    assert "verdict: ❌ regression" in text
-    assert "mnist_mlp: test accuracy worse by" in text
-    assert "mnist_mlp: test loss worse by" in text
-    assert re.search(r"benchmark comment created on #\d+", text)
+    # the head no longer scales its inputs: a regression on accuracy and on loss, as the
+    # command's exit code, its check and its comment (read back from the sandbox) say
+    assert "verdict: regression; bench pr exited 1" in text
+    assert re.search(r"check maintbot/benchmark on [0-9a-f]{7}: failure", text)
     assert "### ❌ maintbot benchmark: regression in mnist_mlp" in text
+    assert re.search(r"\| test accuracy \|.*\| ❌ regression", text)
+    assert re.search(r"\| test loss \|.*\| ❌ regression", text)
     for name in ("base.json", "head.json", "comment.md"):
         assert (tmp_path / "bench-pr" / name).is_file()
     assert "regression" in (tmp_path / "bench-pr" / "comment.md").read_text()
     where = text.split("Where everything is", 1)[1]
-    for shown in ("report.md", "report.html", "report.json", "bench-pr", "/issues/comments/"):
+    for shown in (
+        "report.md",
+        "report.html",
+        "report.json",
+        "bench-pr",
+        "/issues/comments/",
+        "/check-runs/",
+    ):
         assert shown in where
