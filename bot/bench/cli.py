@@ -240,6 +240,7 @@ def pr_command(
     from bot.bench.pr import bench_pr
     from bot.bench.publish import check_verdict, write_job_summary
     from bot.bench.pull_request import claimed_pull_request
+    from bot.bench.sequential import stop_lines
 
     models, seeds, run_settings, bench_config = _run_settings(settings, params)
     event_name, payload = _event()
@@ -256,12 +257,14 @@ def pr_command(
         progress=sys.stderr,
         paths=bench_config.paths if scope else None,
         config_files=_config_files(settings),
+        early_stop=bench_config.early_stop,
     )
     report = render.markdown(
         outcome.comparison,
         base_runs=outcome.base["runs"],
         head_runs=outcome.head["runs"],
         scope=outcome.scope,
+        stopped=stop_lines(outcome.base, outcome.head, outcome.comparison.thresholds),
     )
     write_artifact(out, outcome.base, outcome.head, report)
     click.echo(f"wrote the artifact to {out}/", err=True)
@@ -334,6 +337,7 @@ def comment_command(
     from bot.bench.compare import Thresholds, compare
     from bot.bench.publish import check_verdict, incomplete_verdict, write_job_summary
     from bot.bench.pull_request import resolve_pull_request, trusted_head_sha
+    from bot.bench.sequential import stop_lines
 
     base, head = read_artifact(artifact_dir)
     event_name, payload = _event()
@@ -372,6 +376,7 @@ def comment_command(
         notes=notes,
         scope=scope,
         incomplete=missing,
+        stopped=stop_lines(base, head, comparison.thresholds),
     )
     write_job_summary(report)
     if github is None or pull is None:

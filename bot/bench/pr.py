@@ -17,7 +17,8 @@ from bot.bench import results
 from bot.bench.affected import CONFIG_FILE, Scope, decide
 from bot.bench.compare import Comparison, Thresholds, compare
 from bot.bench.models import find_module, is_reference, module_file
-from bot.bench.runner import RunSettings, Side, SideResults, run_all
+from bot.bench.runner import RunSettings, Side, SideResults, StopRule, run_all
+from bot.bench.sequential import stop_rule
 from bot.bench.worktree import (
     changed_paths,
     has_local_changes,
@@ -107,12 +108,15 @@ def bench_pr(
     progress: TextIO | None = None,
     paths: Any = None,
     config_files: Sequence[str] = (CONFIG_FILE,),
+    early_stop: bool = False,
 ) -> PrBenchmark:
     """Base (temporary worktree) against head (working tree or ``head_ref``), interleaved.
 
     With ``paths`` (``bench.paths``: ``shared`` patterns and per-model ``models``), only the
     models the change affects run (:mod:`bot.bench.affected`); when none is, nothing is
     checked out or trained and both documents have no runs. Without it every model runs.
+    With ``early_stop`` a model runs no more seeds once they cannot change its verdict
+    (:mod:`bot.bench.sequential`).
     """
     root = repository_root(repo)
     base_sha = resolve_commit(root, base_ref)
@@ -135,8 +139,9 @@ def bench_pr(
         )
         collected = {"base": SideResults([], []), "head": SideResults([], [])}
     else:
+        stop = stop_rule(thresholds) if early_stop else None
         collected = _run_sides(
-            root, base_ref, base_sha, head_ref, head_sha, to_run, seeds, settings, progress
+            root, base_ref, base_sha, head_ref, head_sha, to_run, seeds, settings, progress, stop
         )
     base = _document(
         "base",
@@ -171,6 +176,7 @@ def _run_sides(
     seeds: list[int],
     settings: RunSettings,
     progress: TextIO | None,
+    stop: StopRule | None = None,
 ) -> dict[str, SideResults]:
     """Checks out what is needed and runs both sides interleaved."""
     with contextlib.ExitStack() as stack:
@@ -193,6 +199,7 @@ def _run_sides(
             seeds,
             settings,
             progress=progress,
+            stop=stop,
         )
 
 

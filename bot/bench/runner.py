@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -76,6 +76,11 @@ class SideResults:
 
     runs: list[dict[str, Any]]
     failures: list[dict[str, Any]]
+    stopped: dict[str, str] = field(default_factory=dict)  # model -> why its seeds stopped early
+
+
+StopRule = Callable[[str, dict[str, "SideResults"], int], str | None]
+"""(model, what every side collected so far, seeds still to run) -> why to stop, or None."""
 
 
 def schedule(
@@ -99,29 +104,65 @@ def run_all(
     settings: RunSettings,
     *,
     progress: TextIO | None = None,
+    stop: StopRule | None = None,
 ) -> dict[str, SideResults]:
-    """Every (side, model, seed) in :func:`schedule` order; failures are kept, not raised."""
+    """Every (side, model, seed) in :func:`schedule` order; failures are kept, not raised.
+
+    With ``stop``, after each seed every model still running is asked whether its remaining
+    seeds can change anything (:mod:`bot.bench.sequential`); a model it stops runs no more
+    seeds, and why is kept in each side's ``stopped``.
+    """
     collected = {side.label: SideResults(runs=[], failures=[]) for side in sides}
-    plan = list(schedule(sides, models, seeds))
-    for index, (side, model, seed) in enumerate(plan, start=1):
-        prefix = f"[{index}/{len(plan)} {side.label}]"
-        _say(progress, f"{prefix} {model} seed {seed}: training {settings.epochs} epoch(s)")
-        try:
-            run = run_model(side.root, model, seed, settings, echo=_echo(progress, prefix))
-        except RunFailed as failure:
-            _say(progress, f"{prefix} {model} seed {seed}: FAILED: {failure.reason[:300]}")
-            collected[side.label].failures.append(
-                {"model": model, "seed": seed, "reason": failure.reason[-2000:]}
+    total = len(sides) * len(models) * len(seeds)
+    index = 0
+    active = list(models)
+    for position, seed in enumerate(seeds):
+        for side, model, _ in schedule(sides, active, [seed]):
+            index += 1
+            _run_one(
+                side, model, seed, settings, f"[{index}/{total} {side.label}]", collected, progress
             )
+        remaining = len(seeds) - position - 1
+        if stop is None or not remaining:
             continue
-        collected[side.label].runs.append(run)
-        accuracy = run["test_accuracy"]
-        shown = "diverged" if accuracy is None else f"{accuracy:.4f}"
-        _say(
-            progress,
-            f"{prefix} {model} seed {seed}: test accuracy {shown} in {run['wall_seconds']:.1f} s",
-        )
+        for model in list(active):
+            reason = stop(model, collected, remaining)
+            if reason is None:
+                continue
+            active.remove(model)
+            total -= len(sides) * remaining
+            for side in sides:
+                collected[side.label].stopped[model] = reason
+            _say(progress, f"[stop] {model} after {position + 1} of {len(seeds)} seeds: {reason}")
     return collected
+
+
+def _run_one(
+    side: Side,
+    model: str,
+    seed: int,
+    settings: RunSettings,
+    prefix: str,
+    collected: dict[str, SideResults],
+    progress: TextIO | None,
+) -> None:
+    """One run into ``collected``: its metrics, or its failure with the reason."""
+    _say(progress, f"{prefix} {model} seed {seed}: training {settings.epochs} epoch(s)")
+    try:
+        run = run_model(side.root, model, seed, settings, echo=_echo(progress, prefix))
+    except RunFailed as failure:
+        _say(progress, f"{prefix} {model} seed {seed}: FAILED: {failure.reason[:300]}")
+        collected[side.label].failures.append(
+            {"model": model, "seed": seed, "reason": failure.reason[-2000:]}
+        )
+        return
+    collected[side.label].runs.append(run)
+    accuracy = run["test_accuracy"]
+    shown = "diverged" if accuracy is None else f"{accuracy:.4f}"
+    _say(
+        progress,
+        f"{prefix} {model} seed {seed}: test accuracy {shown} in {run['wall_seconds']:.1f} s",
+    )
 
 
 def run_model(

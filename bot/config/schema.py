@@ -315,6 +315,7 @@ class BenchConfig:
         3, between(2, 20, why="A significance test needs at least 2 runs on each side.")
     )
     epochs: int = setting(5, between(1, 100))
+    early_stop: bool = setting(True)
     timeout_minutes: int = setting(
         30, between(1, 360, why="GitHub Actions stops any job after 360 minutes.")
     )

@@ -177,3 +177,29 @@ def test_an_own_model_imported_from_elsewhere_is_refused(tmp_path):
         run_model(root, "lab.tiny", 0, SETTINGS)
     with pytest.raises(RunFailed, match="has no lab/absent.py"):
         run_model(root, "lab.absent", 0, SETTINGS)
+
+
+def test_a_stop_rule_ends_a_models_seeds_and_the_others_run_on(tmp_path):
+    base, head = tree(tmp_path, "base"), tree(tmp_path, "head")
+    for root in (base, head):
+        add_model(root, "fake", FAKE_METRICS)
+        add_model(root, "other", FAKE_METRICS)
+    asked = []
+
+    def stop(model, collected, remaining):
+        asked.append((model, len(collected["base"].runs), remaining))
+        return "settled" if model == "fake" else None
+
+    collected = run_all(
+        [Side("base", base), Side("head", head)],
+        ["fake", "other"],
+        [0, 1, 2],
+        SETTINGS,
+        stop=stop,
+    )
+    for label in ("base", "head"):
+        seen = [(r["model"], r["seed"]) for r in collected[label].runs]
+        assert seen == [("fake", 0), ("other", 0), ("other", 1), ("other", 2)]
+        assert collected[label].stopped == {"fake": "settled"}
+    # asked after each seed but the last, and only about models still running
+    assert asked == [("fake", 2, 2), ("other", 2, 2), ("other", 3, 1)]

@@ -73,6 +73,7 @@ EXPECTED_DEFAULTS = {
         "models": ["mnist_mlp", "mnist_cnn"],
         "seeds": 3,
         "epochs": 5,
+        "early_stop": True,
         "timeout_minutes": 30,
         "thresholds": {
             "accuracy_drop_points": 0.5,
