@@ -214,6 +214,12 @@ def compare_command(settings: Settings, base_file: Path, head_file: Path, fmt: s
     show_default=True,
     help="Train only the models the change affects (bench.paths); --no-scope trains them all.",
 )
+@click.option(
+    "--reuse-base/--no-reuse-base",
+    default=None,
+    help="Reuse the base's runs recorded on bench.data_branch when they match "
+    "(default: bench.reuse_base).",
+)
 @pass_settings
 def pr_command(
     settings: Settings,
@@ -225,6 +231,7 @@ def pr_command(
     pr_number: int | None,
     repo: str | None,
     scope: bool,
+    reuse_base: bool | None,
     **params: Any,
 ) -> None:
     """Benchmark a PR: base and head interleaved (exit 1 if worse).
@@ -258,13 +265,19 @@ def pr_command(
         paths=bench_config.paths if scope else None,
         config_files=_config_files(settings),
         early_stop=bench_config.early_stop,
+        base_records=_data_branch(bench_config)
+        if (bench_config.reuse_base if reuse_base is None else reuse_base)
+        else None,
     )
     report = render.markdown(
         outcome.comparison,
         base_runs=outcome.base["runs"],
         head_runs=outcome.head["runs"],
         scope=outcome.scope,
-        stopped=stop_lines(outcome.base, outcome.head, outcome.comparison.thresholds),
+        info=[
+            *stop_lines(outcome.base, outcome.head, outcome.comparison.thresholds),
+            *([outcome.reuse.line()] if outcome.reuse and outcome.reuse.line() else []),
+        ],
     )
     write_artifact(out, outcome.base, outcome.head, report)
     click.echo(f"wrote the artifact to {out}/", err=True)
@@ -376,7 +389,7 @@ def comment_command(
         notes=notes,
         scope=scope,
         incomplete=missing,
-        stopped=stop_lines(base, head, comparison.thresholds),
+        info=stop_lines(base, head, comparison.thresholds),
     )
     write_job_summary(report)
     if github is None or pull is None:
@@ -395,12 +408,25 @@ def comment_command(
 @click.argument("results_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--repo", envvar="GITHUB_REPOSITORY", show_envvar=True, required=True)
 @click.option("--branch", required=True, help="The branch the results were run on (e.g. main).")
+@click.option(
+    "--data-branch",
+    "to_data_branch",
+    is_flag=True,
+    help="Commit a record to bench.data_branch (pushed to origin when the clone has one) "
+    "instead of the store; run it in the job that ran the models (the environment is hashed).",
+)
 @pass_settings
-def record_command(settings: Settings, results_file: Path, repo: str, branch: str) -> None:
-    """Append results to the benchmark history (store)."""
+def record_command(
+    settings: Settings, results_file: Path, repo: str, branch: str, to_data_branch: bool
+) -> None:
+    """Append results to the benchmark history (store, or the data branch)."""
     from bot.bench import history, results
 
     doc = results.load(results_file)
+    if to_data_branch:
+        path = _record_to_branch(settings, doc, branch)
+        click.echo(f"recorded {path} on {settings.config().bench.data_branch}", err=True)
+        return
     store = settings.store()
     with store.session() as session:
         added = history.record(session, doc, repo=repo, branch=branch)
@@ -414,19 +440,74 @@ def record_command(settings: Settings, results_file: Path, repo: str, branch: st
 )
 @click.option("--branch", help="Only this branch (default: every branch).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option(
+    "--data-branch",
+    "from_data_branch",
+    is_flag=True,
+    help="Read the records on bench.data_branch (fetched from origin) instead of the store.",
+)
 @pass_settings
 def history_command(
-    settings: Settings, repo: str, model: str, branch: str | None, limit: int
+    settings: Settings,
+    repo: str,
+    model: str,
+    branch: str | None,
+    limit: int,
+    from_data_branch: bool,
 ) -> None:
     """Export a model's benchmark history as JSON."""
     from bot.bench import history
     from bot.bench.models import check_names
 
     check_names([model])
+    if from_data_branch:
+        records = _data_branch(settings.config().bench).records()
+        rows = history.export_records(records, repo=repo, model=model, branch=branch, limit=limit)
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
     store = settings.store()
     with store.session() as session:
         rows = history.export(session, repo=repo, model=model, branch=branch, limit=limit)
     click.echo(json.dumps(rows, indent=2, sort_keys=True))
+
+
+def _data_branch(bench_config: Any) -> Any:
+    """The data branch of the clone here, fetched from and pushed to origin when it has one."""
+    from bot.bench.databranch import DataBranch
+    from bot.bench.worktree import git, repository_root
+
+    root = repository_root(Path("."))
+    remotes = git(root, "remote", check=False).split()
+    return DataBranch(
+        root, bench_config.data_branch, remote="origin" if "origin" in remotes else None
+    )
+
+
+def _record_to_branch(settings: Settings, doc: dict[str, Any], branch: str) -> str:
+    """Commits a record of ``doc`` (this job's environment, the model hashes at its commit)."""
+    from bot.bench.baseline import environment, model_hash, new_record, tree_entries
+    from bot.bench.pull_request import SHA
+
+    sha = doc["git"].get("sha")
+    if not (isinstance(sha, str) and SHA.match(sha)):
+        raise UsageError(
+            "these results carry no commit sha, so they cannot join the history",
+            hint="record results written by `maintbot bench run` inside a git checkout",
+        )
+    bench_config = settings.config().bench
+    data = _data_branch(bench_config)
+    tree = tree_entries(data.root, sha)
+    hashes = {
+        model: model_hash(
+            tree,
+            model,
+            shared=bench_config.paths.shared,
+            extra=bench_config.paths.models,
+            config_files=_config_files(settings),
+        )
+        for model in doc["settings"]["models"]
+    }
+    return data.write(new_record(doc, branch=branch, env=environment(), model_hashes=hashes))
 
 
 def _fail_on_regression(comparison: Any) -> None:

@@ -7,6 +7,7 @@ contributor report can draw a trend without re-reading results files.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from typing import Any
 
 from bot.bench.pull_request import SHA
@@ -83,6 +84,39 @@ def export(
         }
         for row in reversed(rows)
     ]
+
+
+def export_records(
+    records: Iterable[dict[str, Any]],
+    *,
+    repo: str,
+    model: str,
+    branch: str | None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """:func:`export`'s rows from data-branch records (:mod:`bot.bench.databranch`)."""
+    rows = []
+    for record in records:
+        doc = record["results"]
+        if branch is not None and record["branch"] != branch:
+            continue
+        if not any(r["model"] == model for r in doc["runs"]):
+            continue
+        rows.append(
+            {
+                "repo": repo,
+                "model": model,
+                "branch": record["branch"],
+                "ref": doc["git"].get("ref") or record["branch"],
+                "sha": doc["git"]["sha"],
+                "created_at": doc["created_at"],
+                "metrics": model_summary(doc, model),
+                "environment": record["environment"],
+                "fingerprint": record["fingerprint"],
+            }
+        )
+    rows.sort(key=lambda row: (row["created_at"], row["sha"]))
+    return rows[-limit:]
 
 
 def chart_points(rows: list[dict[str, Any]]) -> list[tuple[str, float]]:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot.bench import results
 from bot.bench.affected import CONFIG_FILE, Scope, decide
+from bot.bench.baseline import Reuse, environment, fingerprint, model_hash, reusable, tree_entries
 from bot.bench.compare import Comparison, Thresholds, compare
 from bot.bench.models import find_module, is_reference, module_file
 from bot.bench.runner import RunSettings, Side, SideResults, StopRule, run_all
@@ -41,6 +42,7 @@ class PrBenchmark:
     head: dict[str, Any]
     comparison: Comparison
     scope: Scope | None = None
+    reuse: Reuse | None = None  # the base runs taken from a record instead of trained
 
 
 def model_tree(start: Path, models: Sequence[str] | None = None) -> Path:
@@ -109,6 +111,7 @@ def bench_pr(
     paths: Any = None,
     config_files: Sequence[str] = (CONFIG_FILE,),
     early_stop: bool = False,
+    base_records: Any = None,
 ) -> PrBenchmark:
     """Base (temporary worktree) against head (working tree or ``head_ref``), interleaved.
 
@@ -116,7 +119,10 @@ def bench_pr(
     models the change affects run (:mod:`bot.bench.affected`); when none is, nothing is
     checked out or trained and both documents have no runs. Without it every model runs.
     With ``early_stop`` a model runs no more seeds once they cannot change its verdict
-    (:mod:`bot.bench.sequential`).
+    (:mod:`bot.bench.sequential`). With ``base_records`` (a store of default-branch records
+    such as :class:`bot.bench.databranch.DataBranch`), a model whose base commit was recorded
+    in the same environment with the same files reuses those runs (:mod:`bot.bench.baseline`)
+    and only its head is trained.
     """
     root = repository_root(repo)
     base_sha = resolve_commit(root, base_ref)
@@ -138,10 +144,31 @@ def bench_pr(
             progress, f"[scope] not affected: {len(scope.changed) if scope else 0} changed file(s)"
         )
         collected = {"base": SideResults([], []), "head": SideResults([], [])}
+        reuse = None
     else:
         stop = stop_rule(thresholds) if early_stop else None
+        reuse = None
+        if base_records is not None:
+            reuse = _reuse(
+                root, base_sha, base_records, to_run, seeds, settings, paths, config_files
+            )
+            for model, why in reuse.reasons.items():
+                _say(progress, f"[reuse] {model}: base trained: {why}")
+            if reuse.models:
+                names = ", ".join(reuse.models)
+                _say(progress, f"[reuse] the base runs of {names} come from the record")
         collected = _run_sides(
-            root, base_ref, base_sha, head_ref, head_sha, to_run, seeds, settings, progress, stop
+            root,
+            base_ref,
+            base_sha,
+            head_ref,
+            head_sha,
+            to_run,
+            seeds,
+            settings,
+            progress,
+            stop,
+            reused=reuse,
         )
     base = _document(
         "base",
@@ -162,7 +189,40 @@ def bench_pr(
         scope=scope.to_results() if scope else None,
     )
     return PrBenchmark(
-        base=base, head=head, comparison=compare(base, head, thresholds), scope=scope
+        base=base,
+        head=head,
+        comparison=compare(base, head, thresholds),
+        scope=scope,
+        reuse=reuse if reuse and reuse.models else None,
+    )
+
+
+def _reuse(
+    root: Path,
+    base_sha: str,
+    base_records: Any,
+    models: list[str],
+    seeds: list[int],
+    settings: RunSettings,
+    paths: Any,
+    config_files: Sequence[str],
+) -> Reuse:
+    """Which models' base runs the record of the base commit can stand in for."""
+    from bot.config.schema import BenchPaths
+
+    paths = paths if paths is not None else BenchPaths()
+    env = environment()
+    tree = tree_entries(root, base_sha)
+    hashes = {
+        m: model_hash(tree, m, shared=paths.shared, extra=paths.models, config_files=config_files)
+        for m in models
+    }
+    return reusable(
+        base_records.read(base_sha, fingerprint(env)),
+        base_sha=base_sha,
+        fingerprint_now=fingerprint(env),
+        model_hashes=hashes,
+        settings=settings.to_results(models, seeds),
     )
 
 
@@ -177,10 +237,14 @@ def _run_sides(
     settings: RunSettings,
     progress: TextIO | None,
     stop: StopRule | None = None,
+    reused: Reuse | None = None,
 ) -> dict[str, SideResults]:
-    """Checks out what is needed and runs both sides interleaved."""
+    """Checks out what is needed and runs both sides interleaved (the head alone for models
+    whose base runs are ``reused``)."""
+    head_only = [m for m in models if reused and m in reused.models]
+    both = [m for m in models if m not in head_only]
     with contextlib.ExitStack() as stack:
-        base_tree = stack.enter_context(temporary_worktree(root, base_sha))
+        base_tree = stack.enter_context(temporary_worktree(root, base_sha)) if both else None
         if head_ref:
             assert head_sha is not None
             head_tree = stack.enter_context(temporary_worktree(root, head_sha))
@@ -188,19 +252,47 @@ def _run_sides(
             head_tree = root
         if any(is_reference(m) for m in models):
             for tree, ref in ((base_tree, base_ref), (head_tree, head_ref or "HEAD")):
-                if not (tree / "reference_models").is_dir():
+                if tree is not None and not (tree / "reference_models").is_dir():
                     raise UsageError(
                         f"{ref} has no reference_models/ folder to benchmark",
                         hint="pick a base that already has the reference models",
                     )
-        return run_all(
-            [Side("base", base_tree), Side("head", head_tree)],
-            models,
-            seeds,
-            settings,
-            progress=progress,
-            stop=stop,
-        )
+        collected = {"base": SideResults([], []), "head": SideResults([], [])}
+        if both:
+            assert base_tree is not None
+            collected = run_all(
+                [Side("base", base_tree), Side("head", head_tree)],
+                both,
+                seeds,
+                settings,
+                progress=progress,
+                stop=stop,
+            )
+        if head_only:
+            assert reused is not None
+            fixed = SideResults(
+                [r for r in reused.runs() if r["seed"] in seeds],
+                [f for f in reused.failures() if f["seed"] in seeds],
+            )
+            rule = _with_base(stop, fixed)
+            alone = run_all(
+                [Side("head", head_tree)], head_only, seeds, settings, progress=progress, stop=rule
+            )
+            collected["base"].runs += fixed.runs
+            collected["base"].failures += fixed.failures
+            collected["head"].runs += alone["head"].runs
+            collected["head"].failures += alone["head"].failures
+            collected["head"].stopped.update(alone["head"].stopped)
+        return collected
+
+
+def _with_base(stop: StopRule | None, base: SideResults) -> StopRule | None:
+    """A head-only run's stop rule: the base is the reused runs, complete from the start."""
+    if stop is None:
+        return None
+    return lambda model, collected, remaining: stop(
+        model, {"base": base, "head": collected["head"]}, remaining
+    )
 
 
 def _document(

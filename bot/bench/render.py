@@ -49,7 +49,7 @@ def markdown(
     notes: Sequence[str] = (),
     scope: Scope | None = None,
     incomplete: Sequence[str] = (),
-    stopped: Sequence[str] = (),
+    info: Sequence[str] = (),
 ) -> str:
     """The comment body: headline, a table per model, charts, environment, thresholds.
 
@@ -57,8 +57,9 @@ def markdown(
     maps a model to (commit, test accuracy) pairs on the default branch, oldest first;
     ``notes`` are warnings shown under the headline; ``scope`` says which models the change
     affects (when it affects none, the comment says "not affected" and why, and no more);
-    ``incomplete`` names models the change affects that the run did not train; ``stopped``
-    says which models stopped before ``bench.seeds`` and why (:mod:`bot.bench.sequential`).
+    ``incomplete`` names models the change affects that the run did not train; ``info``
+    are plain facts under the headline (a model that stopped before ``bench.seeds`` and why,
+    base runs reused from a record).
     """
     if scope is not None and scope.nothing_affected and not incomplete:
         return not_affected_markdown(comparison, scope, notes=notes)
@@ -72,8 +73,8 @@ def markdown(
     lines += [f"> ⚠️ {inline(note, 300)}" for note in notes]
     if notes:
         lines.append("")
-    lines += [f"> ⏱️ {inline(line, 300)}" for line in stopped]
-    if stopped:
+    lines += [f"> ℹ️ {inline(line, 400)}" for line in info]
+    if info:
         lines.append("")
     if scope is not None and scope.skipped:
         lines += _scope_lines(scope)

@@ -223,7 +223,7 @@ def stop_lines(
     planned = len(head_doc["settings"]["seeds"])
     lines = []
     for model in head_doc["settings"]["models"]:
-        ran = max(_seeds_of(base_doc, model), _seeds_of(head_doc, model))
+        ran = _seeds_of(head_doc, model)  # the base's runs may be reused, all of them
         if ran >= planned or ran == 0:
             continue
         decision = _decide_for(model, base_doc, head_doc, planned - ran, thresholds)

@@ -316,6 +316,15 @@ class BenchConfig:
     )
     epochs: int = setting(5, between(1, 100))
     early_stop: bool = setting(True)
+    reuse_base: bool = setting(True)
+    data_branch: str = setting(
+        "maintbot-bench-data",
+        matches(
+            r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}",
+            "branch name",
+            "Use a plain branch name such as maintbot-bench-data.",
+        ),
+    )
     timeout_minutes: int = setting(
         30, between(1, 360, why="GitHub Actions stops any job after 360 minutes.")
     )

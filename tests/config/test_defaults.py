@@ -74,6 +74,8 @@ EXPECTED_DEFAULTS = {
         "seeds": 3,
         "epochs": 5,
         "early_stop": True,
+        "reuse_base": True,
+        "data_branch": "maintbot-bench-data",
         "timeout_minutes": 30,
         "thresholds": {
             "accuracy_drop_points": 0.5,
