@@ -23,6 +23,20 @@ from reference_models import data
 
 METRICS_FORMAT = 1  # bumped when the keys of the per-run metrics change incompatibly
 
+# How fit() is executed, not what it computes. A batch of 32 is ~3 ms of arithmetic for the
+# MLP, so with one step per call the Python round trip of Keras' loop (callbacks, iterator,
+# tf.function dispatch) costs as much as the step itself. Running 64 steps inside one
+# tf.function call (a tf.while_loop) removes that overhead and keeps the maths: the same
+# batches, in the same order, the same ops, so a seed gives bit-identical weights and metrics
+# (checked: same losses and test accuracy as one step per call; docs/benchmark.md, "Seconds
+# per epoch"). Not used, also measured there: jit_compile=True (Keras refuses XLA while op
+# determinism is on; forced, the CNN's step fails and the MLP's rounding changes) and
+# intra/inter-op thread settings (no difference beyond the noise on 2 cores).
+STEPS_PER_EXECUTION = 64
+# "0" trains the old way (one step per call): kept so the before/after comparison in
+# benchmarks/reference_epoch.py stays reproducible. The CLI's --fast/--no-fast defaults to it.
+FAST_ENV = "MAINTBOT_TRAIN_FAST"
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -34,6 +48,7 @@ class TrainConfig:
     data_path: str | None = None
     train_limit: int | None = None
     test_limit: int | None = None
+    fast: bool = True  # STEPS_PER_EXECUTION steps per call; False: the old one step per call
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,16 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def fast_default() -> bool:
+    """Whether ``--fast`` is the default: yes unless ``$MAINTBOT_TRAIN_FAST`` says 0/false/no."""
+    return os.environ.get(FAST_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def steps_per_execution(fast: bool) -> int:
+    """Training steps Keras runs per call of its compiled function (see STEPS_PER_EXECUTION)."""
+    return STEPS_PER_EXECUTION if fast else 1
+
+
 def run(
     name: str,
     build_model: Callable[[], Any],
@@ -73,6 +98,9 @@ def run(
     )
     seed_everything(config.seed)
     model = build_model()
+    # Set after the model's own compile() so model modules stay as the seed documents wrote
+    # them; Keras reads it when fit() builds its train function.
+    model.steps_per_execution = steps_per_execution(config.fast)
     timer = _epoch_timer(f"{name} seed {config.seed}", config.epochs)
     model.fit(
         prepared.x_train,
@@ -96,6 +124,7 @@ def run(
         "seed": config.seed,
         "epochs": config.epochs,
         "batch_size": batch_size,
+        "steps_per_execution": model.steps_per_execution,
         "train_examples": int(len(prepared.y_train)),
         "test_examples": int(len(prepared.y_test)),
         "data_source": prepared.source,
@@ -135,6 +164,7 @@ def main(
         data_path=args.data,
         train_limit=args.train_limit,
         test_limit=args.test_limit,
+        fast=args.fast,
     )
     try:
         metrics = train(config)
@@ -174,6 +204,13 @@ def _parser(name: str, default_epochs: int) -> argparse.ArgumentParser:
     parser.add_argument("--dataset", choices=data.DATASETS, default="mnist")
     parser.add_argument(
         "--data", help=f"dataset file or folder (else ${data.PATH_ENV['mnist']}, Keras, packaged)"
+    )
+    parser.add_argument(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=fast_default(),
+        help=f"run {STEPS_PER_EXECUTION} training steps per call (same maths; default: on, "
+        f"unless ${FAST_ENV}=0); --no-fast: one step per call, the old way, for comparisons",
     )
     parser.add_argument(
         "--train-limit", type=_positive, help="for quick checks: train on the first N images"

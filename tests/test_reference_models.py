@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bot.errors import UsageError
-from reference_models import data, mnist_cnn, mnist_mlp
+from reference_models import data, mnist_cnn, mnist_mlp, training
 from reference_models.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,6 +132,34 @@ def test_same_seed_same_numbers_and_another_seed_differs(offline):
     assert first["history"][0]["loss"] == second["history"][0]["loss"]
     assert other["test_loss"] != first["test_loss"]
     assert first["test_accuracy"] > 0.6  # well above chance (0.1) after 2000 images
+
+
+@pytest.mark.slow
+def test_fast_fit_computes_the_same_numbers_as_one_step_per_call(offline):
+    # Several steps per call change how Keras' loop is driven, not the batches or the maths:
+    # the same seed must give the same losses and accuracy, bit for bit, both ways.
+    limits = {"epochs": 2, "seed": 3, "train_limit": 2000, "test_limit": 500}
+    slow = mnist_mlp.train(TrainConfig(**limits, fast=False))
+    fast = mnist_mlp.train(TrainConfig(**limits, fast=True))
+    assert slow["steps_per_execution"] == 1 and fast["steps_per_execution"] > 1
+    assert [e["loss"] for e in fast["history"]] == [e["loss"] for e in slow["history"]]
+    assert [e["accuracy"] for e in fast["history"]] == [e["accuracy"] for e in slow["history"]]
+    assert fast["test_loss"] == slow["test_loss"]
+    assert fast["test_accuracy"] == slow["test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, True), ("1", True), ("0", False), ("no", False), ("OFF", False)]
+)
+def test_fast_is_the_default_unless_the_environment_says_no(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(training.FAST_ENV, raising=False)
+    else:
+        monkeypatch.setenv(training.FAST_ENV, value)
+    assert training.fast_default() is expected
+    assert training._parser("mnist_mlp", 5).parse_args([]).fast is expected
+    assert training._parser("mnist_mlp", 5).parse_args(["--no-fast"]).fast is False
+    assert training._parser("mnist_mlp", 5).parse_args(["--fast"]).fast is True
 
 
 @pytest.mark.slow
