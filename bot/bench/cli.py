@@ -220,6 +220,12 @@ def compare_command(settings: Settings, base_file: Path, head_file: Path, fmt: s
     help="Reuse the base's runs recorded on bench.data_branch when they match "
     "(default: bench.reuse_base).",
 )
+@click.option(
+    "--shared-env",
+    is_flag=True,
+    help="Run both sides in this job's environment even when the change touches dependency "
+    "files (by default each side then gets its own, built from its own files).",
+)
 @pass_settings
 def pr_command(
     settings: Settings,
@@ -232,6 +238,7 @@ def pr_command(
     repo: str | None,
     scope: bool,
     reuse_base: bool | None,
+    shared_env: bool,
     **params: Any,
 ) -> None:
     """Benchmark a PR: base and head interleaved (exit 1 if worse).
@@ -268,6 +275,7 @@ def pr_command(
         base_records=_data_branch(bench_config)
         if (bench_config.reuse_base if reuse_base is None else reuse_base)
         else None,
+        isolate_dependencies=not shared_env,
     )
     report = render.markdown(
         outcome.comparison,
@@ -278,6 +286,7 @@ def pr_command(
             *stop_lines(outcome.base, outcome.head, outcome.comparison.thresholds),
             *([outcome.reuse.line()] if outcome.reuse and outcome.reuse.line() else []),
         ],
+        packages=outcome.head.get("packages"),
     )
     write_artifact(out, outcome.base, outcome.head, report)
     click.echo(f"wrote the artifact to {out}/", err=True)
@@ -390,6 +399,7 @@ def comment_command(
         scope=scope,
         incomplete=missing,
         info=stop_lines(base, head, comparison.thresholds),
+        packages=head.get("packages"),
     )
     write_job_summary(report)
     if github is None or pull is None:

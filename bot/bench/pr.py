@@ -8,16 +8,18 @@ both sides share the machine, its load and its software; then it compares them.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.bench import results
+from bot.bench import results, venvs
 from bot.bench.affected import CONFIG_FILE, Scope, decide
 from bot.bench.baseline import Reuse, environment, fingerprint, model_hash, reusable, tree_entries
 from bot.bench.compare import Comparison, Thresholds, compare
 from bot.bench.models import find_module, is_reference, module_file
+from bot.bench.packages import PackageDiff, dependency_files, diff
 from bot.bench.runner import RunSettings, Side, SideResults, StopRule, run_all
 from bot.bench.sequential import stop_rule
 from bot.bench.worktree import (
@@ -43,6 +45,7 @@ class PrBenchmark:
     comparison: Comparison
     scope: Scope | None = None
     reuse: Reuse | None = None  # the base runs taken from a record instead of trained
+    packages: PackageDiff | None = None  # each side ran in its own environment: what differs
 
 
 def model_tree(start: Path, models: Sequence[str] | None = None) -> Path:
@@ -112,6 +115,7 @@ def bench_pr(
     config_files: Sequence[str] = (CONFIG_FILE,),
     early_stop: bool = False,
     base_records: Any = None,
+    isolate_dependencies: bool = False,
 ) -> PrBenchmark:
     """Base (temporary worktree) against head (working tree or ``head_ref``), interleaved.
 
@@ -122,15 +126,23 @@ def bench_pr(
     (:mod:`bot.bench.sequential`). With ``base_records`` (a store of default-branch records
     such as :class:`bot.bench.databranch.DataBranch`), a model whose base commit was recorded
     in the same environment with the same files reuses those runs (:mod:`bot.bench.baseline`)
-    and only its head is trained.
+    and only its head is trained. With ``isolate_dependencies``, a change to a dependency
+    file (:data:`bot.bench.packages.DEPENDENCY_FILES`) runs each side with the interpreter of
+    its own environment, built from its own files (:mod:`bot.bench.venvs`); the head document
+    then names the packages whose versions differ. Base runs are not reused then: they were
+    recorded in the job's environment, not the base's own.
     """
     root = repository_root(repo)
     base_sha = resolve_commit(root, base_ref)
     head_sha = resolve_commit(root, head_ref) if head_ref else head_commit(root)
     scope = None
     to_run = list(models)
-    if paths is not None:
+    changed: list[str] | None = None
+    if paths is not None or isolate_dependencies:
         changed = changed_paths(root, base_sha, head_sha if head_ref else None)
+    dependency_changes = dependency_files(changed or []) if isolate_dependencies else []
+    if paths is not None:
+        assert changed is not None
         scope = decide(
             changed, models, shared=paths.shared, extra=paths.models, config_files=config_files
         )
@@ -145,10 +157,18 @@ def bench_pr(
         )
         collected = {"base": SideResults([], []), "head": SideResults([], [])}
         reuse = None
+        package_diff = None
     else:
         stop = stop_rule(thresholds) if early_stop else None
         reuse = None
-        if base_records is not None:
+        if dependency_changes:
+            _say(
+                progress,
+                f"[deps] {', '.join(dependency_changes)} changed: one environment per side",
+            )
+            if base_records is not None:
+                _say(progress, "[reuse] off: the base runs in its own environment")
+        elif base_records is not None:
             reuse = _reuse(
                 root, base_sha, base_records, to_run, seeds, settings, paths, config_files
             )
@@ -157,7 +177,7 @@ def bench_pr(
             if reuse.models:
                 names = ", ".join(reuse.models)
                 _say(progress, f"[reuse] the base runs of {names} come from the record")
-        collected = _run_sides(
+        collected, package_diff = _run_sides(
             root,
             base_ref,
             base_sha,
@@ -169,6 +189,7 @@ def bench_pr(
             progress,
             stop,
             reused=reuse,
+            dependency_changes=dependency_changes,
         )
     base = _document(
         "base",
@@ -187,6 +208,7 @@ def bench_pr(
         collected["head"],
         pull_request=pull_request,
         scope=scope.to_results() if scope else None,
+        packages=package_diff.to_results(dependency_changes) if package_diff else None,
     )
     return PrBenchmark(
         base=base,
@@ -194,6 +216,7 @@ def bench_pr(
         comparison=compare(base, head, thresholds),
         scope=scope,
         reuse=reuse if reuse and reuse.models else None,
+        packages=package_diff,
     )
 
 
@@ -238,9 +261,11 @@ def _run_sides(
     progress: TextIO | None,
     stop: StopRule | None = None,
     reused: Reuse | None = None,
-) -> dict[str, SideResults]:
+    dependency_changes: Sequence[str] = (),
+) -> tuple[dict[str, SideResults], PackageDiff | None]:
     """Checks out what is needed and runs both sides interleaved (the head alone for models
-    whose base runs are ``reused``)."""
+    whose base runs are ``reused``), each in its own environment when ``dependency_changes``
+    (then also: the packages that differ between them)."""
     head_only = [m for m in models if reused and m in reused.models]
     both = [m for m in models if m not in head_only]
     with contextlib.ExitStack() as stack:
@@ -257,11 +282,30 @@ def _run_sides(
                         f"{ref} has no reference_models/ folder to benchmark",
                         hint="pick a base that already has the reference models",
                     )
+        package_diff = None
+        pythons: dict[str, str | None] = {"base": None, "head": None}
+        if dependency_changes and base_tree is not None:
+            envs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maintbot-env-")))
+            listings = {}
+            for label, tree in (("base", base_tree), ("head", head_tree)):
+                _say(progress, f"[deps] building the {label}'s environment from its own files")
+                python = venvs.build(tree, envs / label, dependency_changes, label=label)
+                pythons[label] = str(python)
+                listings[label] = venvs.installed(python)
+            package_diff = diff(listings["base"], listings["head"])
+            for change in package_diff.changes:
+                _say(
+                    progress,
+                    f"[deps] {change.name}: {change.base or 'absent'} -> {change.head or 'absent'}",
+                )
         collected = {"base": SideResults([], []), "head": SideResults([], [])}
         if both:
             assert base_tree is not None
             collected = run_all(
-                [Side("base", base_tree), Side("head", head_tree)],
+                [
+                    Side("base", base_tree, pythons["base"]),
+                    Side("head", head_tree, pythons["head"]),
+                ],
                 both,
                 seeds,
                 settings,
@@ -283,7 +327,7 @@ def _run_sides(
             collected["head"].runs += alone["head"].runs
             collected["head"].failures += alone["head"].failures
             collected["head"].stopped.update(alone["head"].stopped)
-        return collected
+        return collected, package_diff
 
 
 def _with_base(stop: StopRule | None, base: SideResults) -> StopRule | None:
@@ -304,6 +348,7 @@ def _document(
     side: SideResults,
     pull_request: dict[str, Any] | None = None,
     scope: dict[str, Any] | None = None,
+    packages: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     doc = results.new_results(
         label=label,
@@ -313,6 +358,7 @@ def _document(
         failures=side.failures,
         pull_request=pull_request,
         scope=scope,
+        packages=packages,
     )
     results.validate(doc, source=f"the {label} results")
     return doc

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.bench.affected import Scope
@@ -23,6 +23,8 @@ from bot.bench.compare import (
     ModelVerdict,
     Status,
 )
+from bot.bench.packages import from_results
+from bot.bench.packages import markdown as package_lines
 from bot.bench.stats import Summary
 from bot.sanitize import inline
 
@@ -50,6 +52,7 @@ def markdown(
     scope: Scope | None = None,
     incomplete: Sequence[str] = (),
     info: Sequence[str] = (),
+    packages: Mapping[str, Any] | None = None,
 ) -> str:
     """The comment body: headline, a table per model, charts, environment, thresholds.
 
@@ -59,7 +62,8 @@ def markdown(
     affects (when it affects none, the comment says "not affected" and why, and no more);
     ``incomplete`` names models the change affects that the run did not train; ``info``
     are plain facts under the headline (a model that stopped before ``bench.seeds`` and why,
-    base runs reused from a record).
+    base runs reused from a record); ``packages`` is a validated head document's
+    ``packages`` object (the sides ran in their own environments: which packages differ).
     """
     if scope is not None and scope.nothing_affected and not incomplete:
         return not_affected_markdown(comparison, scope, notes=notes)
@@ -78,6 +82,8 @@ def markdown(
         lines.append("")
     if scope is not None and scope.skipped:
         lines += _scope_lines(scope)
+    if packages is not None:
+        lines += package_lines(*from_results(packages))
     if comparison.setting_changes:
         changed = "; ".join(
             f"{inline(d.field, 40)}: {inline(d.base, 40)} → {inline(d.head, 40)}"

@@ -69,6 +69,7 @@ def new_results(
     failures: list[dict[str, Any]],
     pull_request: dict[str, Any] | None = None,
     scope: dict[str, Any] | None = None,
+    packages: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A results document; ``validate`` it before writing (the runner does).
 
@@ -91,6 +92,8 @@ def new_results(
         doc["pull_request"] = pull_request
     if scope is not None:
         doc["scope"] = scope
+    if packages is not None:  # bench pr, dependency files changed: the sides' package diff
+        doc["packages"] = packages
     return doc
 
 

@@ -60,6 +60,7 @@ class Side:
 
     label: str
     root: Path
+    python: str | None = None  # the interpreter of its runs; None: the one running maintbot
 
 
 class RunFailed(Exception):
@@ -149,7 +150,9 @@ def _run_one(
     """One run into ``collected``: its metrics, or its failure with the reason."""
     _say(progress, f"{prefix} {model} seed {seed}: training {settings.epochs} epoch(s)")
     try:
-        run = run_model(side.root, model, seed, settings, echo=_echo(progress, prefix))
+        run = run_model(
+            side.root, model, seed, settings, echo=_echo(progress, prefix), python=side.python
+        )
     except RunFailed as failure:
         _say(progress, f"{prefix} {model} seed {seed}: FAILED: {failure.reason[:300]}")
         collected[side.label].failures.append(
@@ -172,14 +175,20 @@ def run_model(
     settings: RunSettings,
     *,
     echo: Callable[[str], None] | None = None,
+    python: str | None = None,
 ) -> dict[str, Any]:
-    """Trains ``model`` from the tree ``root`` once; returns its results ``run``."""
+    """Trains ``model`` from the tree ``root`` once; returns its results ``run``.
+
+    ``python`` is the interpreter to run it with (a side's own environment, when a change
+    touches the dependency files); the run records which one it was.
+    """
     root = Path(root).resolve()
     if find_module(root, model) is None:
         raise RunFailed(f"{root.name} has no {module_file(model)}")
     with tempfile.TemporaryDirectory(prefix="maintbot-run-") as scratch:
         out = Path(scratch) / "metrics.json"
-        command = [sys.executable, "-m", module_of(model), *_arguments(seed, settings)]
+        interpreter = python or sys.executable
+        command = [interpreter, "-m", module_of(model), *_arguments(seed, settings)]
         command += ["--out", str(out)]
         started = time.perf_counter()
         returncode, tail = _run_subprocess(command, root, settings.timeout_s, echo)
@@ -199,7 +208,9 @@ def run_model(
         except (OSError, ValueError) as exc:
             raise RunFailed(f"{model} seed {seed} wrote no readable metrics ({exc})") from exc
     _check_metrics(metrics, root, model, seed)
-    return results.run_record(metrics, wall_seconds=wall_seconds)
+    run = results.run_record(metrics, wall_seconds=wall_seconds)
+    run["interpreter"] = interpreter[-400:]
+    return run
 
 
 def child_environment(root: Path) -> dict[str, str]:
