@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,11 @@ def bench() -> None:
 )
 @click.option("--label", default="run", show_default=True, help="Name of this side.")
 @click.option(
+    "--seed-list",
+    help="Comma-separated seeds to run instead of 0..N-1 (a matrix shard, e.g. 0,1); "
+    "merge the shards with `bench merge`.",
+)
+@click.option(
     "--tree",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
@@ -127,7 +133,12 @@ def bench() -> None:
 )
 @pass_settings
 def run_command(
-    settings: Settings, out: Path | None, label: str, tree: Path, **params: Any
+    settings: Settings,
+    out: Path | None,
+    label: str,
+    seed_list: str | None,
+    tree: Path,
+    **params: Any,
 ) -> None:
     """Train the models over the seeds into one results JSON.
 
@@ -138,6 +149,13 @@ def run_command(
     from bot.bench.pr import bench_tree, model_tree
 
     models, seeds, run_settings, _ = _run_settings(settings, params)
+    if seed_list is not None:
+        if params["seeds"]:
+            raise UsageError(
+                "--seeds and --seed-list both choose the seeds",
+                hint="pass one: --seeds N for 0..N-1, --seed-list 0,1 for a shard",
+            )
+        seeds = parse_seed_list(seed_list)
     doc = bench_tree(
         model_tree(tree, None if all(is_reference(m) for m in models) else models),
         label=label,
@@ -161,6 +179,46 @@ def run_command(
             f"{first['seed']}: {first['reason'][-300:]}",
             hint="the results list every failure with its reason; fix the model or the data",
         )
+
+
+def parse_seed_list(value: str) -> list[int]:
+    """``--seed-list 2,0``: the seeds of one shard, sorted; each a seed the schema allows."""
+    hint = "pass distinct whole numbers from 0 to 2147483647, e.g. --seed-list 0,1"
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts or not all(re.fullmatch(r"[0-9]{1,10}", part) for part in parts):
+        raise UsageError(f"--seed-list {value!r} is not a list of seeds", hint=hint)
+    seeds = [int(part) for part in parts]
+    if len(set(seeds)) != len(seeds) or max(seeds) > 2**31 - 1 or len(seeds) > 100:
+        raise UsageError(
+            f"--seed-list {value!r} repeats a seed, is too long or too large", hint=hint
+        )
+    return sorted(seeds)
+
+
+@bench.command("merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The merged results JSON file.",
+)
+def merge_command(files: tuple[Path, ...], out: Path) -> None:
+    """Merge the results files of one side's shards into one (a matrix's gather job).
+
+    Each file is read as untrusted and validated; files of different sides, commits,
+    settings or software, or that hold the same model and seed twice, are refused.
+    """
+    from bot.bench import results
+
+    docs = [results.load(path) for path in files]
+    merged = results.merge(docs, sources=[str(path) for path in files])
+    results.write(merged, out)
+    click.echo(
+        f"wrote {out}: {len(merged['runs'])} run(s), {len(merged['failures'])} failure(s) "
+        f"from {len(files)} file(s)",
+        err=True,
+    )
 
 
 @bench.command("compare")

@@ -249,3 +249,94 @@ def _kind(exc: BaseException) -> str:
         return "nested too deeply"
     message = str(exc)
     return message if len(message) <= 120 else type(exc).__name__
+
+
+# What must agree between shards of one side: the software that trained them. The hardware
+# (CPU model and count) may differ, since a matrix's jobs land on different runners; the
+# comment's environment table still shows it, and timings are compared with that caveat.
+MERGE_ENVIRONMENT_KEYS = ("python", "tensorflow", "keras", "numpy", "platform", "threads")
+_MERGE_SETTING_KEYS = ("epochs", "dataset", "train_limit", "test_limit")
+_MERGE_HINT = (
+    "merge only the shards of one side of one workflow run (same commit, label and options); "
+    "rerun the odd shard"
+)
+
+
+def merge(docs: list[dict[str, Any]], *, sources: list[str] | None = None) -> dict[str, Any]:
+    """One side's results from shards that each trained some models and seeds.
+
+    A matrix splits a side over jobs; the comparison must still see one document, as if one
+    job had trained everything. So the shards must be one side (label, commit, maintbot
+    version, settings, software) and no (model, seed) may count twice: anything else would
+    compare unlike runs or weigh a seed double, so it is refused rather than reconciled.
+    Each document must already be valid (:func:`load`). Models keep the order they first
+    appear in; seeds are sorted.
+    """
+    if not docs:
+        raise UsageError("nothing to merge", hint="pass the results files of the shards")
+    names = sources or [f"shard {i + 1}" for i in range(len(docs))]
+    first, first_name = docs[0], names[0]
+    for doc, name in zip(docs[1:], names[1:], strict=True):
+        for what, get in (
+            ("label", lambda d: d["label"]),
+            ("commit", lambda d: d["git"]),
+            ("maintbot version", lambda d: d["tool_version"]),
+            *(
+                (f"setting {key}", lambda d, key=key: d["settings"][key])
+                for key in _MERGE_SETTING_KEYS
+            ),
+            *(
+                (key.replace("_", " "), lambda d, key=key: d.get(key))
+                for key in ("pull_request", "scope", "packages")
+            ),
+        ):
+            if get(doc) != get(first):
+                raise UsageError(
+                    f"{name} and {first_name} differ in their {what}; they are not shards of "
+                    "one side",
+                    hint=_MERGE_HINT,
+                )
+    software: dict[str, tuple[Any, str]] = {}
+    owner: dict[tuple[str, int], str] = {}
+    runs: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    models: list[str] = []
+    for doc, name in zip(docs, names, strict=True):
+        for kind, entries in (("run", doc["runs"]), ("failure", doc["failures"])):
+            for entry in entries:
+                key = (entry["model"], entry["seed"])
+                if key in owner:
+                    raise UsageError(
+                        f"{name} and {owner[key]} both hold model {key[0]} seed {key[1]}; "
+                        "each seed counts once in the statistics",
+                        hint="give each shard its own seeds (bench run --seed-list)",
+                    )
+                owner[key] = name
+                if kind == "run":
+                    for field in MERGE_ENVIRONMENT_KEYS:
+                        value = entry["environment"].get(field)
+                        seen = software.setdefault(field, (value, name))
+                        if seen[0] != value:
+                            raise UsageError(
+                                f"{name} and {seen[1]} ran in different environments "
+                                f"({field.replace('_', ' ')} differs)",
+                                hint="install the same versions in every shard's job (one "
+                                "workflow, one lock) and rerun",
+                            )
+        runs += doc["runs"]
+        failures += doc["failures"]
+        models += [m for m in doc["settings"]["models"] if m not in models]
+    order = {model: index for index, model in enumerate(models)}
+    merged = dict(first)
+    merged["created_at"] = max(doc["created_at"] for doc in docs)
+    merged["settings"] = {
+        **first["settings"],
+        "models": models,
+        "seeds": sorted({seed for doc in docs for seed in doc["settings"]["seeds"]}),
+    }
+    merged["runs"] = sorted(runs, key=lambda r: (order.get(r["model"], len(order)), r["seed"]))
+    merged["failures"] = sorted(
+        failures, key=lambda f: (order.get(f["model"], len(order)), f["seed"])
+    )
+    validate(merged, source="the merged results")
+    return merged

@@ -156,3 +156,74 @@ def test_model_names_are_checked_the_same_everywhere():
     assert done.returncode == 2 and "is not a Python module path" in done.stderr
     done = maintbot("bench", "history", "--repo", "o/r", "--model", "mnist_mpl")
     assert done.returncode == 2 and "did you mean 'mnist_mlp'?" in done.stderr
+
+
+def test_merge_writes_one_side_from_its_shards(tmp_path):
+    first = write(tmp_path, "mlp-0.json", side([0.975, 0.976], label="head", sha=HEAD_SHA))
+    cnn = make_results(
+        [make_run("mnist_cnn", seed, 0.985) for seed in (0, 1)], label="head", sha=HEAD_SHA
+    )
+    second = write(tmp_path, "cnn-0.json", cnn)
+    out = tmp_path / "merged" / "head.json"
+    done = maintbot("bench", "merge", str(first), str(second), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    merged = results.load(out)
+    assert merged["settings"]["models"] == ["mnist_mlp", "mnist_cnn"]
+    assert len(merged["runs"]) == 4
+    assert f"wrote {out}: 4 run(s), 0 failure(s) from 2 file(s)" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (side([0.97], label="base"), "differ in their label"),
+        (side([0.97, 0.98], label="head", sha=HEAD_SHA), "both hold model mnist_mlp seed 0"),
+        ('{"schema": "maintbot-bench-results"', "not valid JSON"),
+    ],
+)
+def test_merge_refuses_what_is_not_one_sides_shards(tmp_path, second, message):
+    first = write(tmp_path, "a.json", side([0.975], label="head", sha=HEAD_SHA))
+    other = write(tmp_path, "b.json", second)
+    out = tmp_path / "head.json"
+    done = maintbot("bench", "merge", str(first), str(other), "--out", str(out))
+    assert done.returncode == 2
+    assert message in done.stderr and "Hint:" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed-list", "0,1", "--seeds", "2"], "--seeds and --seed-list both choose the seeds"),
+        (["--seed-list", "0,-1"], "is not a list of seeds"),
+        (["--seed-list", "1,1"], "repeats a seed"),
+    ],
+)
+def test_run_refuses_a_bad_seed_list_before_training(args, message):
+    done = maintbot("bench", "run", "--models", "examples.my_model", *args)
+    assert done.returncode == 2
+    assert message in done.stderr and "Hint:" in done.stderr
+
+
+@pytest.mark.slow
+def test_two_seed_shards_merge_into_what_one_run_would_hold(tmp_path):
+    tiny = ["--epochs", "1", "--train-limit", "256", "--test-limit", "256", "--label", "head"]
+    files = []
+    for seeds in ("1", "0"):
+        out = tmp_path / f"shard-{seeds}.json"
+        done = maintbot(
+            "bench", "run", "--models", "examples.my_model", "--seed-list", seeds, *tiny,
+            "--out", str(out),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert results.load(out)["settings"]["seeds"] == [int(seeds)]
+        files.append(str(out))
+    merged = tmp_path / "head.json"
+    done = maintbot("bench", "merge", *files, "--out", str(merged))
+    assert done.returncode == 0, done.stderr
+    doc = results.load(merged)
+    assert doc["settings"]["seeds"] == [0, 1] and doc["label"] == "head"
+    assert [(r["model"], r["seed"]) for r in doc["runs"]] == [
+        ("examples.my_model", 0),
+        ("examples.my_model", 1),
+    ]

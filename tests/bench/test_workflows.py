@@ -79,3 +79,47 @@ def test_history_is_recorded_only_for_the_default_branch_of_this_repository():
     assert "head_repository.full_name == github.repository" in condition
     assert "head_branch == github.event.repository.default_branch" in condition
     assert any("maintbot bench record" in s for s in run_scripts(workflow))
+
+
+def test_the_matrix_benchmark_runs_pr_code_read_only_and_feeds_the_comment_workflow():
+    text, workflow = load("benchmark-matrix.yml")
+    assert set(workflow["on"]) == {"pull_request", "push"}
+    assert "pull_request_target" not in text and "secrets." not in text
+    assert workflow["permissions"] == {"contents": "read"}
+    for job in workflow["jobs"].values():
+        # Every job checks the PR's code out (and installs it): none may hold a write token.
+        assert job["permissions"] == {"contents": "read"}
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False
+    for script in run_scripts(workflow):
+        assert not re.search(r"\$\{\{", script), script  # values reach scripts through env
+
+    # The matrix covers every configured model on both sides, and the shards every seed once.
+    from bot.config.schema import BenchConfig
+
+    matrix = workflow["jobs"]["shard"]["strategy"]["matrix"]
+    assert matrix["model"] == list(BenchConfig().models)
+    assert sorted(matrix["side"]) == ["base", "head"]
+    seeds = [int(s) for shard in matrix["seeds"] for s in shard.split(",")]
+    assert sorted(seeds) == list(range(BenchConfig().seeds))
+    assert workflow["jobs"]["shard"]["strategy"]["fail-fast"] is False
+
+    # The gather job merges each side and uploads what benchmark-comment.yml downloads.
+    gather = workflow["jobs"]["gather"]
+    assert gather["needs"] == "shard" and "always()" in gather["if"]
+    script = "\n".join(s["run"] for s in gather["steps"] if "run" in s)
+    for produced in ("head.json", "base.json", "comment.md"):
+        assert f'"$out/{produced}"' in script
+    assert "maintbot bench merge" in script and "maintbot bench compare" in script
+    _, comment_workflow = load("benchmark-comment.yml")
+    downloaded = {
+        s["with"]["name"]
+        for j in comment_workflow["jobs"].values()
+        for s in j["steps"]
+        if s.get("uses", "").startswith("actions/download-artifact")
+    }
+    [upload] = [s for s in gather["steps"] if s.get("uses", "").startswith("actions/upload-art")]
+    assert downloaded == {upload["with"]["name"]} == {"bench-results"}
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"] == "${{ runner.temp }}/bench-results/"
