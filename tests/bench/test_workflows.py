@@ -45,9 +45,13 @@ def test_the_pr_benchmark_runs_read_only_without_secrets():
 
 def test_the_comment_workflow_is_least_privilege_and_never_runs_pr_code():
     text, workflow = load("benchmark-comment.yml")
-    assert workflow["on"] == {"workflow_run": {"workflows": ["benchmark"], "types": ["completed"]}}
+    assert workflow["on"] == {
+        "workflow_run": {"workflows": ["benchmark", "benchmark matrix"], "types": ["completed"]}
+    }
     assert workflow["permissions"] == {}
     comment = workflow["jobs"]["comment"]
+    # a run skipped because the other path is switched on has nothing to comment
+    assert "conclusion != 'skipped'" in comment["if"]
     assert comment["permissions"] == {
         "actions": "read",
         "contents": "read",
@@ -123,3 +127,11 @@ def test_the_matrix_benchmark_runs_pr_code_read_only_and_feeds_the_comment_workf
     assert downloaded == {upload["with"]["name"]} == {"bench-results"}
     assert upload["if"] == "always()"
     assert upload["with"]["path"] == "${{ runner.temp }}/bench-results/"
+
+
+def test_exactly_one_benchmark_path_runs_per_pull_request():
+    """The single job and the matrix answer to one repository variable, in opposite ways."""
+    _, single = load("benchmark.yml")
+    _, matrix = load("benchmark-matrix.yml")
+    assert single["jobs"]["benchmark"]["if"] == "vars.MAINTBOT_BENCH_MATRIX != 'true'"
+    assert "vars.MAINTBOT_BENCH_MATRIX == 'true'" in str(matrix["jobs"]["shard"].get("if", ""))
