@@ -28,6 +28,19 @@ EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SIGNATURE_PREFIX = "sha256="
 
+#: Deepest nesting of objects and arrays accepted. GitHub's payloads nest under 10 levels; the
+#: limit sits far below Python's recursion limit so parsing, storing and handling never recurse
+#: out of stack (a 1,000-deep body used to end in a RecursionError and a 500).
+MAX_JSON_DEPTH = 64
+
+#: GitHub's ids and counts are signed 64-bit integers (the store's BIGINT); a larger one is no
+#: GitHub payload, and would fail the store on every redelivery.
+MIN_INT64 = -(2**63)
+MAX_INT64 = 2**63 - 1
+
+# A JSON string (escapes included) or one bracket: what the depth scan steps over or counts.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
 _EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
 # GitHub sends a GUID; redeliveries and other senders may use any short token.
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -100,10 +113,59 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
         text = fields["payload"][0]
     else:
         text = body.decode("utf-8")
-    payload = json.loads(text)
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"the JSON nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}")
+    try:
+        payload = json.loads(text, parse_int=_int64)
+    except RecursionError:  # unreachable after the depth check; never a 500 if it is not
+        raise ValueError("the JSON nests too deep to parse") from None
     if not isinstance(payload, dict):
         raise ValueError(f"the payload is a JSON {type(payload).__name__}, not an object")
+    check_ids(payload)
     return payload
+
+
+def json_depth(text: str) -> int:
+    """How deep objects and arrays nest in ``text``, counted in a loop, never by recursion.
+
+    Brackets inside strings do not count. Malformed text gets some number: ``json.loads``
+    refuses it afterwards anyway.
+    """
+    depth = deepest = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def _int64(literal: str) -> int:
+    """``json.loads``' integer hook: a number outside signed 64 bits is no GitHub payload."""
+    value = int(literal)
+    if not MIN_INT64 <= value <= MAX_INT64:
+        raise ValueError(f"the integer {literal[:40]} does not fit in 64 bits")
+    return value
+
+
+def check_ids(payload: Mapping[str, Any]) -> None:
+    """Raises ``ValueError`` when an id GitHub always sends as an integer is something else.
+
+    The installation id chooses the App's token and is stored as an integer: a string, float
+    or boolean there would fail the same way on every attempt.
+    """
+    for outer in ("installation", "repository", "sender"):
+        value = payload.get(outer)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{outer} is a JSON {type(value).__name__}, not an object")
+        ident = value.get("id")
+        if ident is not None and (not isinstance(ident, int) or isinstance(ident, bool)):
+            raise ValueError(f"{outer}.id is a JSON {type(ident).__name__}, not an integer")
 
 
 def decide(

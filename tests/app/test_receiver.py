@@ -213,6 +213,33 @@ def test_oversized_bodies_are_413_whether_announced_or_streamed(served_sqlite, s
     assert stored(sqlite_store, "d-big") is None
 
 
+@pytest.mark.parametrize(
+    ("body", "reason_part"),
+    [
+        (b'{"zen": ' + b"[" * 1_000 + b"]" * 1_000 + b"}", "nests 1001 levels deep"),
+        (b'{"zen": "hi", "installation": {"id": 9223372036854775808}}', "64 bits"),
+        (b'{"zen": "hi", "installation": {"id": "7"}}', "installation.id"),
+    ],
+    ids=["1000-deep", "id-2**63", "id-string"],
+)
+def test_payloads_that_can_never_succeed_are_400_and_leave_no_trace(
+    served_sqlite, sqlite_store, queue, body, reason_part
+):
+    """Not 500 or 503: GitHub would redeliver those, and the store would fail them again."""
+    for attempt in range(2):
+        answer = httpx.post(
+            f"{served_sqlite.url}/webhook",
+            content=body,
+            headers=signed(body, "ping", "d-bad"),
+            timeout=10,
+        )
+        assert answer.status_code == 400, attempt
+        assert answer.json()["outcome"] == "rejected"
+        assert reason_part in answer.json()["reason"]
+    assert stored(sqlite_store, "d-bad") is None
+    assert queue.huey.pending_count() == 0
+
+
 def test_healthz_reports_the_store(served, store):
     answer = httpx.get(f"{served.url}/healthz", timeout=10)
     assert answer.status_code == 200

@@ -16,6 +16,7 @@ import pytest
 
 from bot.app.webhook import (
     MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
     Decision,
     Outcome,
     after_recording,
@@ -159,6 +160,61 @@ def test_a_body_over_githubs_25_mb_is_413():
     body = b"{" + b" " * MAX_BODY_BYTES + b"}"
     decision = decide(headers_for(b"{}"), body, secret=SECRET, handles=everything)
     assert (decision.outcome, decision.status) == (Outcome.REJECTED, 413)
+
+
+def nested(depth: int, inner: str = "1") -> bytes:
+    """A JSON object whose ``x`` holds ``depth - 1`` arrays, built without the code under test."""
+    return ('{"x": ' + "[" * (depth - 1) + inner + "]" * (depth - 1) + "}").encode()
+
+
+def test_json_nested_at_the_limit_passes_and_one_deeper_is_400():
+    at_limit = nested(MAX_JSON_DEPTH)
+    assert decide(headers_for(at_limit), at_limit, secret=SECRET, handles=everything).status == 202
+    for depth in (MAX_JSON_DEPTH + 1, 1_000, 100_000):
+        body = nested(depth)
+        decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+        assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400), depth
+        assert f"nests {depth} levels deep" in decision.reason
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    body = json.dumps({"title": "[" * 500 + '{\\"' * 100, "body": "]" * 900}).encode()
+    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    assert decision.status == 202
+    assert decision.event.payload["title"].startswith("[[[")
+
+
+def test_deep_json_inside_a_form_encoded_delivery_is_400():
+    body = urllib.parse.urlencode({"payload": nested(1_000).decode()}).encode()
+    headers = headers_for(body, **{"Content-Type": "application/x-www-form-urlencoded"})
+    assert decide(headers, body, secret=SECRET, handles=everything).status == 400
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason_part"),
+    [
+        ('{"installation": {"id": 9223372036854775808}}', "does not fit in 64 bits"),
+        ('{"installation": {"id": -9223372036854775809}}', "does not fit in 64 bits"),
+        ('{"issue": {"number": 100000000000000000000000}}', "does not fit in 64 bits"),
+        ('{"installation": {"id": "42"}}', "installation.id is a JSON str"),
+        ('{"installation": {"id": 4.2}}', "installation.id is a JSON float"),
+        ('{"installation": {"id": true}}', "installation.id is a JSON bool"),
+        ('{"installation": 42}', "installation is a JSON int"),
+        ('{"repository": {"id": [1]}}', "repository.id is a JSON list"),
+    ],
+)
+def test_ids_github_sends_as_64_bit_integers_are_400_otherwise(payload, reason_part):
+    body = payload.encode()
+    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
+    assert reason_part in decision.reason
+
+
+def test_the_largest_64_bit_installation_id_passes():
+    body = b'{"installation": {"id": 9223372036854775807}}'
+    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    assert decision.status == 202
+    assert decision.event.payload["installation"]["id"] == 2**63 - 1
 
 
 def test_events_no_handler_wants_are_acknowledged_and_ignored():
