@@ -8,6 +8,7 @@ from bot.app.settings import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY_S,
     REDIS_URL_ENV,
+    WEBHOOK_SECRET_ENV,
     AppSettings,
 )
 from bot.cli_context import MaintbotCommand, pass_settings
@@ -97,7 +98,8 @@ def serve(
 
     \b
     Environment:
-      MAINTBOT_WEBHOOK_SECRET        the App's webhook secret (required by the receiver)
+      MAINTBOT_WEBHOOK_SECRET        the App's webhook secret (required by the receiver;
+                                     old,new while rotating it)
       MAINTBOT_APP_ID                the App's numeric id (required by the worker)
       MAINTBOT_APP_PRIVATE_KEY_FILE  the App's .pem key (or MAINTBOT_APP_PRIVATE_KEY)
       GITHUB_API_URL                 GitHub Enterprise's https://HOST/api/v3, or the sandbox
@@ -122,6 +124,8 @@ def serve(
     # Check what this process needs before opening anything, so a bad deploy fails at once.
     if not requeue_failed and not worker_only:
         app_settings.require_receiver(insecure_no_secret=insecure_no_secret)
+        if insecure_no_secret:
+            click.echo(_insecure_warning(app_settings, host, port), err=True)
     if not requeue_failed and not receiver_only:
         app_settings.require_worker()
     if (receiver_only or worker_only) and app_settings.redis_url is None:
@@ -165,6 +169,22 @@ def serve(
                 stop()
     finally:
         parts.close()
+
+
+def _insecure_warning(settings: AppSettings, host: str, port: int) -> str:
+    """What ``--insecure-no-secret`` means, said where an operator cannot miss it."""
+    if settings.webhook_secrets:
+        return (
+            f"note: --insecure-no-secret is ignored: {WEBHOOK_SECRET_ENV} is set, so every "
+            "delivery must still be signed"
+        )
+    bar = "!" * 78
+    return (
+        f"{bar}\nWARNING: --insecure-no-secret: the receiver accepts UNSIGNED deliveries.\n"
+        f"Anyone who can reach http://{host}:{port}/webhook can post fake events that the App "
+        "acts on\nwith its own permissions. For a local test only, never on a network: set "
+        f"{WEBHOOK_SECRET_ENV} instead.\n{bar}"
+    )
 
 
 def _with_retries(settings: AppSettings, retries: int, retry_delay: float) -> AppSettings:

@@ -9,6 +9,7 @@ store answers, for load balancers and orchestrators.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -31,12 +32,13 @@ def create_receiver(
     store: Store,
     queue: DeliveryQueue,
     router: Router,
-    secret: bytes | None,
+    secrets: Sequence[bytes] | None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The ASGI app: ``POST /webhook`` and ``GET /healthz``.
 
-    ``secret=None`` accepts unsigned deliveries (``--insecure-no-secret``, local tests only).
+    A delivery signed with any of ``secrets`` is accepted (several during a rotation);
+    ``secrets=None`` accepts unsigned deliveries (``--insecure-no-secret``, local tests only).
     """
     app = FastAPI(title="maintbot", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -95,7 +97,7 @@ def create_receiver(
         if body is None:
             return _answer(Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes"))
         decision = decide(
-            request.headers, body, secret=secret, handles=handles, max_body_bytes=max_body_bytes
+            request.headers, body, secrets=secrets, handles=handles, max_body_bytes=max_body_bytes
         )
         if decision.outcome is Outcome.ACCEPTED:
             decision = await run_in_threadpool(record_and_queue, decision)

@@ -58,7 +58,7 @@ class AppParts:
             store=self.store,
             queue=self.queue,
             router=self.router,
-            secret=self.settings.webhook_secret,
+            secrets=self.settings.webhook_secrets or None,
         )
 
     def worker(self, github_for: Callable[[int], Github] | None = None) -> Worker:

@@ -24,6 +24,19 @@ REDIS_URL_ENV = "MAINTBOT_REDIS_URL"
 QUEUE_FILE_ENV = "MAINTBOT_QUEUE_FILE"
 API_URL_ENV = "GITHUB_API_URL"
 
+#: Shorter webhook secrets are refused: an HMAC is only as strong as the secret behind it.
+MIN_SECRET_LENGTH = 16
+
+
+def parse_secrets(value: str | None) -> tuple[bytes, ...]:
+    """The webhook secrets in ``value``: comma-separated for rotation, each one trimmed.
+
+    A secret read from a file keeps its trailing newline, and ``old,new`` during a rotation
+    names two secrets; neither may turn into a secret no delivery is signed with.
+    """
+    return tuple(part.strip().encode() for part in (value or "").split(",") if part.strip())
+
+
 #: Attempts after the first one, and the first pause; each later pause doubles (huey's backoff).
 DEFAULT_RETRIES = 4
 DEFAULT_RETRY_DELAY_S = 30.0
@@ -39,7 +52,7 @@ def default_queue_file(env: Mapping[str, str]) -> Path:
 class AppSettings:
     """Everything ``maintbot serve`` reads from the environment. Secrets never appear in a repr."""
 
-    webhook_secret: bytes | None = field(default=None, repr=False)
+    webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     app_id: str | None = None
     private_key: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
@@ -61,14 +74,13 @@ class AppSettings:
     ) -> AppSettings:
         """Reads every variable; checks nothing yet (see :meth:`require_receiver` / worker)."""
         env = os.environ if env is None else env
-        secret = env.get(WEBHOOK_SECRET_ENV) or None
         key_text = env.get(PRIVATE_KEY_ENV) or None
         key_file = (env.get(PRIVATE_KEY_FILE_ENV) or "").strip() or None
         if key_text is None and key_file is not None:
             key_text = read_private_key_file(key_file)
         queue_file = (env.get(QUEUE_FILE_ENV) or "").strip()
         return cls(
-            webhook_secret=secret.encode() if secret else None,
+            webhook_secrets=parse_secrets(env.get(WEBHOOK_SECRET_ENV)),
             app_id=(env.get(APP_ID_ENV) or "").strip() or None,
             private_key=key_text,
             api_url=(api_url or env.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/"),
@@ -79,13 +91,23 @@ class AppSettings:
         )
 
     def require_receiver(self, *, insecure_no_secret: bool) -> None:
-        """The receiver refuses to start unsigned unless told it is a local test."""
-        if self.webhook_secret is None and not insecure_no_secret:
+        """The receiver refuses to start unsigned (unless it is a local test) or weakly signed."""
+        if not self.webhook_secrets and not insecure_no_secret:
             raise UsageError(
                 f"{WEBHOOK_SECRET_ENV} is not set: anyone could post fake events to the App",
                 hint=f"set {WEBHOOK_SECRET_ENV} to the App's webhook secret; for a local test "
                 "only, pass --insecure-no-secret",
             )
+        for number, secret in enumerate(self.webhook_secrets, start=1):
+            if len(secret) < MIN_SECRET_LENGTH:
+                count = len(self.webhook_secrets)
+                which = f"secret {number} of {count} in " if count > 1 else ""
+                raise UsageError(
+                    f"{which}{WEBHOOK_SECRET_ENV} has {len(secret)} characters, under the "
+                    f"minimum of {MIN_SECRET_LENGTH}: a short secret can be guessed",
+                    hint="set a long random secret on the App's settings page and here, e.g. "
+                    'python -c "import secrets; print(secrets.token_hex(32))"',
+                )
 
     def require_worker(self) -> None:
         """The worker acts as the App, so it needs the App's id and private key."""

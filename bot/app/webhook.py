@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -89,6 +89,15 @@ def signature_is_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     except UnicodeEncodeError:
         return False
     return hmac.compare_digest(expected, given)
+
+
+def signed_by_any(secrets: Sequence[bytes], body: bytes, header: str | None) -> bool:
+    """True when one of ``secrets`` signed the body: during a rotation both old and new count.
+
+    Every secret is checked, so the time taken does not say which one matched.
+    """
+    matches = [signature_is_valid(secret, body, header) for secret in secrets]
+    return any(matches)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -172,23 +181,24 @@ def decide(
     headers: Mapping[str, str],
     body: bytes,
     *,
-    secret: bytes | None,
+    secrets: Sequence[bytes] | None,
     handles: Callable[[Event], bool],
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Decision:
     """What to do with one POST, before touching the store.
 
     The signature is checked first, on the raw bytes, so nothing about an unsigned request is
-    parsed. ``secret=None`` (``--insecure-no-secret``) skips the check. ``handles`` says
+    parsed; any one of ``secrets`` may have signed it (rotation). ``secrets=None``
+    (``--insecure-no-secret``) skips the check. ``handles`` says
     whether any handler wants the event; unwanted events are acknowledged and dropped.
     """
     if len(body) > max_body_bytes:
         return Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes")
-    if secret is not None:
+    if secrets is not None:
         signature = header(headers, SIGNATURE_HEADER)
         if not signature:
             return Decision(Outcome.REJECTED, 401, f"missing {SIGNATURE_HEADER}")
-        if not signature_is_valid(secret, body, signature):
+        if not signed_by_any(secrets, body, signature):
             return Decision(Outcome.REJECTED, 401, f"{SIGNATURE_HEADER} does not match the body")
     name = (header(headers, EVENT_HEADER) or "").strip()
     if not _EVENT_NAME.match(name):

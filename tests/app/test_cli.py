@@ -15,10 +15,12 @@ import time
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from bot.app.cli import serve
 from bot.app.queue import DeliveryQueue
 from bot.app.settings import AppSettings
+from bot.cli import cli
 from bot.errors import UsageError
 from bot.settings import Settings
 from bot.store.database import Store
@@ -54,7 +56,7 @@ def test_the_receiver_refuses_to_start_without_a_webhook_secret():
 
 
 def test_the_worker_names_the_missing_app_id_and_then_the_missing_key(monkeypatch, tmp_path):
-    monkeypatch.setenv("MAINTBOT_WEBHOOK_SECRET", "s")
+    monkeypatch.setenv("MAINTBOT_WEBHOOK_SECRET", "a-long-enough-test-secret")
     with pytest.raises(UsageError, match="MAINTBOT_APP_ID"):
         run_serve()
     monkeypatch.setenv("MAINTBOT_APP_ID", "4242")
@@ -68,6 +70,25 @@ def test_the_worker_names_the_missing_app_id_and_then_the_missing_key(monkeypatc
     monkeypatch.setenv("MAINTBOT_APP_PRIVATE_KEY_FILE", str(tmp_path / "bad.pem"))
     with pytest.raises(UsageError, match="not a PEM private key"):
         run_serve("--worker-only")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("short\n", "MAINTBOT_WEBHOOK_SECRET has 5 characters, under the minimum of 16"),
+        (
+            "a-long-enough-old-secret,new",
+            "secret 2 of 2 in MAINTBOT_WEBHOOK_SECRET has 3 characters, under the minimum of 16",
+        ),
+    ],
+)
+def test_a_short_webhook_secret_stops_the_receiver_with_exit_2(monkeypatch, value, message):
+    monkeypatch.setenv("MAINTBOT_WEBHOOK_SECRET", value)
+    result = CliRunner().invoke(cli, ["serve", "--receiver-only"])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "token_hex(32)" in result.stderr  # the hint says how to make a good one
+    assert "a-long-enough-old-secret" not in result.output
 
 
 def test_receiver_only_and_worker_only_exclude_each_other():
@@ -185,3 +206,31 @@ def test_serve_runs_receiver_and_worker_in_one_process_and_stops_on_sigterm(
     assert "All workers have stopped" in output  # huey finished its threads before the exit
     assert secret not in output
     assert "PRIVATE KEY" not in output
+
+
+def test_insecure_no_secret_starts_with_a_loud_warning(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "MAINTBOT_WEBHOOK_SECRET"}
+    log_path = tmp_path / "serve.log"
+    command = [sys.executable, "-c", SERVE_SCRIPT, "http://127.0.0.1:9"]
+    command += ["--receiver-only", "--insecure-no-secret", "--port", str(port)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while "webhooks at http://" not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "serve did not start in 30 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    output = log_path.read_text()
+    assert "WARNING: --insecure-no-secret: the receiver accepts UNSIGNED deliveries" in output
+    assert f"http://127.0.0.1:{port}/webhook can post fake events" in output
+    assert output.index("WARNING") < output.index("webhooks at http://")

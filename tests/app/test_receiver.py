@@ -105,7 +105,7 @@ def served_sqlite(sqlite_store: Store, queue: DeliveryQueue) -> Iterator[ServedA
         store=sqlite_store,
         queue=queue,
         router=triage_router(),
-        secret=SECRET,
+        secrets=[SECRET],
         max_body_bytes=64_000,
     )
     with ServedApp(app) as running:
@@ -122,7 +122,7 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def served(store: Store, queue: DeliveryQueue) -> Iterator[ServedApp]:
     app = create_receiver(
-        store=store, queue=queue, router=triage_router(), secret=SECRET, max_body_bytes=64_000
+        store=store, queue=queue, router=triage_router(), secrets=[SECRET], max_body_bytes=64_000
     )
     with ServedApp(app) as running:
         yield running
@@ -171,6 +171,37 @@ def test_unsigned_or_forged_deliveries_are_401_and_leave_no_trace(
     assert stored(sqlite_store, "d-1") is None
     assert stored(sqlite_store, "d-2") is None
     assert queue.huey.pending_count() == 0
+
+
+def test_secrets_from_the_environment_rotate_and_ignore_a_trailing_newline(
+    sqlite_store, queue, shared_dir
+):
+    """``old,new`` as an operator writes it, the new one read from a file with its newline."""
+    old, new = "old-webhook-secret-0123", "new-webhook-secret-4567"
+    settings = AppSettings.from_env({"MAINTBOT_WEBHOOK_SECRET": f" {old} ,{new}\n"})
+    settings.require_receiver(insecure_no_secret=False)
+    parts = AppParts(settings, sqlite_store, queue, triage_router())
+    body = example(shared_dir, "ping/event.json")
+    with ServedApp(parts.receiver()) as served:
+        answers = {
+            delivery: httpx.post(
+                f"{served.url}/webhook",
+                content=body,
+                headers=signed(body, "ping", delivery, secret=signer),
+                timeout=10,
+            ).status_code
+            for delivery, signer in (
+                ("d-old", old.encode()),
+                ("d-new", new.encode()),
+                ("d-newline", (new + "\n").encode()),
+                ("d-both", f"{old},{new}".encode()),
+            )
+        }
+    assert answers == {"d-old": 202, "d-new": 202, "d-newline": 401, "d-both": 401}
+    assert stored(sqlite_store, "d-old").status is DeliveryStatus.QUEUED
+    assert stored(sqlite_store, "d-new").status is DeliveryStatus.QUEUED
+    assert stored(sqlite_store, "d-newline") is None
+    assert queue.waiting_ids() == {"d-old", "d-new"}
 
 
 def test_events_without_a_handler_are_acknowledged_but_neither_stored_nor_queued(
@@ -261,7 +292,7 @@ def test_a_queue_outage_is_503_and_a_redelivery_queues_it_once_the_queue_is_back
     )
     body = example(shared_dir, "ping/event.json")
     headers = signed(body, "ping", "d-outage")
-    down = create_receiver(store=store, queue=unreachable, router=triage_router(), secret=SECRET)
+    down = create_receiver(store=store, queue=unreachable, router=triage_router(), secrets=[SECRET])
     with ServedApp(down) as receiver:
         answer = httpx.post(f"{receiver.url}/webhook", content=body, headers=headers, timeout=30)
     assert answer.status_code == 503
@@ -269,7 +300,7 @@ def test_a_queue_outage_is_503_and_a_redelivery_queues_it_once_the_queue_is_back
     assert stored(store, "d-outage").status is DeliveryStatus.RECEIVED  # recorded, not lost
 
     queue = sqlite_queue(tmp_path)
-    up = create_receiver(store=store, queue=queue, router=triage_router(), secret=SECRET)
+    up = create_receiver(store=store, queue=queue, router=triage_router(), secrets=[SECRET])
     with ServedApp(up) as receiver:  # GitHub's "Redeliver": same delivery id
         answer = httpx.post(f"{receiver.url}/webhook", content=body, headers=headers, timeout=10)
     assert answer.status_code == 202
@@ -298,7 +329,7 @@ def test_one_process_receives_queues_and_comments_as_the_app(
     router = Router()
     router.on("issues", "opened")(welcome)
     settings = AppSettings(
-        webhook_secret=SECRET,
+        webhook_secrets=[SECRET],
         app_id=str(app_keys.app_id),
         private_key=app_keys.private_pem,
         api_url=sb.base_url,

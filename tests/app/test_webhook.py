@@ -81,7 +81,7 @@ def test_every_real_example_payload_is_accepted_with_its_signature_and_refused_w
         body = path.read_bytes()
         delivery = f"delivery-{path.parent.name}-{path.stem}"
         accepted = decide(
-            headers_for(body, event_name, delivery), body, secret=SECRET, handles=everything
+            headers_for(body, event_name, delivery), body, secrets=[SECRET], handles=everything
         )
         assert accepted.outcome is Outcome.ACCEPTED, (path, accepted.reason)
         assert accepted.status == 202
@@ -92,7 +92,7 @@ def test_every_real_example_payload_is_accepted_with_its_signature_and_refused_w
 
         tampered = body.replace(b"}", b" }", 1)
         refused = decide(
-            headers_for(body, event_name, delivery), tampered, secret=SECRET, handles=everything
+            headers_for(body, event_name, delivery), tampered, secrets=[SECRET], handles=everything
         )
         assert (refused.outcome, refused.status) == (Outcome.REJECTED, 401), path
 
@@ -100,27 +100,35 @@ def test_every_real_example_payload_is_accepted_with_its_signature_and_refused_w
             **headers_for(body, event_name, delivery),
             "X-Hub-Signature-256": github_signature(b"another secret", body),
         }
-        refused = decide(wrong_secret, body, secret=SECRET, handles=everything)
+        refused = decide(wrong_secret, body, secrets=[SECRET], handles=everything)
         assert refused.status == 401, path
+
+
+def test_during_a_rotation_either_secret_signs_and_any_other_is_401():
+    old, new = b"old-secret-0123456789", b"new-secret-0123456789"
+    body = b'{"action": "opened"}'
+    for signer, status in ((old, 202), (new, 202), (SECRET, 401)):
+        headers = {**headers_for(body), "X-Hub-Signature-256": github_signature(signer, body)}
+        assert decide(headers, body, secrets=[old, new], handles=everything).status == status
 
 
 def test_missing_signature_is_401_before_anything_is_parsed():
     headers = headers_for(b"not even json")
     del headers["X-Hub-Signature-256"]
-    decision = decide(headers, b"not even json", secret=SECRET, handles=everything)
+    decision = decide(headers, b"not even json", secrets=[SECRET], handles=everything)
     assert (decision.outcome, decision.status, decision.event) == (Outcome.REJECTED, 401, None)
 
 
 def test_header_names_are_case_insensitive():
     body = b'{"action": "opened"}'
     headers = {k.lower(): v for k, v in headers_for(body).items()}
-    assert decide(headers, body, secret=SECRET, handles=everything).status == 202
+    assert decide(headers, body, secrets=[SECRET], handles=everything).status == 202
 
 
 def test_without_a_secret_unsigned_deliveries_pass():
     body = b'{"zen": "Keep it logically awesome."}'
     headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "abc"}
-    decision = decide(headers, body, secret=None, handles=everything)
+    decision = decide(headers, body, secrets=None, handles=everything)
     assert decision.outcome is Outcome.ACCEPTED
     assert decision.event.payload["zen"] == "Keep it logically awesome."
 
@@ -136,14 +144,14 @@ def test_without_a_secret_unsigned_deliveries_pass():
 )
 def test_malformed_headers_are_400(change, reason_part):
     body = b'{"action": "opened"}'
-    decision = decide({**headers_for(body), **change}, body, secret=SECRET, handles=everything)
+    decision = decide({**headers_for(body), **change}, body, secrets=[SECRET], handles=everything)
     assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
     assert reason_part in decision.reason
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b"{not json", b"\xff\xfe"])
 def test_a_body_that_is_not_a_json_object_is_400(body):
-    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
     assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
 
 
@@ -151,14 +159,14 @@ def test_form_encoded_deliveries_are_read_from_their_payload_field():
     payload = {"action": "opened", "issue": {"number": 7}}
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     headers = headers_for(body, **{"Content-Type": "application/x-www-form-urlencoded"})
-    decision = decide(headers, body, secret=SECRET, handles=everything)
+    decision = decide(headers, body, secrets=[SECRET], handles=everything)
     assert decision.status == 202
     assert decision.event.payload == payload
 
 
 def test_a_body_over_githubs_25_mb_is_413():
     body = b"{" + b" " * MAX_BODY_BYTES + b"}"
-    decision = decide(headers_for(b"{}"), body, secret=SECRET, handles=everything)
+    decision = decide(headers_for(b"{}"), body, secrets=[SECRET], handles=everything)
     assert (decision.outcome, decision.status) == (Outcome.REJECTED, 413)
 
 
@@ -169,17 +177,19 @@ def nested(depth: int, inner: str = "1") -> bytes:
 
 def test_json_nested_at_the_limit_passes_and_one_deeper_is_400():
     at_limit = nested(MAX_JSON_DEPTH)
-    assert decide(headers_for(at_limit), at_limit, secret=SECRET, handles=everything).status == 202
+    assert (
+        decide(headers_for(at_limit), at_limit, secrets=[SECRET], handles=everything).status == 202
+    )
     for depth in (MAX_JSON_DEPTH + 1, 1_000, 100_000):
         body = nested(depth)
-        decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+        decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
         assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400), depth
         assert f"nests {depth} levels deep" in decision.reason
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting():
     body = json.dumps({"title": "[" * 500 + '{\\"' * 100, "body": "]" * 900}).encode()
-    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
     assert decision.status == 202
     assert decision.event.payload["title"].startswith("[[[")
 
@@ -187,7 +197,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
 def test_deep_json_inside_a_form_encoded_delivery_is_400():
     body = urllib.parse.urlencode({"payload": nested(1_000).decode()}).encode()
     headers = headers_for(body, **{"Content-Type": "application/x-www-form-urlencoded"})
-    assert decide(headers, body, secret=SECRET, handles=everything).status == 400
+    assert decide(headers, body, secrets=[SECRET], handles=everything).status == 400
 
 
 @pytest.mark.parametrize(
@@ -205,14 +215,14 @@ def test_deep_json_inside_a_form_encoded_delivery_is_400():
 )
 def test_ids_github_sends_as_64_bit_integers_are_400_otherwise(payload, reason_part):
     body = payload.encode()
-    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
     assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
     assert reason_part in decision.reason
 
 
 def test_the_largest_64_bit_installation_id_passes():
     body = b'{"installation": {"id": 9223372036854775807}}'
-    decision = decide(headers_for(body), body, secret=SECRET, handles=everything)
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
     assert decision.status == 202
     assert decision.event.payload["installation"]["id"] == 2**63 - 1
 
@@ -221,7 +231,7 @@ def test_events_no_handler_wants_are_acknowledged_and_ignored():
     body = b'{"action": "published"}'
     wanted = {"issues.opened"}
     decision = decide(
-        headers_for(body, "release"), body, secret=SECRET, handles=lambda e: e.key in wanted
+        headers_for(body, "release"), body, secrets=[SECRET], handles=lambda e: e.key in wanted
     )
     assert (decision.outcome, decision.status) == (Outcome.IGNORED, 200)
     assert decision.body() == {

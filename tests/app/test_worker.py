@@ -53,7 +53,7 @@ def app_sandbox(make_sandbox, app_keys):
 
 def app_settings(sb, app_keys, tmp_path: Path, **overrides: Any) -> AppSettings:
     values: dict[str, Any] = {
-        "webhook_secret": b"test-secret",
+        "webhook_secrets": (b"test-secret-0123456789",),
         "app_id": str(app_keys.app_id),
         "private_key": app_keys.private_pem,
         "api_url": sb.base_url,
