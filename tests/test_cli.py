@@ -122,6 +122,7 @@ LEAVES = {
     ("bench", "comment"): ["--artifact", "artifact", "--repo", "o/r"],
     ("bench", "record"): ["results.json", "--repo", "o/r", "--branch", "main"],
     ("bench", "history"): ["--repo", "o/r", "--model", MODEL_NAMES[0]],
+    ("bench", "merge"): ["a.json", "b.json", "--out", "merged.json"],
     ("report",): ["--repo", "o/r"],
     ("serve",): [],
     ("action",): ["--event-name", "ping", "--event-path", "event.json"],
