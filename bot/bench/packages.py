@@ -15,21 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.bench.affected import matches, normalize
+from bot.config.schema import DEPENDENCY_FILES
 from bot.sanitize import inline
-
-DEPENDENCY_FILES: tuple[str, ...] = (
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "requirements*.txt",
-    "requirements/**",
-    "constraints*.txt",
-    "*.lock",
-    "Pipfile",
-    "environment.yml",
-)
-"""Files that decide the installed packages (also in ``bench.paths.shared``'s default, so a
-change to one always affects every model)."""
 
 MAX_LISTED = 100  # packages kept in a results document and shown in the comment
 _SEPARATORS = re.compile(r"[-_.]+")

@@ -127,7 +127,7 @@ def bench_pr(
     such as :class:`bot.bench.databranch.DataBranch`), a model whose base commit was recorded
     in the same environment with the same files reuses those runs (:mod:`bot.bench.baseline`)
     and only its head is trained. With ``isolate_dependencies``, a change to a dependency
-    file (:data:`bot.bench.packages.DEPENDENCY_FILES`) runs each side with the interpreter of
+    file (:data:`bot.config.schema.DEPENDENCY_FILES`) runs each side with the interpreter of
     its own environment, built from its own files (:mod:`bot.bench.venvs`); the head document
     then names the packages whose versions differ. Base runs are not reused then: they were
     recorded in the job's environment, not the base's own.

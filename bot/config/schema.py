@@ -266,13 +266,7 @@ class BenchThresholds:
     alpha: float = setting(0.05, between(0, 0.5, low_open=True))
 
 
-DEFAULT_SHARED_PATHS: tuple[str, ...] = (
-    # the training loop, data loading and environment record every reference model shares
-    "reference_models/__init__.py",
-    "reference_models/training.py",
-    "reference_models/data.py",
-    "reference_models/environment.py",
-    # what decides the installed packages
+DEPENDENCY_FILES: tuple[str, ...] = (
     "pyproject.toml",
     "setup.py",
     "setup.cfg",
@@ -282,6 +276,17 @@ DEFAULT_SHARED_PATHS: tuple[str, ...] = (
     "*.lock",
     "Pipfile",
     "environment.yml",
+)
+"""What decides the installed packages: a change to one affects every model, and makes each
+side of a PR benchmark run in its own environment (bot/bench/packages.py)."""
+
+DEFAULT_SHARED_PATHS: tuple[str, ...] = (
+    # the training loop, data loading and environment record every reference model shares
+    "reference_models/__init__.py",
+    "reference_models/training.py",
+    "reference_models/data.py",
+    "reference_models/environment.py",
+    *DEPENDENCY_FILES,
 )
 """Files every benchmarked model depends on, unless ``bench.paths.shared`` says otherwise."""
 
