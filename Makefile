@@ -35,13 +35,13 @@ default-model: setup-dev
 
 ## test: lint, then the whole test suite
 test: setup-dev
-	$(BIN)/ruff check bot reference_models tests benchmarks research
+	$(BIN)/ruff check bot reference_models tests benchmarks research examples
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/python
-	$(BIN)/ruff check bot reference_models tests benchmarks research
-	$(BIN)/ruff format --check bot reference_models tests benchmarks research
+	$(BIN)/ruff check bot reference_models tests benchmarks research examples
+	$(BIN)/ruff format --check bot reference_models tests benchmarks research examples
 
 format:
-	$(BIN)/ruff format bot reference_models tests benchmarks research
-	$(BIN)/ruff check --fix bot reference_models tests benchmarks research
+	$(BIN)/ruff format bot reference_models tests benchmarks research examples
+	$(BIN)/ruff check --fix bot reference_models tests benchmarks research examples
