@@ -315,6 +315,10 @@ def pr_command(
     from bot.bench.sequential import stop_lines
 
     models, seeds, run_settings, bench_config = _run_settings(settings, params)
+    if not bench_config.enabled:
+        # the repository switched the benchmark off: say so, train nothing, fail nothing
+        click.echo("bench pr: skipped: bench.enabled is false in the configuration", err=True)
+        return
     event_name, payload = _event()
     claim = claimed_pull_request(event_name, payload)
     outcome = bench_pr(

@@ -60,6 +60,18 @@ def test_compare_uses_the_configured_thresholds(regression_files, tmp_path):
     assert "test accuracy down ≥ 2.5 points" in done.stdout
 
 
+def test_pr_with_the_benchmark_switched_off_trains_nothing_and_says_so(tmp_path):
+    config = tmp_path / "maintbot.yml"
+    config.write_text("version: 1\nbench:\n  enabled: false\n")
+    out = tmp_path / "artifact"
+    done = maintbot(
+        "--config", str(config), "bench", "pr", "--base", "main", "--out", str(out), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "skipped: bench.enabled is false" in done.stderr
+    assert not out.exists()  # no artifact, no worktree, no run: tmp_path is not even a git repo
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
