@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,31 @@ def default_branch_results(sha, accuracies, loss=0.08):
     doc = make_results(runs, sha=sha)
     doc["git"]["ref"] = "main"
     return doc
+
+
+def git(root: Path, *args: str) -> str:
+    """``git -C root ARGS``; its output, or CalledProcessError."""
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def reference_project(root: Path, files: dict[str, str] | None = None) -> Path:
+    """A git repository at ``root`` holding the reference models (and what a model run imports
+    from bot), plus ``files``, committed once on ``main``: the base a PR benchmark compares to."""
+    shutil.copytree(
+        REPO_ROOT / "reference_models",
+        root / "reference_models",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "bot").mkdir()
+    for name in ("__init__.py", "errors.py"):
+        shutil.copy(REPO_ROOT / "bot" / name, root / "bot" / name)
+    for name, text in (files or {}).items():
+        (root / name).write_text(text)
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "config", "user.name", "test")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "reference models")
+    return root

@@ -4,7 +4,6 @@ branch in a real repository (a tiny stand-in model, no TensorFlow)."""
 from __future__ import annotations
 
 import io
-import subprocess
 import textwrap
 
 import pytest
@@ -24,7 +23,7 @@ from bot.bench.pr import bench_pr, bench_tree
 from bot.bench.runner import RunSettings
 from bot.config.schema import BenchPaths
 from bot.errors import UsageError
-from tests.bench.builders import BASE_SHA, make_results, make_run
+from tests.bench.builders import BASE_SHA, git, make_results, make_run
 
 SETTINGS = {
     "epochs": 5,
@@ -127,12 +126,6 @@ metrics = {
 }
 Path(args.out).write_text(json.dumps(metrics))
 """
-
-
-def git(root, *args):
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
 
 
 @pytest.fixture

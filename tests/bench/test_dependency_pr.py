@@ -8,44 +8,23 @@ versions on the local pip mirror, not installed in the dev environment): 0.8.10 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from bot.bench import results
-from tests.bench.builders import maintbot
-from tests.paths import REPO_ROOT
+from tests.bench.builders import git, maintbot, reference_project
 
 pytestmark = pytest.mark.slow
 QUICK = ["--models", "mnist_mlp", "--seeds", "1", "--epochs", "1"]
 QUICK += ["--train-limit", "256", "--test-limit", "256"]
 
 
-def git(root, *args):
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench-deps") / "project"
-    shutil.copytree(
-        REPO_ROOT / "reference_models",
-        root / "reference_models",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    (root / "bot").mkdir()
-    for name in ("__init__.py", "errors.py"):
-        shutil.copy(REPO_ROOT / "bot" / name, root / "bot" / name)
-    (root / "requirements.txt").write_text("tabulate==0.8.10\n")
-    git(root.parent, "init", "-q", "-b", "main", str(root))
-    git(root, "config", "user.email", "test@example.com")
-    git(root, "config", "user.name", "test")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "reference models")
+    reference_project(root, {"requirements.txt": "tabulate==0.8.10\n"})
     git(root, "checkout", "-q", "-b", "bump")
     (root / "requirements.txt").write_text("tabulate==0.10.0\n")
     git(root, "commit", "-q", "-am", "Bump tabulate from 0.8.10 to 0.10.0")

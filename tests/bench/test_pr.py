@@ -9,12 +9,11 @@ checked out by the command into a temporary worktree.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
 from bot.bench import results
+from tests.bench.builders import git, reference_project
 from tests.bench.builders import maintbot as run_maintbot
 from tests.paths import REPO_ROOT
 
@@ -23,12 +22,6 @@ QUICK = ["--models", "mnist_mlp", "--epochs", "1", "--train-limit", "3000", "--t
 SCALING = "x_train, x_test = raw.x_train / 255.0, raw.x_test / 255.0"
 
 pytestmark = pytest.mark.slow
-
-
-def git(root, *args):
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
 
 
 def maintbot(root, *args, env=None, timeout=600):
@@ -40,20 +33,7 @@ def maintbot(root, *args, env=None, timeout=600):
 def project(tmp_path_factory):
     """A git repository holding the reference models: ``main``, plus a ``broken`` branch."""
     root = tmp_path_factory.mktemp("bench-pr") / "project"
-    shutil.copytree(
-        REPO / "reference_models",
-        root / "reference_models",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    (root / "bot").mkdir()
-    for name in ("__init__.py", "errors.py"):  # what a model run imports from bot
-        shutil.copy(REPO / "bot" / name, root / "bot" / name)
-    (root / "README.md").write_text("# project\n")
-    git(root.parent, "init", "-q", "-b", "main", str(root))
-    git(root, "config", "user.email", "test@example.com")
-    git(root, "config", "user.name", "test")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "reference models")
+    reference_project(root, {"README.md": "# project\n"})
 
     git(root, "checkout", "-q", "-b", "broken")
     model = root / "reference_models" / "mnist_mlp.py"
