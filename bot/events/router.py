@@ -84,11 +84,18 @@ class HandlerOutcome:
     exit_code: ExitCode = ExitCode.OK
 
     @property
+    def kind(self) -> str:
+        """``ok``, ``skipped`` or ``failed``: what a machine reads."""
+        if not self.ok:
+            return "failed"
+        return "skipped" if isinstance(self.result, Skipped) else "ok"
+
+    @property
     def status(self) -> str:
         """``ok``, ``skipped: <reason>`` or ``failed: <error>``: what a person reads."""
-        if not self.ok:
+        if self.kind == "failed":
             return f"failed: {self.error}"
-        if isinstance(self.result, Skipped):
+        if self.kind == "skipped":
             return f"skipped: {self.result.reason}"
         return "ok"
 
@@ -117,7 +124,7 @@ class DispatchResult:
                 {
                     "handler": o.handler,
                     "ok": o.ok,
-                    "status": o.status.split(":", 1)[0],
+                    "status": o.kind,
                     "reason": o.result.reason if isinstance(o.result, Skipped) else None,
                     "result": _plain(o.result),
                     "seconds": round(o.seconds, 3),
