@@ -203,33 +203,38 @@ class LabelsConfig:
 
 @dataclass(frozen=True)
 class DuplicatesConfig:
-    """Finding likely duplicates of a new issue by embedding similarity."""
+    """Finding likely duplicates of a new issue among open and recently closed ones."""
 
     enabled: bool = setting(True)
     similarity_threshold: float = setting(0.9, between(0, 1, low_open=True))
     max_candidates: int = setting(3, between(1, 10))
+    closed_within_days: int = setting(365, between(0, 3650))
+    add_label: bool = setting(False)
+
+
+MISSING_INFO_ITEMS: tuple[str, ...] = ("versions", "os", "reproduction", "error", "expected")
+"""What a bug report of an ML project can lack, in the order the bot asks for it."""
 
 
 @dataclass(frozen=True)
 class MissingInfoConfig:
-    """Asking the author for what a report lacks (steps, expected result, versions)."""
+    """Asking the author of a bug report for what a maintainer needs and the report lacks."""
 
     enabled: bool = setting(True)
     types: tuple[str, ...] = setting(
         ("bug",), non_empty("issue type"), unique_items(), each(_type_key)
     )
-    required_sections: tuple[str, ...] = setting(
-        ("steps to reproduce/reproduction", "expected/expected behavior", "environment/version"),
+    ask_for: tuple[str, ...] = setting(
+        MISSING_INFO_ITEMS,
         unique_items(),
-        each(not_blank("section name")),
+        each(
+            matches(
+                "|".join(MISSING_INFO_ITEMS),
+                "missing-information item",
+                f"Name items among {', '.join(MISSING_INFO_ITEMS)}.",
+            )
+        ),
     )
-
-    def section_alternatives(self) -> tuple[tuple[str, ...], ...]:
-        """Each required section as the headings that satisfy it (``a/b`` means a or b)."""
-        return tuple(
-            tuple(part.strip().casefold() for part in entry.split("/") if part.strip())
-            for entry in self.required_sections
-        )
 
 
 @dataclass(frozen=True)
@@ -400,6 +405,29 @@ class ReportConfig:
         )
 
 
+# -------------------------------------------------------------------------- welcome, commands
+
+Permission = Literal["triage", "write", "maintain", "admin"]
+PERMISSION_ORDER: tuple[str, ...] = ("none", "read", "triage", "write", "maintain", "admin")
+"""GitHub's repository roles, weakest first."""
+
+
+@dataclass(frozen=True)
+class WelcomeConfig:
+    """One welcome for a person's first issue or pull request in the repository."""
+
+    enabled: bool = setting(True)
+    template: str = setting(".github/maintbot/welcome.md.j2", not_blank("template path"))
+
+
+@dataclass(frozen=True)
+class CommandsConfig:
+    """Slash commands (``/type bug``) in issue comments."""
+
+    enabled: bool = setting(True)
+    min_permission: Permission = setting("triage")
+
+
 # --------------------------------------------------------------------------------------- github
 
 
@@ -422,6 +450,8 @@ class Config:
     triage: TriageConfig = section(TriageConfig)
     bench: BenchConfig = section(BenchConfig)
     report: ReportConfig = section(ReportConfig)
+    welcome: WelcomeConfig = section(WelcomeConfig)
+    commands: CommandsConfig = section(CommandsConfig)
     github: GitHubConfig = section(GitHubConfig)
 
     @classmethod

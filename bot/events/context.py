@@ -27,6 +27,19 @@ class HandlerContext:
     dry_run: bool = False
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("maintbot"))
     planned: list[dict[str, Any]] = field(default_factory=list)
+    decisions: dict[str, Any] = field(default_factory=dict)
+    """What earlier handlers of this event decided (``decisions["type"] = "bug"``), for the
+    handlers after them: the missing-information check asks only bug reports, whether or not
+    the type label was written (dry-run)."""
+    _repos: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def repo(self, full_name: str) -> Any:
+        """The PyGithub repository, fetched once per event however many handlers ask."""
+        if self.github is None:
+            raise RuntimeError("no GitHub client: check ctx.github before asking for a repo")
+        if full_name not in self._repos:
+            self._repos[full_name] = self.github.get_repo(full_name)
+        return self._repos[full_name]
 
     def plan(self, action: str, **details: Any) -> None:
         """Records a write that dry-run skipped, so the caller can show what would happen."""

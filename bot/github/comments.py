@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -115,17 +115,35 @@ def plan_sticky(existing: Sequence[ExistingComment], key: str, wanted: str) -> S
     return StickyPlan(action, keep.id, duplicates)
 
 
+def sticky_text(body: str | None, key: str) -> str | None:
+    """What our comment for ``key`` says below its marker line (None: not our comment)."""
+    if not is_ours(body, key):
+        return None
+    return (body or "").lstrip()[len(marker(key)) :].lstrip("\r\n")
+
+
 def upsert_sticky_comment(
-    issue: Any, key: str, body: str, *, dry_run: bool = False, author: str | None = None
+    issue: Any,
+    key: str,
+    body: str | Callable[[str | None], str],
+    *,
+    dry_run: bool = False,
+    author: str | None = None,
 ) -> StickyResult:
     """Makes ``issue`` (a PyGithub Issue or PullRequest) carry exactly one comment for ``key``.
 
+    ``body`` is the text, or a function of the comment's current text (None when there is
+    none yet), so a caller can change one part of the comment with a single listing.
     ``author`` (our login, e.g. ``maintbot[bot]``), when known, also ignores marker-bearing
     comments written by anyone else.
     """
-    wanted, truncated = render_sticky_body(key, body)
+    marker(key)  # a bad key is refused before any request
     comments = {c.id: c for c in _list_comments(issue) if author is None or _login(c) == author}
     existing = [ExistingComment(c.id, c.body or "") for c in comments.values()]
+    if callable(body):
+        current = next((sticky_text(c.body, key) for c in existing if is_ours(c.body, key)), None)
+        body = body(current)
+    wanted, truncated = render_sticky_body(key, body)
     plan = plan_sticky(existing, key, wanted)
 
     if dry_run:
@@ -163,3 +181,69 @@ def _create_comment(issue: Any, body: str) -> Any:
 def _login(comment: Any) -> str | None:
     user = getattr(comment, "user", None)
     return getattr(user, "login", None)
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _section_marks(name: str) -> tuple[str, str]:
+    return f"<!-- maintbot-section:{name} -->", f"<!-- /maintbot-section:{name} -->"
+
+
+def comment_sections(text: str | None) -> dict[str, str]:
+    """The named sections of a sticky comment's text, in the order they appear."""
+    found: dict[str, str] = {}
+    for match in re.finditer(
+        r"<!-- maintbot-section:([A-Za-z0-9_.-]+) -->\n?(.*?)\n?<!-- /maintbot-section:\1 -->",
+        text or "",
+        re.DOTALL,
+    ):
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def merge_section(text: str | None, name: str, content: str | None, order: Sequence[str]) -> str:
+    """``text`` with section ``name`` set to ``content`` (None or empty: removed).
+
+    Sections are laid out in ``order`` (unknown ones last), so each behaviour owns its part
+    of the one comment and rewrites only that part."""
+    sections = comment_sections(text)
+    if content and content.strip():
+        sections[name] = content.strip()
+    else:
+        sections.pop(name, None)
+    rank = {section: i for i, section in enumerate(order)}
+    ordered = sorted(sections, key=lambda s: rank.get(s, len(rank)))
+    blocks = []
+    for section in ordered:
+        start, end = _section_marks(section)
+        blocks.append(f"{start}\n{sections[section]}\n{end}")
+    return "\n\n".join(blocks)
+
+
+def upsert_comment_section(
+    issue: Any,
+    key: str,
+    section: str,
+    content: str | None,
+    *,
+    order: Sequence[str],
+    dry_run: bool = False,
+    author: str | None = None,
+) -> StickyResult | None:
+    """Sets one section of the sticky comment ``key``, leaving the other sections as they are.
+
+    No comment is created just to say nothing: when the comment does not exist and
+    ``content`` is empty, nothing is written (None). A comment left with no section keeps
+    an empty body rather than disappearing, so its link and history stay."""
+    if not (content and content.strip()):
+        comments = [c for c in _list_comments(issue) if author is None or _login(c) == author]
+        if not any(is_ours(c.body, key) for c in comments):
+            return None
+    return upsert_sticky_comment(
+        issue,
+        key,
+        lambda current: merge_section(current, section, content, order),
+        dry_run=dry_run,
+        author=author,
+    )

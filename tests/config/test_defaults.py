@@ -55,15 +55,17 @@ EXPECTED_DEFAULTS = {
         "model": "",
         "min_precision": 0.9,
         "comment_on_low_confidence": False,
-        "duplicates": {"enabled": True, "similarity_threshold": 0.9, "max_candidates": 3},
+        "duplicates": {
+            "enabled": True,
+            "similarity_threshold": 0.9,
+            "max_candidates": 3,
+            "closed_within_days": 365,
+            "add_label": False,
+        },
         "missing_info": {
             "enabled": True,
             "types": ["bug"],
-            "required_sections": [
-                "steps to reproduce/reproduction",
-                "expected/expected behavior",
-                "environment/version",
-            ],
+            "ask_for": ["versions", "os", "reproduction", "error", "expected"],
         },
         "ignore_authors": [],
         "learn_from_corrections": True,
@@ -123,6 +125,8 @@ EXPECTED_DEFAULTS = {
         "post_issue": False,
         "issue_title": "Community health report for {repo}: {start} to {end}",
     },
+    "welcome": {"enabled": True, "template": ".github/maintbot/welcome.md.j2"},
+    "commands": {"enabled": True, "min_permission": "triage"},
     "github": {"api_url": None},
 }
 
@@ -273,14 +277,10 @@ def test_triage_ignores_bots_always_and_listed_authors():
     assert not config.triage.ignores_author("octocat")
 
 
-def test_missing_info_alternatives():
-    config = parse_config(
-        "triage:\n  missing_info:\n    required_sections: ['Steps to reproduce', 'OS / Version']\n"
-    )
-    assert config.triage.missing_info.section_alternatives() == (
-        ("steps to reproduce",),
-        ("os", "version"),
-    )
+def test_missing_info_items_are_checked():
+    with pytest.raises(ConfigError) as err:
+        parse_config("triage:\n  missing_info:\n    ask_for: [versions, horoscope]\n")
+    assert "triage.missing_info.ask_for[1]" in str(err.value)
 
 
 def test_report_issue_title():

@@ -80,3 +80,16 @@ def test_rendered_sticky_body_starts_with_the_marker_and_fits():
     text, truncated = render_sticky_body(KEY, "z" * 100_000)
     assert text.startswith(MARK + "\n") and truncated
     assert len(text) <= MAX_COMMENT_CHARS
+
+
+def test_sections_are_set_one_at_a_time_in_their_order():
+    from bot.github.comments import comment_sections, merge_section
+
+    order = ("type", "duplicates", "missing_info")
+    text = merge_section(None, "missing_info", "Please add your versions.", order)
+    text = merge_section(text, "type", "Labelled `bug`.", order)
+    assert list(comment_sections(text)) == ["type", "missing_info"]
+    assert comment_sections(text)["missing_info"] == "Please add your versions."
+    text = merge_section(text, "missing_info", None, order)
+    assert comment_sections(text) == {"type": "Labelled `bug`."}
+    assert merge_section(text, "type", "Labelled `bug`.", order) == text
