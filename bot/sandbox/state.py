@@ -32,6 +32,27 @@ def _time(value: Any, default: datetime | None = None) -> datetime | None:
     return parsed if parsed is not None else default
 
 
+COLLABORATOR_ROLES = ("read", "triage", "write", "maintain", "admin")
+"""GitHub's repository roles for a collaborator, weakest first."""
+
+
+def _collaborator_roles(collaborators: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
+    """login (lowercased) -> role; a plain list of logins gives each the ``write`` role."""
+    pairs = (
+        collaborators.items()
+        if isinstance(collaborators, Mapping)
+        else ((login, "write") for login in collaborators)
+    )
+    roles: dict[str, str] = {}
+    for login, role in pairs:
+        if role not in COLLABORATOR_ROLES:
+            raise SandboxStateError(
+                f"collaborator {login!r} has role {role!r}; roles: {', '.join(COLLABORATOR_ROLES)}"
+            )
+        roles[login.lower()] = role
+    return roles
+
+
 def fake_sha(*parts: object) -> str:
     """A 40-hex id that is stable for the same inputs, like a git object name."""
     return hashlib.sha1("\0".join(str(p) for p in parts).encode()).hexdigest()
@@ -165,13 +186,17 @@ class SandboxState:
         pushed_at: Any = None,
         stargazers_count: int = 0,
         forks_count: int = 0,
-        collaborators: Iterable[str] = (),
+        collaborators: Iterable[str] | Mapping[str, str] = (),
         contents: Mapping[str, str] | None = None,
         archived: bool = False,
         fork: bool = False,
         **extra: Any,
     ) -> dict[str, Any]:
         """Add a repository ``owner/name``; ``collaborators`` get COLLABORATOR association.
+
+        ``collaborators`` is a list of logins (each with the ``write`` role) or a mapping
+        login -> role (``read``, ``triage``, ``write``, ``maintain`` or ``admin``, GitHub's
+        repository roles); the owner is always ``admin``.
 
         ``owner_type="Organization"`` makes the owner an organization (``GET /orgs/{org}``);
         ``archived`` and ``fork`` are what ``maintbot report --org`` leaves out.
@@ -187,6 +212,7 @@ class SandboxState:
             else:
                 self.ensure_user(owner)
             created = _time(created_at, parse_time("2020-01-01T00:00:00Z"))
+            roles = _collaborator_roles(collaborators)
             record: dict[str, Any] = {
                 "id": self.new_id(id),
                 "owner": owner,
@@ -206,7 +232,8 @@ class SandboxState:
                 "forks_count": int(forks_count),
                 "archived": bool(archived),
                 "fork": bool(fork),
-                "collaborators": [c.lower() for c in collaborators],
+                "collaborators": list(roles),
+                "roles": roles,
                 "contents": dict(contents or {}),
                 "labels": {},
                 "issues": {},
@@ -222,6 +249,17 @@ class SandboxState:
                 self.ensure_user(login)
             self.repos[full_name.lower()] = record
             return record
+
+    def set_collaborator(self, repo: str, login: str, role: str | None = "write") -> None:
+        """Give ``login`` a repository role (None: no longer a collaborator)."""
+        with self.lock:
+            record = self.repo(repo)
+            roles: dict[str, str] = record["roles"]
+            roles.pop(login.lower(), None)
+            if role is not None:
+                roles.update(_collaborator_roles({login: role}))
+                self.ensure_user(login)
+            record["collaborators"][:] = list(roles)
 
     def set_content(self, repo: str, path: str, text: str) -> None:
         """Put a file at ``path`` of the default branch (e.g. ``.github/maintbot.yml``)."""

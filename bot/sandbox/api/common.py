@@ -20,13 +20,34 @@ def repo_record(req: ApiRequest) -> dict[str, Any]:
         raise not_found() from exc
 
 
-def permission(repo: dict[str, Any], login: str) -> str:
-    """admin (the owner), write (collaborators), read (anyone, on a public repository) or none."""
+# GitHub's ``permission`` field predates the triage and maintain roles and still answers in
+# the four old levels: triage reads as read, maintain as write (``role_name`` tells them apart).
+LEGACY_PERMISSION = {
+    "admin": "admin",
+    "maintain": "write",
+    "write": "write",
+    "triage": "read",
+    "read": "read",
+    "none": "none",
+}
+
+
+def role(repo: dict[str, Any], login: str) -> str:
+    """GitHub's ``role_name``: admin (the owner), the collaborator's own role (read, triage,
+    write, maintain or admin), read for anyone else on a public repository, or none."""
     if login.lower() == repo["owner"].lower():
         return "admin"
+    roles: dict[str, str] = repo.get("roles") or {}
+    if login.lower() in roles:
+        return roles[login.lower()]
     if login.lower() in repo["collaborators"]:
         return "write"
     return "none" if repo["private"] else "read"
+
+
+def permission(repo: dict[str, Any], login: str) -> str:
+    """GitHub's ``permission``: admin, write, read or none (the role in the old levels)."""
+    return LEGACY_PERMISSION[role(repo, login)]
 
 
 def issue_record(req: ApiRequest, param: str = "issue_number") -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from bot.sandbox.api.common import permission, repo_record
+from bot.sandbox.api.common import permission, repo_record, role
 from bot.sandbox.routing import ApiError, ApiRequest, Reply, RouteTable, not_found
 from bot.sandbox.state import fake_sha
 
@@ -119,21 +119,38 @@ def get_contents(req: ApiRequest) -> Reply:
 
 @routes.add("GET", "/repos/{owner}/{repo}/collaborators/{username}")
 def check_collaborator(req: ApiRequest) -> Reply:
-    """204 for the owner and collaborators, 404 for everyone else."""
-    if permission(repo_record(req), req.params["username"]) in ("admin", "write"):
+    """204 for the owner and collaborators (whatever their role), 404 for everyone else."""
+    record = repo_record(req)
+    login = req.params["username"].lower()
+    if login == record["owner"].lower() or login in record["collaborators"]:
         return Reply(204)
     raise not_found()
 
 
+# What each role may do: the ``permissions`` object of GitHub's ``collaborator`` schema.
+ROLE_FLAGS = {
+    "admin": {"pull": True, "triage": True, "push": True, "maintain": True, "admin": True},
+    "maintain": {"pull": True, "triage": True, "push": True, "maintain": True, "admin": False},
+    "write": {"pull": True, "triage": True, "push": True, "maintain": False, "admin": False},
+    "triage": {"pull": True, "triage": True, "push": False, "maintain": False, "admin": False},
+    "read": {"pull": True, "triage": False, "push": False, "maintain": False, "admin": False},
+    "none": {"pull": False, "triage": False, "push": False, "maintain": False, "admin": False},
+}
+
+
 @routes.add("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")
 def get_collaborator_permission(req: ApiRequest) -> Reply:
-    """admin (owner), write (collaborators) or read: is this commenter a maintainer?"""
+    """``repository-collaborator-permission``: ``permission`` in the four old levels (admin,
+    write, read, none) and ``role_name`` with triage and maintain, as GitHub answers."""
     repo = repo_record(req)
     login = req.params["username"]
     if login.lower() not in req.state.users:
         raise not_found()
-    level = permission(repo, login)
+    role_name = role(repo, login)
+    user = req.shapes.user(login)
+    assert user is not None
+    collaborator = {**user, "permissions": dict(ROLE_FLAGS[role_name]), "role_name": role_name}
     return Reply(
         200,
-        {"permission": level, "role_name": level, "user": req.shapes.user(login)},
+        {"permission": permission(repo, login), "role_name": role_name, "user": collaborator},
     )
