@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -234,3 +235,44 @@ class CacheEntry(Base):
 
     def __repr__(self) -> str:
         return f"<CacheEntry {self.namespace}:{self.key}>"
+
+
+class DuplicateIndexState(Base):
+    """One repository's duplicate-search index: which model embedded it, whether a harvest
+    completed, and a version that every change bumps (a process keeps the loaded index
+    until the version moves)."""
+
+    __tablename__ = "duplicate_indexes"
+
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    model: Mapped[str] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    harvested_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<DuplicateIndexState {self.repo} v{self.version}>"
+
+
+class DuplicateIndexIssue(Base):
+    """One issue as duplicate search keeps it: hashed terms and error signatures (int32
+    columns then float32 weights) and the float32 embedding, as bytes; no body."""
+
+    __tablename__ = "duplicate_index_issues"
+
+    repo: Mapped[str] = mapped_column(
+        String(200), ForeignKey("duplicate_indexes.repo", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    html_url: Mapped[str | None] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16))
+    closed_at: Mapped[datetime | None]
+    text_hash: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[bytes] = mapped_column(LargeBinary)
+    errors: Mapped[bytes] = mapped_column(LargeBinary)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<DuplicateIndexIssue {self.repo}#{self.number}>"

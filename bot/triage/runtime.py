@@ -158,6 +158,22 @@ class Predictor:
         """Encoder embeddings of token-id sequences."""
         return onnx_embeddings(self.session, sequences, batch_size)
 
+    def issue_embeddings(
+        self, issues: Sequence[tuple[str, str]], max_tokens: int | None = None
+    ) -> np.ndarray:
+        """Unit-length encoder embeddings of ``(title, body)`` pairs, one row each, so that a
+        dot product is their cosine (duplicate search compares issues this way). The token
+        budget is the model's own (title + body) view unless ``max_tokens`` is given."""
+        if max_tokens is None:
+            sizes = [f.size for f in self.manifest.features if f.kind == "embedding"]
+            max_tokens = sizes[0] if sizes else 256
+        seqs = [issue_ids(self.tokenizer, title, body, max_tokens) for title, body in issues]
+        if not seqs:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = self.embed(seqs)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
     def features(self, issues: Sequence[tuple[str, str]]) -> np.ndarray:
         """The head's input for ``(title, body)`` pairs, block by block as the manifest says."""
         blocks = []

@@ -23,6 +23,8 @@ EXPECTED_TABLES = {
     "label_corrections",
     "bench_results",
     "kv_cache",
+    "duplicate_indexes",
+    "duplicate_index_issues",
 }
 
 
