@@ -159,13 +159,11 @@ def step_triage(run: DemoRun) -> None:
     The labels and the bot's comments are then read back from the sandbox, so what is shown
     is what GitHub holds, not what the handler meant to write.
     """
-    from bot.config.remote import fetch_repo_config
-    from bot.events.context import HandlerContext
+    from bot.events.context import context_for_event
     from bot.events.router import Event, dispatch
     from bot.handlers import build_router
 
     repo = run.github.get_repo(DEMO_REPO)
-    config = fetch_repo_config(repo)
     router = build_router()
     for index, contribution in enumerate(DEMO_ISSUES, start=1):
         number = run.sandbox.state.add_issue(
@@ -178,8 +176,9 @@ def step_triage(run: DemoRun) -> None:
             "repository": repo.raw_data,
             "sender": issue.raw_data["user"],
         }
-        ctx = HandlerContext(github=run.github, config=config, dry_run=run.settings.dry_run)
-        result = dispatch(router, Event("issues", payload, delivery_id=f"demo-{index}"), ctx)
+        event = Event("issues", payload, delivery_id=f"demo-{index}")
+        ctx = context_for_event(event, github=run.github, dry_run=run.settings.dry_run)
+        result = dispatch(router, event, ctx)
 
         issue = repo.get_issue(number)
         run.say(f"  #{number} {issue.title!r} (opened by {contribution.author})")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router
-from bot.triage.handlers import router as triage
+from bot.report.handlers import router as report
+from bot.triage.handlers import router as triage_types
 
 core = Router()
 
@@ -25,5 +26,8 @@ def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
 
 
 def build_router() -> Router:
-    """The router of this maintbot: every capability's handlers, composed once."""
-    return Router(core, triage)
+    """The router of this maintbot: every capability's handlers, composed once.
+
+    Order matters within one event: the type label is decided first, so that the handlers
+    after it (missing information asks bug reports only) read its decision."""
+    return Router(core, triage_types, report)

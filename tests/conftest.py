@@ -25,7 +25,7 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_real_github(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_real_github(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test may reach api.github.com or pick up a developer's token or secrets by accident."""
     for var in (
         "GITHUB_TOKEN",
@@ -43,3 +43,5 @@ def _no_real_github(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # the default store and caches of a command a test runs land in the test's own folder
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.errors import ExitCode, MaintbotError, UsageError
-from bot.events.context import HandlerContext
+from bot.events.context import HandlerContext, context_for_event
 from bot.events.router import DispatchResult, Event, Router, dispatch
 from bot.store.database import Store
 from bot.store.deliveries import get_delivery, mark_delivery, pending_deliveries
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
     from bot.app.queue import DeliveryQueue
     from bot.app.settings import AppSettings
-    from bot.config.schema import Config
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +90,6 @@ def app_client_factory(settings: AppSettings) -> Callable[[int], Github]:
         )
 
     return github_for
-
-
-def fetch_config(github: Github, repo_full_name: str) -> Config:
-    """The repository's ``.github/maintbot.yml`` (defaults when it has none)."""
-    from github import GithubException
-    from requests import RequestException
-
-    from bot.config.remote import fetch_repo_config
-    from bot.github.errors import explain_github_error
-
-    try:
-        repo = github.get_repo(repo_full_name)
-    except (GithubException, RequestException) as exc:
-        raise explain_github_error(exc, action=f"read the repository {repo_full_name}") from exc
-    return fetch_repo_config(repo)
 
 
 class Worker:
@@ -173,14 +157,8 @@ class Worker:
         An event without an installation (a repository webhook's ``ping``) gets no client
         and the default configuration: its handlers cannot act on GitHub anyway.
         """
-        from bot.config.schema import Config
-
         github = self.github_for(installation_id) if installation_id is not None else None
-        if github is not None and event.repo_full_name:
-            config = fetch_config(github, event.repo_full_name)
-        else:
-            config = Config.default()
-        return HandlerContext(github=github, config=config, store=self.store, dry_run=self.dry_run)
+        return context_for_event(event, github=github, store=self.store, dry_run=self.dry_run)
 
     def _record(self, delivery_id: str, verdict: Verdict) -> None:
         with self.store.session() as session:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from github import Github
 
     from bot.config.schema import Config
+    from bot.events.router import Event
     from bot.store.database import Store
 
 
@@ -45,3 +46,42 @@ class HandlerContext:
         """Records a write that dry-run skipped, so the caller can show what would happen."""
         self.planned.append({"action": action, **details})
         self.log.info("dry-run: would %s %s", action, details)
+
+
+def context_for_event(
+    event: Event,
+    *,
+    github: Github | None,
+    store: Store | None = None,
+    dry_run: bool = False,
+    config: Config | None = None,
+) -> HandlerContext:
+    """The one way a handler context is built, for the Action, the App, replay and the demo.
+
+    ``config`` None reads the repository's ``.github/maintbot.yml`` through ``github`` (the
+    defaults for an event without a repository or without a client); the repository fetched
+    for it is kept, so the handlers do not fetch it again.
+    """
+    from bot.config.schema import Config
+
+    repo = None
+    if config is None:
+        if github is not None and event.repo_full_name:
+            from github import GithubException
+            from requests import RequestException
+
+            from bot.config.remote import fetch_repo_config
+            from bot.github.errors import explain_github_error
+
+            try:
+                repo = github.get_repo(event.repo_full_name)
+            except (GithubException, RequestException) as exc:
+                action = f"read the repository {event.repo_full_name}"
+                raise explain_github_error(exc, action=action) from exc
+            config = fetch_repo_config(repo)
+        else:
+            config = Config.default()
+    ctx = HandlerContext(github=github, config=config, store=store, dry_run=dry_run)
+    if repo is not None:
+        ctx._repos[repo.full_name] = repo
+    return ctx

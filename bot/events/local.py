@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ExitCode, UsageError
 from bot.events.context import HandlerContext
 from bot.events.router import DispatchResult, Event, Router, dispatch
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +49,32 @@ def build_context(settings: Settings, event: Event) -> HandlerContext:
     """GitHub client, configuration and store for one event, from the global options.
 
     Without credentials the event still runs, in dry-run, so a maintainer can see what
-    maintbot would do with a payload on a machine with no token.
+    maintbot would do with a payload on a machine with no token. The store is
+    ``MAINTBOT_DATABASE_URL`` or the default SQLite file (the Action points it at the
+    runner's cache); one that cannot be opened is reported and the event runs without it,
+    since GitHub itself holds what the bot decided.
     """
+    from bot.events.context import context_for_event
+
     dry_run = settings.dry_run
     github = settings.github(required=False)
     if github is None and not dry_run:
         log.warning("no GitHub token (--token / GITHUB_TOKEN): running %s in dry-run", event.key)
         dry_run = True
-    if settings.config_path is not None or github is None or not event.repo_full_name:
-        config = settings.config()
-    else:
-        from bot.config.remote import fetch_repo_config
+    config = settings.config() if settings.config_path is not None or github is None else None
+    return context_for_event(
+        event, github=github, store=_open_store(settings), dry_run=dry_run, config=config
+    )
 
-        config = fetch_repo_config(github.get_repo(event.repo_full_name))
-    return HandlerContext(github=github, config=config, store=None, dry_run=dry_run)
+
+def _open_store(settings: Settings) -> Store | None:
+    from bot.errors import MaintbotError
+
+    try:
+        return settings.store()
+    except MaintbotError as exc:
+        log.warning("running without a store: %s", exc)
+        return None
 
 
 def run_event(settings: Settings, event: Event, router: Router | None = None) -> DispatchResult:

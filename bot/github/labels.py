@@ -47,6 +47,7 @@ class LabelPlan:
     create: tuple[NewLabel, ...] = ()
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # not in the repository and not to be created: left out
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class LabelResult:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     dry_run: bool = False
+    missing: tuple[str, ...] = ()  # left out: the repository lacks them (labels.create_missing)
 
     @property
     def changed(self) -> bool:
@@ -87,10 +89,12 @@ def plan_labels(
     add: Iterable[str] = (),
     remove: Iterable[str] = (),
     palette: Palette | None = None,
+    create_missing: bool = True,
 ) -> LabelPlan:
     """The writes that take the issue from ``issue_labels`` to having ``add`` and not ``remove``.
 
-    Names are matched case-insensitively; an existing label keeps its spelling.
+    Names are matched case-insensitively; an existing label keeps its spelling. A label the
+    repository lacks is created, or with ``create_missing`` false left out (``missing``).
     """
     palette_by_key = {k.lower(): (k, v) for k, v in (palette or {}).items()}
     on_issue = {n.lower(): n for n in issue_labels}
@@ -106,6 +110,7 @@ def plan_labels(
 
     create: list[NewLabel] = []
     to_add: list[str] = []
+    missing: list[str] = []
     for name in wanted:
         _check_name(name)
         key = name.lower()
@@ -114,12 +119,15 @@ def plan_labels(
         if key in in_repo:
             to_add.append(in_repo[key])
             continue
+        if not create_missing:
+            missing.append(name)
+            continue
         spelled, (color, description) = palette_by_key.get(key, (name, ("", "")))
         color = normalize_color(color, label=spelled) if color else default_color(spelled)
         create.append(NewLabel(spelled, color, (description or "")[:MAX_DESCRIPTION_CHARS]))
         to_add.append(spelled)
     to_remove = [on_issue[n.lower()] for n in unwanted if n.lower() in on_issue]
-    return LabelPlan(tuple(create), tuple(to_add), tuple(to_remove))
+    return LabelPlan(tuple(create), tuple(to_add), tuple(to_remove), tuple(missing))
 
 
 def apply_labels(
@@ -129,11 +137,14 @@ def apply_labels(
     remove: Iterable[str] = (),
     *,
     palette: Palette | None = None,
+    create_missing: bool = True,
     dry_run: bool = False,
 ) -> LabelResult:
     """Adds ``add`` and removes ``remove`` on ``issue`` (a PyGithub Issue or PullRequest).
 
     Reads the repository's labels only when a label must be added that the issue lacks.
+    With ``create_missing`` false (``labels.create_missing``) a label the repository does
+    not have is left out with a warning instead of created.
     """
     wanted, unwanted = _unique(add), _unique(remove)
     issue_labels = [label.name for label in issue.labels]
@@ -146,11 +157,20 @@ def apply_labels(
         add=wanted,
         remove=unwanted,
         palette=palette,
+        create_missing=create_missing,
     )
+    for name in plan.missing:
+        log.warning(
+            "label %r does not exist in %s and labels.create_missing is false: not added",
+            name,
+            getattr(repo, "full_name", "the repository"),
+        )
     if dry_run:
         if plan.create or plan.add or plan.remove:
             log.info("dry-run: labels %s", plan)
-        return LabelResult(tuple(n.name for n in plan.create), plan.add, plan.remove, dry_run=True)
+        return LabelResult(
+            tuple(n.name for n in plan.create), plan.add, plan.remove, True, plan.missing
+        )
 
     for new in plan.create:
         _create_label(repo, new)
@@ -158,7 +178,9 @@ def apply_labels(
         issue.add_to_labels(*plan.add)
     for name in plan.remove:
         _remove_label(issue, name)
-    return LabelResult(tuple(n.name for n in plan.create), plan.add, plan.remove)
+    return LabelResult(
+        tuple(n.name for n in plan.create), plan.add, plan.remove, missing=plan.missing
+    )
 
 
 def _unique(names: Iterable[str]) -> list[str]:

@@ -261,6 +261,28 @@ def report_format(given: str | None, as_json: bool, configured: str) -> Format:
     return Format.JSON if as_json else Format(given or configured)
 
 
+def publish_report_issue(
+    github: Github,
+    names: list[str],
+    window: Window,
+    config: Config,
+    result: Any,
+    *,
+    dry_run: bool,
+    template: Path | None = None,
+) -> tuple[str, str, Any]:
+    """Posts the report as the window's issue in the first repository (edited in place when
+    it exists); returns the title, the Markdown and what was done. Shared by ``report
+    --post-issue`` and the ``schedule`` handler."""
+    from bot.report.publish import post_report_issue
+
+    start, last = window.label.split(" – ")
+    title = config.report.render_issue_title(repo=", ".join(names), start=start, end=last)
+    markdown = render(result, Format.MD, template=template)
+    posted = post_report_issue(github, names[0], title, window, markdown, dry_run=dry_run)
+    return title, markdown, posted
+
+
 def _post(
     settings: Settings,
     github: Github,
@@ -271,12 +293,9 @@ def _post(
     *,
     template: Path | None,
 ) -> None:
-    from bot.report.publish import post_report_issue
-
-    start, last = window.label.split(" – ")
-    title = config.report.render_issue_title(repo=", ".join(names), start=start, end=last)
-    markdown = render(result, Format.MD, template=template)
-    posted = post_report_issue(github, names[0], title, window, markdown, dry_run=settings.dry_run)
+    title, markdown, posted = publish_report_issue(
+        github, names, window, config, result, dry_run=settings.dry_run, template=template
+    )
     if settings.dry_run:
         verb = {"created": "create", "updated": "update"}.get(posted.action, "leave unchanged")
         click.echo(f"Dry run: would {verb} the issue {title!r} in {names[0]}:\n")

@@ -1,26 +1,34 @@
-"""Labels new issues with their type, or ``needs-triage`` when the classifier is not sure.
+"""Labels new and edited issues with their type, or ``needs-triage`` when the model is unsure.
 
-On ``issues.opened`` the model named by ``triage.model`` in the repository's config predicts
-bug / feature / question; :mod:`bot.triage.policy` decides what that means for this issue
-(which label, or none), and this handler applies it and records the prediction in the store
-so a maintainer's relabel can later be counted as a correction. The handler only gathers the
-inputs and writes: every rule of what to label lives in the policy.
+On ``issues.opened`` / ``reopened`` the model named by ``triage.model`` predicts the type;
+:mod:`bot.triage.policy` decides what that means for this issue, and this handler applies
+it, explains it in the ``type`` section of the bot's one comment (with a hidden marker of
+the prediction, so GitHub remembers what the bot decided) and records the prediction in the
+store. On ``issues.edited`` the issue is predicted again, but relabelled only while the
+bot's own label is its only sorting label: a label a person set or changed is never
+touched. The handler only gathers inputs and writes; every rule lives in the policy.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
+from bot.triage.comment import ISSUE_COMMENT_KEY, write_section
 from bot.triage.policy import (
-    TRIAGE_COMMENT_KEY,
+    LabelPlan,
     plan_issue_labels,
+    plan_retriage,
+    read_prediction_marker,
     skip_reason,
-    triage_comment,
+    type_section,
 )
 
+log = logging.getLogger(__name__)
 router = Router()
 
 
@@ -33,59 +41,175 @@ def _predictor(model_spec: str, target_precision: float) -> Any:
     return Predictor(resolve_model(model_spec), target_precision=target_precision)
 
 
-@router.on("issues", "opened")
+@router.on("issues", "opened", "reopened")
 def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
-    """Predicts the type of a new issue and labels it (or marks it ``needs-triage``)."""
-    triage = ctx.config.triage
-    issue = event.payload.get("issue") or {}
-    skipped = skip_reason(triage, issue, sender_is_bot=event.sender_is_bot)
+    """Predicts the type of a new (or reopened) issue and labels it, or marks it
+    ``needs-triage``; an issue a person already sorted is left alone."""
+    issue = _payload_issue(event)
+    skipped = skip_reason(ctx.config.triage, issue, sender_is_bot=event.sender_is_bot)
     if skipped is not None:
         return Skipped(skipped)
-    predictor = _predictor(triage.model, triage.min_precision)
-    (prediction,) = predictor.predict(
-        [(issue.get("title") or "", issue.get("body") or "")], [event.repo_full_name]
+    prediction, model = _predict(ctx, event, issue)
+    plan = plan_issue_labels(ctx.config, prediction.decision, _label_names(issue))
+    return _apply(event, ctx, issue, plan, prediction, model)
+
+
+@router.on("issues", "edited")
+def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
+    """Predicts an edited issue again; relabels it only while the label is still the bot's."""
+    issue = _payload_issue(event)
+    changes = event.payload.get("changes")
+    if not isinstance(changes, dict) or not ({"title", "body"} & set(changes)):
+        return Skipped("the edit changed neither the title nor the body")
+    skipped = skip_reason(ctx.config.triage, issue, sender_is_bot=event.sender_is_bot)
+    if skipped is not None:
+        return Skipped(skipped)
+    if ctx.github is None:
+        return Skipped("no GitHub access to read what maintbot decided before")
+    gh_issue = ctx.repo(event.repo_full_name or "").get_issue(int(issue["number"]))
+    current = [label.name for label in gh_issue.labels]
+    marker = _bot_marker(gh_issue)
+    bot_labels = marker.get("labels") if marker else _labels_set_by_bots(gh_issue, current)
+    corrected = bool(marker and marker.get("corrected_to"))
+    if bot_labels is not None and not corrected:
+        ctx.decisions["type_source"] = "maintbot"
+    prediction, model = _predict(ctx, event, issue)
+    plan = plan_retriage(ctx.config, prediction.decision, current, bot_labels, corrected=corrected)
+    if isinstance(plan, str):
+        return Skipped(plan, {"prediction": prediction.to_json()})
+    return _apply(
+        event, ctx, {**issue, "labels": [{"name": n} for n in current]}, plan, prediction, model
     )
-    existing = [label.get("name", "") for label in issue.get("labels") or []]
-    plan = plan_issue_labels(ctx.config, prediction.decision, existing)
+
+
+def _payload_issue(event: Event) -> dict[str, Any]:
+    issue = event.payload.get("issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("number"), int):
+        from bot.errors import UsageError
+
+        raise UsageError(
+            f"{event.key} payload has no issue number",
+            hint="pass the webhook body exactly as GitHub sent it",
+        )
+    return issue
+
+
+def _label_names(issue: dict[str, Any]) -> list[str]:
+    return [
+        str(label.get("name", "")) for label in issue.get("labels") or [] if isinstance(label, dict)
+    ]
+
+
+def _predict(
+    ctx: HandlerContext, event: Event, issue: dict[str, Any]
+) -> tuple[Any, dict[str, str]]:
+    triage = ctx.config.triage
+    predictor = _predictor(triage.model, triage.min_precision)
+    title = issue.get("title") if isinstance(issue.get("title"), str) else ""
+    body = issue.get("body") if isinstance(issue.get("body"), str) else ""
+    (prediction,) = predictor.predict([(title, body)], [event.repo_full_name])
     model = {"name": triage.model or "built-in", "version": predictor.manifest.created}
-    comment = triage_comment(ctx.config, plan, prediction.to_json(), model)
+    return prediction, model
+
+
+def _apply(
+    event: Event,
+    ctx: HandlerContext,
+    issue: dict[str, Any],
+    plan: LabelPlan,
+    prediction: Any,
+    model: dict[str, str],
+) -> dict[str, Any] | Skipped:
+    """Writes the plan: labels, the comment's type section, the stored prediction."""
+    repo_name, number = event.repo_full_name or "", int(issue["number"])
     result: dict[str, Any] = {
         "prediction": prediction.to_json(),
         "labels": list(plan.labels),
+        "removed": list(plan.remove),
         "reason": plan.reason,
-        "comment": comment is not None,
     }
-    if not plan.labels:
+    if not plan.labels and not plan.remove:
         return Skipped(plan.reason, result)
-    number = issue.get("number")
+    ctx.decisions["type"] = prediction.decision
+    given = plan.labels or tuple(name for name in _label_names(issue) if name not in plan.remove)
+    section = type_section(ctx.config, given, prediction.to_json(), model)
+    result["comment"] = section is not None
     if ctx.github is None or ctx.dry_run:
-        ctx.plan("label", repo=event.repo_full_name, issue=number, labels=plan.labels)
-        if comment is not None:
-            ctx.plan("comment", repo=event.repo_full_name, issue=number, body=comment)
-    if ctx.github is None:
-        return result
-    from bot.github.comments import upsert_sticky_comment
-    from bot.github.labels import apply_labels
+        ctx.plan(
+            "label",
+            repo=repo_name,
+            issue=number,
+            labels=list(plan.labels),
+            remove=list(plan.remove),
+        )
+    if ctx.github is not None:
+        from bot.github.labels import apply_labels
 
-    repo = ctx.github.get_repo(event.repo_full_name)
-    gh_issue = repo.get_issue(int(number))
-    apply_labels(
-        repo, gh_issue, add=plan.labels, palette=ctx.config.labels.palette(), dry_run=ctx.dry_run
-    )
-    if comment is not None:
-        upsert_sticky_comment(gh_issue, TRIAGE_COMMENT_KEY, comment, dry_run=ctx.dry_run)
+        repo = ctx.repo(repo_name)
+        apply_labels(
+            repo,
+            repo.get_issue(number),
+            add=plan.labels,
+            remove=plan.remove,
+            palette=ctx.config.labels.palette(),
+            create_missing=ctx.config.labels.create_missing,
+            dry_run=ctx.dry_run,
+        )
+    write_section(ctx, repo_name, number, "type", section)
     if ctx.store is not None and not ctx.dry_run:
-        from bot.store.predictions import record_prediction
-
-        with ctx.store.session() as session:
-            record_prediction(
-                session,
-                repo=event.repo_full_name or "",
-                issue_number=int(number),
-                model_id=model["name"],
-                model_version=model["version"],
-                label=prediction.label,
-                probabilities=prediction.probabilities,
-                decision=prediction.decision,
-            )
+        _record(ctx, repo_name, number, prediction, model)
     return result
+
+
+def _record(
+    ctx: HandlerContext, repo: str, number: int, prediction: Any, model: dict[str, str]
+) -> None:
+    """Stores the prediction, once: a redelivery of the same event adds no second row."""
+    from bot.store.predictions import latest_prediction, record_prediction
+
+    assert ctx.store is not None
+    with ctx.store.session() as session:
+        last = latest_prediction(session, repo, number)
+        if last is not None and (last.model_id, last.model_version, last.decision) == (
+            model["name"],
+            model["version"],
+            prediction.decision,
+        ):
+            return
+        record_prediction(
+            session,
+            repo=repo,
+            issue_number=number,
+            model_id=model["name"],
+            model_version=model["version"],
+            label=prediction.label,
+            probabilities=prediction.probabilities,
+            decision=prediction.decision,
+        )
+
+
+def _bot_marker(gh_issue: Any) -> dict[str, Any] | None:
+    """The prediction marker in the bot's comment on the issue, if it wrote one."""
+    from bot.github.comments import is_ours
+
+    for comment in gh_issue.get_comments():
+        if is_ours(comment.body, ISSUE_COMMENT_KEY):
+            return read_prediction_marker(comment.body or "")
+    return None
+
+
+def _labels_set_by_bots(gh_issue: Any, current: Sequence[str]) -> list[str] | None:
+    """The issue's current labels that a bot account added last, from its label events: what
+    maintbot set when it left no marker (a ``needs-triage`` without a comment). None when no
+    current label was added by a bot."""
+    added_by: dict[str, bool] = {}
+    for ev in gh_issue.get_events():
+        label = getattr(ev, "label", None)
+        if ev.event == "labeled" and label is not None:
+            actor = ev.actor
+            login = getattr(actor, "login", "") or ""
+            added_by[label.name.casefold()] = getattr(actor, "type", "") == "Bot" or login.endswith(
+                "[bot]"
+            )
+    bots = [name for name in current if added_by.get(name.casefold())]
+    return bots or None

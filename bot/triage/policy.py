@@ -63,10 +63,14 @@ def decide(
 
 @dataclass(frozen=True)
 class LabelPlan:
-    """What to do with one issue: the labels to add (none: leave it) and why, to report."""
+    """What to do with one issue: the labels to add (none: leave it) and why, to report.
+
+    ``remove`` holds only labels maintbot itself set earlier (a re-triage replacing its own
+    label): a label a person set is never removed."""
 
     labels: tuple[str, ...]  # repository label names to add; empty: do nothing
     reason: str
+    remove: tuple[str, ...] = ()
 
 
 def plan_issue_labels(config: Config, decision: str, existing_labels: Sequence[str]) -> LabelPlan:
@@ -86,17 +90,58 @@ def plan_issue_labels(config: Config, decision: str, existing_labels: Sequence[s
     return LabelPlan((name,), f"classified as {decision}")
 
 
-TRIAGE_COMMENT_KEY = "triage"
+def sorting_labels(config: Config, label_names: Sequence[str]) -> set[str]:
+    """The labels on an issue that say what kind of issue it is (caseless): its type labels,
+    ``needs-triage`` and the hands-off ones; what a re-triage must find unchanged."""
+    labels = config.labels
+    sorting = {name.casefold() for name in labels.types.values()}
+    sorting.add(labels.needs_triage.casefold())
+    sorting.update(name.casefold() for name in labels.already_triaged)
+    return {name.casefold() for name in label_names if name.casefold() in sorting}
+
+
+def plan_retriage(
+    config: Config,
+    decision: str,
+    current_labels: Sequence[str],
+    bot_labels: Sequence[str] | None,
+    *,
+    corrected: bool = False,
+) -> LabelPlan | str:
+    """What an edit of the issue changes: a new plan, or why the bot keeps off (a str).
+
+    The bot re-triages only an issue whose sorting labels are exactly the ones it set
+    (``bot_labels``, from its comment's marker or the issue's label events) and that no
+    person corrected; it then swaps its own label for the new one."""
+    if bot_labels is None:
+        return "maintbot did not label this issue"
+    if corrected:
+        return "a person corrected maintbot's label"
+    ours = sorting_labels(config, bot_labels)
+    if not ours or sorting_labels(config, current_labels) != ours:
+        return "a person changed the issue's labels since maintbot labelled it"
+    fresh = plan_issue_labels(config, decision, [])
+    wanted = {name.casefold() for name in fresh.labels}
+    on_issue = {name.casefold() for name in current_labels}
+    add = tuple(name for name in fresh.labels if name.casefold() not in on_issue)
+    remove = tuple(
+        name for name in bot_labels if name.casefold() in ours and name.casefold() not in wanted
+    )
+    if not add and not remove:
+        return LabelPlan((), f"still {fresh.reason}")
+    return LabelPlan(add, fresh.reason, remove)
+
+
 PREDICTION_MARKER = "maintbot-prediction"
 
 
-def triage_comment(
+def type_section(
     config: Config,
-    plan: LabelPlan,
+    given: Sequence[str],
     prediction: Mapping[str, Any],
     model: Mapping[str, str],
 ) -> str | None:
-    """The body of the bot's one sticky comment on the issue, or None to stay silent.
+    """The type section of the bot's one comment on the issue, or None to stay silent.
 
     The bot explains a type label it gave (so a person knows what to change if it is wrong)
     and, with ``triage.comment_on_low_confidence``, its best guesses when it was not sure;
@@ -106,34 +151,34 @@ def triage_comment(
     configuration, never from the issue, so nothing untrusted is echoed."""
     decision, probabilities = prediction["decision"], prediction["probabilities"]
     low = decision == NEEDS_TRIAGE
-    if not plan.labels or (low and not config.triage.comment_on_low_confidence):
+    if not given or (low and not config.triage.comment_on_low_confidence):
         return None
     ranked = sorted(probabilities, key=lambda k: -probabilities[k])
     guesses = ", ".join(f"{label} {probabilities[label]:.0%}" for label in ranked)
     if low:
         text = (
             f"maintbot is not sure what type of issue this is, so it added "
-            f"`{plan.labels[0]}` for a maintainer. Its best guesses: {guesses}."
+            f"`{given[0]}` for a maintainer. Its best guesses: {guesses}."
         )
     else:
         text = (
-            f"maintbot labelled this issue `{plan.labels[0]}` ({decision}, confidence "
-            f"{prediction['confidence']:.0%}; {guesses}). If that is wrong, change the label: "
-            "a maintainer's correction is recorded and counted."
+            f"maintbot labelled this issue `{given[0]}` ({decision}, confidence "
+            f"{prediction['confidence']:.0%}; {guesses}). If that is wrong, change the label "
+            "or comment `/type <type>`: a maintainer's correction is recorded and counted."
         )
     record = {
         "model": model.get("name", ""),
         "version": model.get("version", ""),
         "label": decision,
         "confidence": round(float(prediction["confidence"]), 4),
-        "labels": list(plan.labels),
+        "labels": list(given),
     }
     hidden = f"<!-- {PREDICTION_MARKER} {json.dumps(record, sort_keys=True)} -->"
     return f"{text}\n\n{hidden}"
 
 
 def read_prediction_marker(body: str) -> dict[str, Any] | None:
-    """The prediction a triage comment recorded (see :func:`triage_comment`), if any."""
+    """The prediction a triage comment recorded (see :func:`type_section`), if any."""
     start = body.find(f"<!-- {PREDICTION_MARKER} ")
     if start < 0:
         return None

@@ -54,3 +54,10 @@ def test_bad_colours_and_long_names_are_refused():
         normalize_color("red", label="bug")
     with pytest.raises(UsageError, match="50 characters"):
         plan_labels(issue_labels=[], repo_labels=[], add=["x" * 51])
+
+
+def test_without_create_missing_a_label_the_repository_lacks_is_left_out():
+    plan = plan_labels(
+        issue_labels=[], repo_labels=["bug"], add=["bug", "needs-info"], create_missing=False
+    )
+    assert plan.add == ("bug",) and plan.create == () and plan.missing == ("needs-info",)

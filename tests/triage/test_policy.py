@@ -14,9 +14,10 @@ from bot.triage.policy import (
     LabelPlan,
     decide,
     plan_issue_labels,
+    plan_retriage,
     read_prediction_marker,
     skip_reason,
-    triage_comment,
+    type_section,
 )
 
 ON = TriageConfig(model="models/triage")
@@ -135,7 +136,7 @@ MODEL = {"name": "built-in", "version": "2026-12-06T05:00:00+00:00"}
 def test_a_type_label_is_explained_and_the_prediction_recorded_in_the_comment():
     config = Config()
     plan = plan_issue_labels(config, "bug", [])
-    body = triage_comment(config, plan, SURE, MODEL)
+    body = type_section(config, plan.labels, SURE, MODEL)
     assert f"labelled this issue `{config.labels.label_for('bug')}`" in body
     assert "93%" in body and "feature 5%" in body
     assert read_prediction_marker(body) == {
@@ -151,11 +152,11 @@ def test_an_unsure_prediction_comments_only_when_the_repository_asks():
     quiet = Config()
     plan = plan_issue_labels(quiet, NEEDS_TRIAGE, [])
     assert plan.labels == (quiet.labels.needs_triage,)
-    assert triage_comment(quiet, plan, UNSURE, MODEL) is None
+    assert type_section(quiet, plan.labels, UNSURE, MODEL) is None
     chatty = dataclasses.replace(
         quiet, triage=dataclasses.replace(quiet.triage, comment_on_low_confidence=True)
     )
-    body = triage_comment(chatty, plan, UNSURE, MODEL)
+    body = type_section(chatty, plan.labels, UNSURE, MODEL)
     assert "not sure" in body and "bug 51%, feature 30%, question 19%" in body
     assert read_prediction_marker(body)["label"] == NEEDS_TRIAGE
 
@@ -164,9 +165,29 @@ def test_an_issue_left_alone_gets_no_comment():
     config = Config()
     plan = plan_issue_labels(config, "bug", ["bug"])
     assert plan.labels == ()
-    assert triage_comment(config, plan, SURE, MODEL) is None
+    assert type_section(config, plan.labels, SURE, MODEL) is None
 
 
 def test_a_damaged_marker_reads_as_none():
     assert read_prediction_marker("no marker here") is None
     assert read_prediction_marker("<!-- maintbot-prediction {not json -->") is None
+
+
+def test_an_edit_retriages_only_while_the_bot_label_is_the_only_sorting_label():
+    config = Config()
+    bug, feature = config.labels.label_for("bug"), config.labels.label_for("feature")
+    # the bot said bug; the edit makes it a feature: the bot swaps its own label
+    plan = plan_retriage(config, "feature", [bug, "good first issue"], [bug])
+    assert plan == LabelPlan((feature,), "classified as feature", (bug,))
+    # needs-triage set by the bot (no marker, from its label event) becomes a type
+    plan = plan_retriage(
+        config, "bug", ["needs-triage", "needs-info"], ["needs-triage", "needs-info"]
+    )
+    assert plan.labels == (bug,) and plan.remove == ("needs-triage",)
+    # same decision: nothing to write
+    assert plan_retriage(config, "bug", [bug], [bug]) == LabelPlan((), "still classified as bug")
+    # a person added a type label, or corrected the bot, or the bot never labelled it
+    assert "a person changed" in plan_retriage(config, "feature", [bug, "question"], [bug])
+    assert "corrected" in plan_retriage(config, "feature", [bug], [bug], corrected=True)
+    assert plan_retriage(config, "feature", [bug], None) == "maintbot did not label this issue"
+    assert "a person changed" in plan_retriage(config, "feature", [], [bug])
