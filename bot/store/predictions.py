@@ -81,6 +81,25 @@ def record_correction(
     return correction
 
 
+def update_correction(
+    session: Session, correction_id: int, *, to_label: str | None, at: datetime
+) -> LabelCorrection:
+    """Completes a recorded correction: a label removed, then (at the same moment) replaced.
+
+    GitHub tells one relabel as two events; the bare removal recorded first becomes the
+    replacement, so one relabel stays one correction."""
+    correction = session.get(LabelCorrection, correction_id)
+    if correction is None:
+        raise MaintbotError(
+            f"no correction {correction_id} is recorded, so it cannot be completed.",
+            hint="Record it with record_correction(...) instead.",
+        )
+    correction.to_label = to_label
+    correction.corrected_at = at
+    session.flush()
+    return correction
+
+
 def corrections(
     session: Session, *, repo: str | None = None, since: datetime | None = None
 ) -> list[LabelCorrection]:

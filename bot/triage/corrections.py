@@ -285,12 +285,18 @@ def derive_feedback(
             continue
         verdict = judge(prediction, event, types, labels)
         if isinstance(verdict, Feedback) and not (found and _same_change(found[-1], verdict)):
-            found.append(verdict)
-    if prediction.correction is not None and not any(
-        is_duplicate(prediction.correction, [f]) for f in found
-    ):
-        found.append(prediction.correction)
+            _merge(found, verdict)
+    if prediction.correction is not None:
+        _merge(found, prediction.correction)
     return sorted(found, key=_order)
+
+
+def _merge(found: list[Feedback], new: Feedback) -> None:
+    action, index = place(new, found)
+    if action == "add":
+        found.append(new)
+    elif action == "replace" and index is not None:
+        found[index] = new
 
 
 def _order(feedback: Feedback) -> tuple[datetime, int]:
@@ -315,10 +321,38 @@ def is_duplicate(new: Feedback, existing: Iterable[Feedback]) -> bool:
     return any(_same_change(new, old) and abs(new.at - old.at) <= SAME_MOMENT for old in existing)
 
 
+Placement = Literal["add", "skip", "replace"]
+
+
+def place(new: Feedback, existing: Sequence[Feedback]) -> tuple[Placement, int | None]:
+    """Where ``new`` goes among the recorded ``existing``: ``add`` it, ``skip`` it, or
+    ``replace`` the record at the index returned.
+
+    One relabel is one record: GitHub tells "bug → question" as two events (the removal and
+    the addition, in either order), so a bare removal and a replacement by the same person
+    at the same moment merge into the replacement; the same change again is skipped."""
+    if is_duplicate(new, existing):
+        return "skip", None
+    for index, old in enumerate(existing):
+        together = (
+            old.actor.casefold() == new.actor.casefold() and abs(new.at - old.at) <= SAME_MOMENT
+        )
+        if together and old.to_type is None and new.to_type is not None:
+            return "replace", index
+        if together and old.to_type is not None and new.to_type is None:
+            return "skip", None  # the removal half of a replacement already recorded
+    return "add", None
+
+
 def supersedes(new: Feedback, current: Feedback | None) -> bool:
     """Whether the marker's correction should become ``new``: it is later than what the
-    marker holds (an old delivery replayed late does not undo a newer correction)."""
-    return current is None or _order(new) > _order(current)
+    marker holds (an old delivery replayed late does not undo a newer correction), and not
+    the removal half of the relabel the marker already records."""
+    if current is None:
+        return True
+    if place(new, [current])[0] == "skip":
+        return False
+    return _order(new) > _order(current) or place(new, [current])[0] == "replace"
 
 
 def mark_correction(body: str, feedback: Feedback) -> str | None:
@@ -499,6 +533,7 @@ class IssueState:
     source: str | None = None  # "store" or "marker"
     comment: Any = None
     recorded: list[Feedback] = field(default_factory=list)  # the store's corrections
+    recorded_ids: list[int] = field(default_factory=list)  # their rows, in the same order
 
 
 def load_issue_state(ctx: HandlerContext, repo: str, number: int) -> IssueState:
@@ -523,12 +558,12 @@ def load_issue_state(ctx: HandlerContext, repo: str, number: int) -> IssueState:
                     parse_time(row.created_at),
                 )
                 state.source = "store"
-                state.recorded = [
-                    Feedback(
-                        c.from_label, c.to_label, c.actor, parse_time(c.corrected_at), row.decision
-                    )  # type: ignore[arg-type]
-                    for c in row.corrections
-                ]
+                for c in row.corrections:
+                    at = parse_time(c.corrected_at) or datetime.now(UTC)
+                    state.recorded.append(
+                        Feedback(c.from_label, c.to_label, c.actor, at, row.decision)
+                    )
+                    state.recorded_ids.append(c.id)
     if ctx.github is not None:
         issue = ctx.repo(repo).get_issue(int(number))
         found = find_marker_comment(issue.get_comments())
@@ -602,12 +637,13 @@ def _store_feedback(ctx: HandlerContext, state: IssueState, feedback: Feedback) 
     """``recorded``, ``duplicate``, ``planned`` or ``no store``."""
     if ctx.store is None:
         return "no store"
-    if is_duplicate(feedback, state.recorded):
+    action, index = place(feedback, state.recorded)
+    if action == "skip":
         return "duplicate"
     if ctx.dry_run:
         ctx.plan("record_correction", repo=state.repo, issue=state.number, **feedback.to_json())
         return "planned"
-    from bot.store.predictions import latest_prediction, record_prediction
+    from bot.store.predictions import latest_prediction, record_prediction, update_correction
     from bot.store.predictions import record_correction as store_correction
 
     prediction = state.prediction
@@ -627,15 +663,23 @@ def _store_feedback(ctx: HandlerContext, state: IssueState, feedback: Feedback) 
                 decision=prediction.type,
                 created_at=prediction.at,
             )
-        store_correction(
-            session,
-            row.id,
-            from_label=feedback.from_type,
-            to_label=feedback.to_type,
-            actor=feedback.actor,
-            at=feedback.at,
-        )
-    state.recorded.append(feedback)
+        if action == "replace" and index is not None:
+            # the bare removal this replacement completes becomes the replacement
+            stored = update_correction(
+                session, state.recorded_ids[index], to_label=feedback.to_type, at=feedback.at
+            )
+            state.recorded[index] = feedback
+        else:
+            stored = store_correction(
+                session,
+                row.id,
+                from_label=feedback.from_type,
+                to_label=feedback.to_type,
+                actor=feedback.actor,
+                at=feedback.at,
+            )
+            state.recorded.append(feedback)
+            state.recorded_ids.append(stored.id)
     return "recorded"
 
 
