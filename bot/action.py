@@ -55,11 +55,12 @@ def action(settings: Settings, event_name: str, event_path: Path) -> None:
     Runs every handler registered for the event, writes a table to the job summary and exits
     with the worst outcome's code.
     """
-    event = Event(
-        name=event_name,
-        payload=read_payload(event_path),
-        delivery_id=os.environ.get("GITHUB_RUN_ID"),
-    )
+    payload = read_payload(event_path)
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if "repository" not in payload and repository:
+        # a schedule run's payload holds only the cron line; the run knows its repository
+        payload["repository"] = {"full_name": repository}
+    event = Event(name=event_name, payload=payload, delivery_id=os.environ.get("GITHUB_RUN_ID"))
     result = run_event(settings, event)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:

@@ -25,9 +25,14 @@ def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
     }
 
 
+def triage_router() -> Router:
+    """What a new issue goes through, also on demand (``triage run`` / ``backfill``)."""
+    return Router(triage_types)
+
+
 def build_router() -> Router:
     """The router of this maintbot: every capability's handlers, composed once.
 
     Order matters within one event: the type label is decided first, so that the handlers
     after it (missing information asks bug reports only) read its decision."""
-    return Router(core, triage_types, report)
+    return Router(core, triage_router(), report)

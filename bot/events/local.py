@@ -63,11 +63,12 @@ def build_context(settings: Settings, event: Event) -> HandlerContext:
         dry_run = True
     config = settings.config() if settings.config_path is not None or github is None else None
     return context_for_event(
-        event, github=github, store=_open_store(settings), dry_run=dry_run, config=config
+        event, github=github, store=build_store(settings), dry_run=dry_run, config=config
     )
 
 
-def _open_store(settings: Settings) -> Store | None:
+def build_store(settings: Settings) -> Store | None:
+    """The store of the global options, or None (with a warning) when it cannot open."""
     from bot.errors import MaintbotError
 
     try:

@@ -18,6 +18,7 @@ import click
 from bot.cli_context import CapabilityGroup, pass_settings
 from bot.errors import UsageError
 from bot.settings import Settings
+from bot.triage.batch import backfill_command, run_command
 
 LABELLED_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
 MODEL_DIR = click.Path(file_okay=False, path_type=Path)
@@ -489,3 +490,7 @@ def _labelled(at: dict[str, Any]) -> str:
     if not at["labelled"]:
         return "none labelled"
     return f"labelled {at['coverage']:.0%} at precision {at['precision']:.3f}"
+
+
+triage.add_command(run_command)
+triage.add_command(backfill_command)
