@@ -116,6 +116,8 @@ LEAVES = {
     ("triage", "eval"): ["--model", "model", "--data", "issues.csv"],
     ("triage", "predict"): ["--model", "model", "--title", "Crash"],
     ("triage", "protocol"): ["--train", "train.csv", "--test", "test.csv"],
+    ("triage", "run"): ["--repo", "o/r", "--issue", "1"],
+    ("triage", "backfill"): ["--repo", "o/r"],
     ("bench", "run"): [],
     ("bench", "compare"): ["base.json", "head.json"],
     ("bench", "pr"): ["--base", "main"],
