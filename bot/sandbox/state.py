@@ -720,6 +720,48 @@ class SandboxState:
             repo_record["check_runs"][record["id"]] = record
             return record
 
+    def add_artifact(
+        self,
+        repo: str,
+        *,
+        run_id: int,
+        name: str,
+        files: Mapping[str, str | bytes] | None = None,
+        zip_bytes: bytes | None = None,
+        head_sha: str | None = None,
+        expired: bool = False,
+        created_at: Any = None,
+        id: int | None = None,  # noqa: A002
+    ) -> dict[str, Any]:
+        """Add a workflow run's artifact: its zip is ``zip_bytes`` as given (a hostile one, for
+        tests), or made of ``files`` (name -> text or bytes), as actions/upload-artifact does."""
+        import io
+        import secrets
+        import zipfile
+
+        if zip_bytes is None:
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path, content in (files or {}).items():
+                    archive.writestr(path, content)
+            zip_bytes = buffer.getvalue()
+        with self.lock:
+            repo_record = self.repo(repo)
+            created = _time(created_at, utcnow())
+            record = {
+                "id": self.new_id(id),
+                "repo": repo_record["full_name"],
+                "run_id": int(run_id),
+                "name": name,
+                "zip": zip_bytes,
+                "head_sha": head_sha or fake_sha("run", run_id),
+                "expired": bool(expired),
+                "created_at": created,
+                "blob_key": secrets.token_hex(16),  # the signature of its blob URL
+            }
+            repo_record.setdefault("artifacts", {})[record["id"]] = record
+            return record
+
     # ------------------------------------------------------------------ GitHub Apps
 
     def set_app(
