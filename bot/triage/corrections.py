@@ -708,6 +708,56 @@ def _mark_feedback(ctx: HandlerContext, state: IssueState, feedback: Feedback) -
     return "recorded"
 
 
+# ------------------------------------------------------------------- the store's records
+
+
+def records_from_store(store: Any, repo: str) -> list[TriageRecord]:
+    """Every issue of ``repo`` the store holds a prediction for: its latest prediction (a
+    re-triage replaces the earlier one) and the latest correction of it."""
+    from sqlalchemy import select
+
+    from bot.store.models import Prediction
+
+    latest_rows: dict[int, Any] = {}
+    with store.session() as session:
+        query = (
+            select(Prediction)
+            .where(Prediction.repo == repo)
+            .order_by(Prediction.created_at, Prediction.id)
+        )
+        for row in session.execute(query).scalars():
+            latest_rows[row.issue_number] = row
+        found = []
+        for number, row in sorted(latest_rows.items()):
+            history = [
+                Feedback(
+                    c.from_label,
+                    c.to_label,
+                    c.actor,
+                    parse_time(c.corrected_at) or datetime.now(UTC),
+                    row.decision,
+                )
+                for c in row.corrections
+            ]
+            found.append(
+                TriageRecord(
+                    repo, number, row.decision, parse_time(row.created_at), latest(history)
+                )
+            )
+    return found
+
+
+def has_predictions(store: Any, repo: str) -> bool:
+    """Whether the store recorded any prediction for ``repo`` (else: ask GitHub)."""
+    from sqlalchemy import select
+
+    from bot.store.models import Prediction
+
+    with store.session() as session:
+        query = select(Prediction.id).where(Prediction.repo == repo).limit(1)
+        return session.execute(query).first() is not None
+
+
 # ------------------------------------------------------------- reading a whole repository
 
 #: ``progress(listing, pages_done)``: told after every page, for a line on stderr.
