@@ -74,6 +74,13 @@ def _json_bytes(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _reply_bytes(body: Any) -> bytes:
+    """A route's body on the wire: bytes as they are (an artifact's zip), the rest as JSON."""
+    if isinstance(body, bytes):
+        return body
+    return b"" if body is None else _json_bytes(body)
+
+
 class Sandbox:
     """A stateful fake of GitHub's REST API v3 that PyGithub can be pointed at.
 
@@ -304,7 +311,7 @@ class Sandbox:
         with self.state.lock:
             try:
                 reply = route.handler(request)
-                payload = b"" if reply.body is None else _json_bytes(reply.body)
+                payload = _reply_bytes(reply.body)
             except SandboxStateError:
                 failure = ApiError(404, "Not Found")
             except ApiError as exc:
@@ -318,7 +325,7 @@ class Sandbox:
             raise failure
         response_headers = dict(reply.headers)
         if reply.body is not None:
-            response_headers["Content-Type"] = JSON_TYPE
+            response_headers.setdefault("Content-Type", JSON_TYPE)
         if method in SAFE_METHODS and reply.status == 200:
             etag = _etag(payload)
             response_headers["ETag"] = etag

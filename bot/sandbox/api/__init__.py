@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.sandbox.api import (
+    actions,
     apps,
     checks,
     comments,
@@ -18,7 +19,20 @@ from bot.sandbox.api import (
 from bot.sandbox.routing import RouteTable
 
 # Match order: literal segments are registered before parameters.
-AREAS = (repos, orgs, apps, search, labels, comments, events, issues, pulls, commits, checks)
+AREAS = (
+    repos,
+    orgs,
+    apps,
+    search,
+    labels,
+    comments,
+    events,
+    issues,
+    pulls,
+    commits,
+    checks,
+    actions,
+)
 
 
 def build_routes() -> RouteTable:
