@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from huey import crontab
 from huey.consumer import Consumer
 
 from bot.app.queue import DeliveryQueue
 from bot.app.receiver import create_receiver
+from bot.app.schedules import ReportScheduler, app_installations
 from bot.app.settings import AppSettings
 from bot.app.worker import Worker, app_client_factory, recover
 from bot.errors import UsageError
@@ -50,6 +52,7 @@ class AppParts:
     store: Store
     queue: DeliveryQueue
     router: Router
+    scheduler: ReportScheduler | None = None
 
     def receiver(self, *, insecure_no_secret: bool = False) -> FastAPI:
         """The webhook receiver; refuses to exist without a secret unless told otherwise."""
@@ -61,13 +64,30 @@ class AppParts:
             secrets=self.settings.webhook_secrets or None,
         )
 
-    def worker(self, github_for: Callable[[int], Github] | None = None) -> Worker:
-        """A worker attached to the queue; App credentials are checked unless a factory is given."""
+    def worker(
+        self,
+        github_for: Callable[[int], Github] | None = None,
+        installations: Callable[[], list[int]] | None = None,
+    ) -> Worker:
+        """A worker attached to the queue; App credentials are checked unless a factory is given.
+
+        The worker also ticks the report scheduler each minute (huey's periodic task), since
+        GitHub sends an App no ``schedule`` events."""
         if github_for is None:
             self.settings.require_worker()
             github_for = app_client_factory(self.settings)
         worker = Worker(self.store, self.router, github_for, dry_run=self.settings.dry_run)
         self.queue.attach(worker.perform)
+        if self.scheduler is None:
+            self.scheduler = ReportScheduler(
+                self.store,
+                self.queue.enqueue,
+                installations or app_installations(self.settings),
+                github_for,
+            )
+            self.queue.huey.periodic_task(crontab(), name="maintbot.report_schedules")(
+                self.scheduler.tick
+            )
         return worker
 
     def start_consumer(self, threads: int) -> EmbeddedConsumer:
@@ -84,7 +104,7 @@ class AppParts:
             self.queue.huey,
             workers=threads,
             worker_type="thread",
-            periodic=False,
+            periodic=True,
             initial_delay=0.05,
             max_delay=1.0,
             shutdown_timeout=SHUTDOWN_TIMEOUT_S,
@@ -141,7 +161,7 @@ def run_worker_forever(parts: AppParts, threads: int) -> None:
         parts.queue.huey,
         workers=threads,
         worker_type="thread",
-        periodic=False,
+        periodic=True,
         max_delay=1.0,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     ).run()
