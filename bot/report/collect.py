@@ -10,7 +10,10 @@ What one run requests (N = issues and pull requests, C = comments, R = commits):
   wide, with ``since``: C/100 pages, then only what changed.
 - ``GET /repos/{o}/{r}/commits`` on the default branch with ``since``: R/100 pages, then new ones.
 - ``GET /repos/{o}/{r}/issues/events``, newest first, only back to the reviews horizon (or
-  where the last run stopped): the ``ready_for_review`` moments of draft pull requests.
+  where the last run stopped): the ``ready_for_review`` moments of draft pull requests, and
+  the issues' ``labeled`` / ``unlabeled`` events, which with the prediction markers of
+  maintbot's own comments (kept aside from the conversation) give the triage precision
+  when no store survived (``bot.triage.corrections``). No request is added for them.
 - ``GET /repos/{o}/{r}/pulls/{n}/reviews``: GitHub has no repository-wide review list, so
   this is one request per pull request, made only for pull requests updated since the
   *reviews horizon* (the start of the previous report window, for retention) whose
@@ -37,6 +40,8 @@ from github import Github, GithubException
 from bot.report import parse
 from bot.report.records import Dataset, Item
 from bot.report.storage import RecordStore, ReviewsEntry
+from bot.triage.corrections import LabelEvent, issue_label_event, mark_from_comment
+from bot.triage.policy import read_prediction_marker
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +79,24 @@ def is_maintbot_post(raw: dict[str, Any]) -> bool:
     They are the bot speaking, whatever account posted them, so no metric counts them.
     """
     return str(raw.get("body") or "").lstrip().startswith(MAINTBOT_MARKER)
+
+
+def triage_marks(comments: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """maintbot's prediction markers among raw issue comments, by issue number.
+
+    Its comments are not counted as conversation, but their hidden marker is what an Action
+    (no lasting store) knows of the labels it gave; the report's triage precision reads it."""
+    marks = {}
+    for raw in comments:
+        if mark_from_comment(raw) is None:
+            continue
+        number = int(str(raw["issue_url"]).rstrip("/").rsplit("/", 1)[1])
+        marks[number] = {
+            "marker": read_prediction_marker(str(raw.get("body") or "")),
+            "created_at": raw.get("created_at"),
+            "bot": (raw.get("user") or {}).get("login"),
+        }
+    return marks
 
 
 def _latest(current: str | None, stamps: Iterable[str]) -> str | None:
@@ -246,6 +269,8 @@ class Collector:
                 self.records.put_comments(
                     parser(self.repo, raw) for raw in page.items if not is_maintbot_post(raw)
                 )
+                if name == "issue comments":
+                    self.records.put_triage_marks(triage_marks(page.items))
                 self.summary.comments += len(page.items)
                 newest = _latest(newest, (str(raw["updated_at"]) for raw in page.items))
             self._remember(cursor, name, listing, newest)
@@ -274,6 +299,7 @@ class Collector:
         listing.etag = state.get("etag")
         newest = state.get("newest")
         ready: dict[int, datetime] = {}
+        labelled: dict[int, list[LabelEvent]] = {}
         try:
             for page in self._pages("issue events", listing):
                 times = [str(e.get("created_at") or "") for e in page.items]
@@ -283,6 +309,9 @@ class Collector:
                     found = parse.ready_for_review_event(event)
                     if found:  # newest first, so the last one kept is the earliest
                         ready[found[0]] = found[1]
+                    label_change = issue_label_event(event)  # for live triage precision
+                    if label_change:
+                        labelled.setdefault(label_change[0], []).append(label_change[1])
                 if stop_at and times and min(times) < stop_at:
                     break
         except GithubException as error:
@@ -292,6 +321,7 @@ class Collector:
             self.summary.events_available = False
             return
         self.records.put_ready_times(ready)
+        self.records.put_label_events(labelled)
         cursor["events"] = {"newest": newest, "etag": listing.new_etag}
 
     def _collect_reviews(self, base: str) -> None:

@@ -31,7 +31,14 @@ from bot.report.records import (
 )
 from bot.store.cache import cache_get, cache_put, cache_put_many, cache_scan
 from bot.store.database import Store
-from bot.store.models import BenchResult, Prediction
+from bot.store.models import BenchResult
+from bot.triage.corrections import (
+    BotPrediction,
+    LabelEvent,
+    prediction_from_marker,
+    records_from_github,
+    records_from_store,
+)
 from bot.triage.metrics import NEEDS_TRIAGE
 
 NAMESPACE_MAX = 100  # the kv_cache column's width
@@ -231,6 +238,40 @@ class RecordStore:
             }
             cache_put_many(session, self._ns("ready"), earlier)
 
+    def put_triage_marks(self, marks: Mapping[int, Mapping[str, Any]]) -> None:
+        """maintbot's prediction markers (its comment's hidden line), by issue number, with
+        the comment's author and time: what the Action's GitHub remembers of its triage."""
+        self._put("triage-marks", {str(number): dict(mark) for number, mark in marks.items()})
+
+    def put_label_events(self, events: Mapping[int, Iterable[LabelEvent]]) -> None:
+        """Issues' ``labeled`` / ``unlabeled`` events, one row per event (keyed by its id)."""
+        rows = {
+            f"{number}:{event.id if event.id is not None else event.at.isoformat()}": {
+                "number": number,
+                **event.to_json(),
+            }
+            for number, found in events.items()
+            for event in found
+        }
+        self._put("label-events", rows)
+
+    def triage_history(self) -> tuple[dict[int, BotPrediction], dict[int, list[LabelEvent]]]:
+        """The collected markers and label events, as :mod:`bot.triage.corrections` reads them."""
+        with self.store.session() as session:
+            marks = {}
+            for key, value, _ in self._rows(session, "triage-marks"):
+                found = prediction_from_marker(
+                    value.get("marker"),
+                    at=_parse(value.get("created_at")),
+                    bot=value.get("bot"),
+                )
+                if found is not None:
+                    marks[int(key)] = found
+            events: dict[int, list[LabelEvent]] = {}
+            for _, value, _ in self._rows(session, "label-events"):
+                events.setdefault(int(value["number"]), []).append(LabelEvent.from_record(value))
+        return marks, events
+
     def items(self) -> dict[int, Item]:
         with self.store.session() as session:
             return {
@@ -270,25 +311,41 @@ class RecordStore:
         return Dataset(items, comments, reviews, commits, repos=(self.repo,))
 
 
-def triage_predictions(store: Store, repo: str) -> list[TriagePrediction]:
+def triage_predictions(
+    store: Store,
+    repo: str,
+    types: Mapping[str, str] | None = None,
+    needs_triage: str | None = None,
+) -> list[TriagePrediction]:
     """Labels the triage bot applied in ``repo`` and how maintainers corrected them.
 
-    A ``needs-triage`` decision applied no type label, so it is not a prediction here. A
-    correction away from the applied label sets ``corrected_to`` (``""`` when the label was
-    removed without a replacement).
+    The same records as ``maintbot triage stats``: the store's predictions and corrections
+    (the App, or an Action with a kept store), completed by what the collector found on
+    GitHub (maintbot's comment markers and the issues' label events), which is all an
+    Action with a fresh store has. For an issue in both, the store's record stands unless
+    only GitHub shows a correction. ``types`` maps issue types to the repository's label
+    names (``labels.types``; default: the default configuration's). A ``needs-triage``
+    decision applied no type label, so it is not a prediction here; ``corrected_to`` is
+    ``""`` when the label was removed without a replacement.
     """
-    with store.session() as session:
-        query = select(Prediction).where(Prediction.repo == repo)
-        found = []
-        for p in session.execute(query).scalars():
-            if p.decision == NEEDS_TRIAGE:
-                continue
-            moved = [c for c in p.corrections if c.from_label == p.decision]
-            corrected = (moved[-1].to_label or "") if moved else None
-            found.append(
-                TriagePrediction(repo, p.issue_number, p.decision, p.created_at, corrected)
-            )
-    return found
+    if types is None or needs_triage is None:
+        from bot.config.schema import Config
+
+        labels = Config.default().labels
+        types = dict(labels.types) if types is None else types
+        needs_triage = labels.needs_triage if needs_triage is None else needs_triage
+    marks, events = RecordStore(store, repo).triage_history()
+    records = {r.number: r for r in records_from_github(repo, marks, events, types, needs_triage)}
+    for record in records_from_store(store, repo):
+        derived = records.get(record.number)
+        if record.final is None and derived is not None and derived.predicted == record.predicted:
+            record = replace(record, final=derived.final)
+        records[record.number] = record
+    return [
+        TriagePrediction(repo, r.number, r.predicted, r.at, r.corrected_to)  # type: ignore[arg-type]
+        for r in sorted(records.values(), key=lambda r: r.number)
+        if r.predicted != NEEDS_TRIAGE and r.at is not None
+    ]
 
 
 def bench_points(store: Store, repo: str, branch: str | None) -> list[BenchPoint]:
