@@ -6,7 +6,10 @@ from it, as plain files (no links), through the size-capped validating reader.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import stat
+import zipfile
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +89,170 @@ def policy_notes(
         if missing:
             notes.append(f"the {label} did not run {', '.join(missing)}")
     return notes
+
+
+# ----------------------------------------------------------------------------------------
+# Fetching the artifact through the REST API (the workflow_run handler of the App and the
+# Action): list the run's artifacts, download the zip (GitHub answers 302 to a blob URL),
+# extract it into a temporary folder. The zip comes from the untrusted job, so it is capped
+# in size and every entry is checked before anything is written: a name with ``..``, an
+# absolute path, a link or a device refuses the whole zip.
+
+ARTIFACT_NAME = "bench-results"
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # the download; a real bench-results zip is ~20 KB
+MAX_EXTRACTED_BYTES = 3 * results.MAX_BYTES  # base.json, head.json and the preview
+MAX_ENTRIES = 100
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """What the safety check needs of one zip member (plain data, tested without a zip)."""
+
+    name: str
+    size: int
+    mode: int = 0  # the unix mode in the high 16 bits of external_attr; 0 when not unix
+
+    @classmethod
+    def of(cls, info: zipfile.ZipInfo) -> ZipEntry:
+        return cls(info.filename, info.file_size, info.external_attr >> 16)
+
+
+def unsafe_entries(entries: Sequence[ZipEntry]) -> list[str]:
+    """Why these members must not be extracted (empty: safe), one reason per problem."""
+    problems = []
+    if len(entries) > MAX_ENTRIES:
+        problems.append(f"{len(entries)} members (at most {MAX_ENTRIES})")
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.name
+        parts = name.replace("\\", "/").split("/")
+        kind = stat.S_IFMT(entry.mode)
+        if "\0" in name or not name.strip("/"):
+            problems.append(f"{name!r}: not a usable name")
+        elif name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            problems.append(f"{name!r}: an absolute path")
+        elif ".." in parts:
+            problems.append(f"{name!r}: climbs out of the folder (..)")
+        elif "\\" in name:
+            problems.append(f"{name!r}: a backslash in a name")
+        elif stat.S_ISLNK(entry.mode):
+            problems.append(f"{name!r}: a symbolic link")
+        elif kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            problems.append(f"{name!r}: not a plain file or folder")
+        elif name.rstrip("/") in seen:
+            problems.append(f"{name!r}: twice in the zip")
+        seen.add(name.rstrip("/"))
+    total = sum(entry.size for entry in entries)
+    if total > MAX_EXTRACTED_BYTES:
+        problems.append(
+            f"{total} bytes uncompressed (at most {MAX_EXTRACTED_BYTES // (1024 * 1024)} MiB)"
+        )
+    return problems
+
+
+def extract_zip(zip_path: Path, folder: Path) -> Path:
+    """Extracts the artifact zip into ``folder`` (new or empty) after checking every member.
+
+    Sizes are counted while decompressing too: a member that inflates past what its header
+    declares is refused, not trusted.
+    """
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(
+            f"the {ARTIFACT_NAME} artifact is not a readable zip ({exc})",
+            hint="nothing was posted; see the benchmark run's upload step",
+        ) from exc
+    with archive:
+        infos = archive.infolist()
+        problems = unsafe_entries([ZipEntry.of(info) for info in infos])
+        if problems:
+            raise UsageError(
+                f"the {ARTIFACT_NAME} artifact was refused: " + "; ".join(problems[:5]),
+                hint="nothing was extracted or posted; the artifact is not what the "
+                "benchmark job writes (it may be forged)",
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        budget = MAX_EXTRACTED_BYTES
+        for info in infos:
+            target = folder.joinpath(*info.filename.split("/"))
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            try:
+                with archive.open(info) as src, open(target, "xb") as dst:
+                    while chunk := src.read(_CHUNK):
+                        written += len(chunk)
+                        if written > info.file_size or written > budget:
+                            raise UsageError(
+                                f"the {ARTIFACT_NAME} artifact was refused: {info.filename!r} "
+                                "inflates past its declared size",
+                                hint="nothing was posted; the artifact may be forged",
+                            )
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise UsageError(
+                    f"the {ARTIFACT_NAME} artifact is damaged ({info.filename!r}: {exc})",
+                    hint="nothing was posted; re-run the benchmark",
+                ) from exc
+            budget -= written
+    return folder
+
+
+def find_run_artifact(repo: Any, run_id: int, name: str = ARTIFACT_NAME) -> Any | None:
+    """The newest artifact called ``name`` of workflow run ``run_id`` (a PyGithub
+    ``Artifact``), or None when the run uploaded none."""
+    from github.Artifact import Artifact
+    from github.PaginatedList import PaginatedList
+
+    listed = PaginatedList(
+        Artifact,
+        repo.requester,
+        f"{repo.url}/actions/runs/{run_id}/artifacts",
+        {"name": name, "per_page": 100},
+        list_item="artifacts",
+    )
+    found = [artifact for artifact in listed if artifact.name == name]
+    return max(found, key=lambda artifact: artifact.id) if found else None
+
+
+def download_zip(repo: Any, artifact: Any, target: Path, *, max_bytes: int = MAX_ZIP_BYTES) -> Path:
+    """Downloads ``artifact``'s zip to ``target``, refusing one over ``max_bytes``.
+
+    GitHub answers ``/zip`` with a 302 to a short-lived blob URL; PyGithub's requester follows
+    it (and drops the token when the blob is on another host). The size GitHub lists is
+    checked first, the bytes received are counted as well.
+    """
+    from github import GithubException
+    from requests import RequestException
+
+    from bot.errors import GitHubError
+
+    too_big = UsageError(
+        f"the {ARTIFACT_NAME} artifact is over {max_bytes // (1024 * 1024)} MB; refused",
+        hint="a benchmark artifact holds two small JSON files; nothing was posted",
+    )
+    if (artifact.size_in_bytes or 0) > max_bytes:
+        raise too_big
+    url = artifact.archive_download_url
+    received = 0
+    try:
+        _, _, chunks = repo.requester.getStream(url, chunk_size=_CHUNK)
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                received += len(chunk)
+                if received > max_bytes:
+                    raise too_big
+                out.write(chunk)
+    except (GithubException, RequestException) as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None) or getattr(
+            exc, "status", None
+        )
+        raise GitHubError(
+            f"could not download the {ARTIFACT_NAME} artifact ({status or exc})",
+            hint="the token needs actions: read; an expired artifact answers 410",
+        ) from exc
+    return target

@@ -413,17 +413,13 @@ def comment_command(
     """Post the PR comment and the check from a validated artifact.
 
     The privileged step of the fork-safe workflow: the artifact is untrusted, so which models
-    the change affects is decided again from the PR's files with this configuration.
+    the change affects is decided again from the PR's files with this configuration. The App
+    and ``maintbot action`` publish through the same function (bot/bench/comment.py).
     """
-    from bot.bench import render
-    from bot.bench.affected import reconcile
-    from bot.bench.artifact import policy_notes, read_artifact
-    from bot.bench.compare import Thresholds, compare
-    from bot.bench.publish import check_verdict, incomplete_verdict, write_job_summary
-    from bot.bench.pull_request import resolve_pull_request, trusted_head_sha
-    from bot.bench.sequential import stop_lines
+    from bot.bench.comment import comment_from_artifact
+    from bot.bench.publish import write_job_summary
+    from bot.bench.pull_request import trusted_head_sha
 
-    base, head = read_artifact(artifact_dir)
     event_name, payload = _event()
     head_sha = head_sha or trusted_head_sha(event_name, payload)
     if not head_sha:
@@ -431,49 +427,24 @@ def comment_command(
             "no trusted head commit to match the artifact against",
             hint="run it from a workflow_run event or pass --head-sha",
         )
-    claim = head.get("pull_request") or {}
-    if claim and claim["head_sha"] != head_sha:
-        raise UsageError(
-            "the artifact was made for another commit than the workflow run's head",
-            hint="nothing was posted; the artifact may be stale or forged",
-        )
-    bench_config = settings.config().bench
-    comparison = compare(base, head, Thresholds.from_config(bench_config.thresholds))
     github = settings.github(required=not settings.dry_run)
-    repository = pull = scope = None
-    missing: list[str] = []
-    if github is not None:
-        repository = github.get_repo(repo)
-        pull = resolve_pull_request(repository, head_sha, claim.get("number"))
-        ran = [m for m in head["settings"]["models"] if m in base["settings"]["models"]]
-        scope, missing = reconcile(_pull_scope(pull, bench_config, settings), ran)
-    notes = policy_notes(
-        base, head, bench_config, skipped=[*(scope.skipped if scope else ()), *missing]
+    outcome = comment_from_artifact(
+        github,
+        repo,
+        artifact_dir,
+        head_sha,
+        settings.config().bench,
+        store=settings.store() if history_branch else None,
+        dry_run=settings.dry_run,
+        history_branch=history_branch,
+        config_files=_config_files(settings),
     )
-    notes += [_missing_note(scope, model) for model in missing]
-    history = _history(settings, repo, history_branch, [m.model for m in comparison.models])
-    report = render.markdown(
-        comparison,
-        base_runs=base["runs"],
-        head_runs=head["runs"],
-        history=history,
-        notes=notes,
-        scope=scope,
-        incomplete=missing,
-        info=stop_lines(base, head, comparison.thresholds),
-        packages=head.get("packages"),
-    )
-    write_job_summary(report)
-    if github is None or pull is None:
-        click.echo(report, nl=False)
+    write_job_summary(outcome.report)
+    if outcome.pull_number is None:
+        click.echo(outcome.report, nl=False)
         click.echo("dry-run without a token: the comment above was not posted", err=True)
         return
-    verdict = check_verdict(
-        comparison, report, scope=scope, fail_on_regression=bench_config.fail_on_regression
-    )
-    if missing:
-        verdict = incomplete_verdict(verdict, missing)
-    _publish(settings, repository, pull, head_sha, report, verdict, bench_config)
+    _say_published(outcome)
 
 
 @bench.command("record")
@@ -614,19 +585,24 @@ def _publish(
     bench_config: Any,
 ) -> None:
     """The sticky comment (``bench.comment``), then the check (``bench.check``) linking to it."""
-    from bot.bench.publish import post_check
+    from bot.bench.comment import publish_verdict
 
-    url = None
-    if bench_config.comment:
-        result = _post_to(pull, report, settings.dry_run)
-        _say_posted(result, pull.number)
-        url = result.url
-    if bench_config.check:
-        check = post_check(repository, head_sha, verdict, dry_run=settings.dry_run, details_url=url)
+    _say_published(
+        publish_verdict(repository, pull, head_sha, report, verdict, bench_config, settings.dry_run)
+    )
+
+
+def _say_published(outcome: Any) -> None:
+    """One stderr line for the comment and one for the check, as they were (or would be) set."""
+    if outcome.comment is not None:
+        _say_posted(outcome.comment, outcome.pull_number)
+    check = outcome.check
+    if check is not None:
+        sha = outcome.head_sha
         would = "dry-run: the benchmark " if check.dry_run else "benchmark "
         verb = f"would be {check.action}" if check.dry_run else check.action
         click.echo(
-            f"{would}{check.kind} {verb} on {head_sha[:12]}: {check.conclusion}"
+            f"{would}{check.kind} {verb} on {sha[:12]}: {check.conclusion}"
             + (f" (no check run: {check.fallback_reason})" if check.fallback_reason else ""),
             err=True,
         )
@@ -649,40 +625,6 @@ def _config_files(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(files))
 
 
-def _pull_scope(pull: Any, bench_config: Any, settings: Settings) -> Any:
-    """Which models the PR affects, decided from GitHub's list of its files (trusted)."""
-    from bot.bench.affected import decide
-
-    listed: list[str] = []
-    entries = 0
-    for entry in pull.get_files():  # GitHub lists at most 3000 files
-        entries += 1
-        listed.append(entry.filename)
-        previous = getattr(entry, "previous_filename", None)
-        if previous:
-            listed.append(previous)  # a model moved away from its path is affected too
-    return decide(
-        listed,
-        list(bench_config.models),
-        shared=bench_config.paths.shared,
-        extra=bench_config.paths.models,
-        config_files=_config_files(settings),
-        complete=pull.changed_files <= entries,
-    )
-
-
-def _missing_note(scope: Any, model: str) -> str:
-    found = scope.of(model) if scope is not None else None
-    reason = f": {found.reason}" if found is not None else ""
-    return f"the benchmark did not train {model}, which this change affects{reason}"
-
-
-def _post_to(pull: Any, report: str, dry_run: bool) -> Any:
-    from bot.bench.publish import post_comment
-
-    return post_comment(pull, report, dry_run=dry_run)
-
-
 def _say_posted(result: Any, number: int) -> None:
     if result.dry_run:
         click.echo(
@@ -690,20 +632,3 @@ def _say_posted(result: Any, number: int) -> None:
         )
     else:
         click.echo(f"benchmark comment {result.action} on #{number}", err=True)
-
-
-def _history(
-    settings: Settings, repo: str, branch: str | None, models: list[str]
-) -> dict[str, list[tuple[str, float]]] | None:
-    if not branch:
-        return None
-    from bot.bench import history
-
-    store = settings.store()
-    with store.session() as session:
-        return {
-            model: history.chart_points(
-                history.export(session, repo=repo, model=model, branch=branch, limit=20)
-            )
-            for model in models
-        }
