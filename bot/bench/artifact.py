@@ -1,7 +1,10 @@
 """The artifact between the two PR workflows: exactly two results files and a preview.
 
 The unprivileged job writes it; the privileged job reads only ``base.json`` and ``head.json``
-from it, as plain files (no links), through the size-capped validating reader.
+from it, as plain files (no links), through the size-capped validating reader. The App, which
+has no ``actions/download-artifact``, fetches it through the REST API and extracts it here
+(:func:`find_run_artifact`, :func:`download_zip`, :func:`extract_zip`), size-capped, every
+zip member checked first (:func:`unsafe_entries`, pure).
 """
 
 from __future__ import annotations
