@@ -50,11 +50,12 @@ MAX_ERROR_TEXT = 200_000  # characters of a body scanned for error signatures
 @dataclass(frozen=True)
 class Weights:
     """How much each channel counts in the combined score (renormalised over the channels
-    that apply to a query)."""
+    that apply to a query: without an error signature, lexical 2/3 and embedding 1/3).
+    Chosen on the pairs of research/duplicates (docs/duplicates.md has the grid)."""
 
-    lexical: float = 0.3
-    embedding: float = 0.5
-    errors: float = 0.2
+    lexical: float = 0.4
+    embedding: float = 0.2
+    errors: float = 0.4
 
     def to_json(self) -> dict[str, float]:
         return {"lexical": self.lexical, "embedding": self.embedding, "errors": self.errors}
@@ -100,6 +101,11 @@ _NATIVE_STATUS = re.compile(
 _TF_LOG = re.compile(  # absl / TensorFlow C++ log lines: "E0000 00:00:17.1 123 file.cc:535] msg"
     r"\b[EFW]\d{0,4}\s+(?:[\d:.]+\s+\d+\s+)?(?:[\w/.-]+/)?([\w.-]+\.(?:cc|h|cpp|c)):\d+\]\s*([^\n]*)"
 )
+_ERROR_HEADING = re.compile(
+    r"^\s*#{1,6}\s*[^\n]*\b(error|exception|traceback|stack ?trace|log output)\b[^\n]*\n"
+    r"(?:\s*(?:```\w*|_no response_)?\s*\n)*\s*([^\n`][^\n]{3,})",
+    re.IGNORECASE | re.MULTILINE,
+)
 _NUMBERISH = re.compile(r"0x[0-9a-f]+|\d+(?:\.\d+)*")
 _QUOTED = re.compile(r"(['\"`])[^'\"`\n]{0,200}?\1")
 _PATHISH = re.compile(r"(?:[a-z]:)?(?:[\w.~-]*[/\\])+[\w.-]+")
@@ -132,6 +138,12 @@ def error_signatures(title: str, body: str) -> Counter[str]:
         message = normalise_message(match.group(2) or "")
         if message:
             out[f"msg:{name}:{message}"] += 1
+            out.update(f"msgw:{w}" for w in set(_words(message)) if len(w) > 2)
+    for _, line in _ERROR_HEADING.findall(text):
+        # an issue form's "### Error message" answer: the message whatever its shape
+        message = normalise_message(line)
+        if message and not message.startswith(("at ", "file ", "traceback")):
+            out[f"msg:{message}"] += 1
             out.update(f"msgw:{w}" for w in set(_words(message)) if len(w) > 2)
     for path, function in _PY_FRAME.findall(text):
         module = re.split(r"[/\\]", path)[-1]
