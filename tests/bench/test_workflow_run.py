@@ -417,3 +417,23 @@ def test_the_artifact_routes_answer_in_githubs_shapes(github):
     assert blob.status_code == 200 and blob.headers["Content-Type"] == "application/zip"
     assert zipfile.ZipFile(io.BytesIO(blob.content)).namelist() == list(results_files())
     assert forged.status_code == 403
+
+
+def test_the_store_charts_the_default_branch_history(github, shared_dir, tmp_path):
+    from bot.bench import history
+    from bot.store.database import Store
+    from tests.bench.builders import default_branch_results
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    with store.session() as session:
+        for sha, accuracy in (("1" * 40, 0.974), ("2" * 40, 0.977)):
+            doc = default_branch_results(sha, [accuracy, accuracy])
+            history.record(session, doc, repo=REPO_NAME, branch="main")
+    github.state.add_artifact(REPO_NAME, run_id=RUN_ID, name="bench-results", files=results_files())
+    gh = client(github)
+    ctx = HandlerContext(github=gh, config=fetch_repo_config(gh.get_repo(REPO_NAME)), store=store)
+    result = dispatch(router, Event("workflow_run", payload(shared_dir)), ctx)
+    assert result.ok, result.summary()
+    [body] = our_comments(github, 5)
+    assert 'title "mnist_mlp: test accuracy on the default branch"' in body
+    assert 'x-axis ["1111111", "2222222"]' in body and "line [97.40, 97.70]" in body
