@@ -776,26 +776,44 @@ class RepoHistory:
     """maintbot's markers and the label events of one repository, as read from GitHub."""
 
     marks: dict[int, BotPrediction] = field(default_factory=dict)
+    mark_records: dict[int, dict[str, Any]] = field(default_factory=dict)  # to cache
     events: dict[int, list[LabelEvent]] = field(default_factory=dict)
     requests: int = 0
     newest_event: str | None = None  # created_at of the newest event seen
 
 
-def mark_from_comment(raw: Mapping[str, Any]) -> tuple[int, BotPrediction] | None:
-    """An entry of ``GET .../issues/comments``: (issue number, prediction) if maintbot's."""
+def marker_record(raw: Mapping[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """An entry of ``GET .../issues/comments``: (issue number, what a cache keeps of its
+    marker: ``marker``, ``created_at``, ``bot``) if it is maintbot's marker comment."""
     body = str(raw.get("body") or "")
     if not is_ours(body, COMMENT_KEY):
         return None
-    prediction = prediction_from_marker(
-        read_prediction_marker(body),
-        at=parse_time(raw.get("created_at")),
-        bot=(raw.get("user") or {}).get("login"),
-    )
-    url = str(raw.get("issue_url") or "")
-    number = url.rstrip("/").rsplit("/", 1)[-1]
-    if prediction is None or not number.isdigit():
+    marker = read_prediction_marker(body)
+    number = str(raw.get("issue_url") or "").rstrip("/").rsplit("/", 1)[-1]
+    if marker is None or not number.isdigit():
         return None
-    return int(number), prediction
+    record = {
+        "marker": marker,
+        "created_at": raw.get("created_at"),
+        "bot": (raw.get("user") or {}).get("login"),
+    }
+    return int(number), record
+
+
+def prediction_from_record(record: Mapping[str, Any]) -> BotPrediction | None:
+    """The inverse of :func:`marker_record`'s record."""
+    return prediction_from_marker(
+        record.get("marker"), at=parse_time(record.get("created_at")), bot=record.get("bot")
+    )
+
+
+def mark_from_comment(raw: Mapping[str, Any]) -> tuple[int, BotPrediction] | None:
+    """An entry of ``GET .../issues/comments``: (issue number, prediction) if maintbot's."""
+    found = marker_record(raw)
+    if found is None:
+        return None
+    prediction = prediction_from_record(found[1])
+    return (found[0], prediction) if prediction is not None else None
 
 
 def issue_label_event(raw: Mapping[str, Any]) -> tuple[int, LabelEvent] | None:
@@ -807,15 +825,16 @@ def issue_label_event(raw: Mapping[str, Any]) -> tuple[int, LabelEvent] | None:
     return (issue["number"], event) if event is not None else None
 
 
-def _pages(
-    github: Any, url: str, params: dict[str, str], history: RepoHistory
-) -> Iterator[list[dict[str, Any]]]:
+def paginate(github: Any, url: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
+    """Every page (100 entries) of a GitHub listing, as raw JSON: one request per page.
+
+    Raw, because PyGithub completes a listed object with one more request per object when
+    an attribute its listing lacks is read (``issue.pull_request`` of a plain issue)."""
     requester = github.requester
     next_url: str | None = url
     query: dict[str, str] | None = {**params, "per_page": "100"}
     while next_url is not None:
         headers, data = requester.requestJsonAndCheck("GET", next_url, query)
-        history.requests += 1
         yield list(data or [])
         match = _NEXT.search(headers.get("link") or "")
         next_url, query = (match.group(1) if match else None), None
@@ -839,17 +858,18 @@ def read_history(
     params = {"sort": "updated", "direction": "asc"}
     if comments_since:
         params["since"] = comments_since
-    for page_no, page in enumerate(
-        _pages(github, f"/repos/{repo}/issues/comments", params, history), start=1
-    ):
+    for page_no, page in enumerate(paginate(github, f"/repos/{repo}/issues/comments", params), 1):
+        history.requests += 1
         for raw in page:
-            found = mark_from_comment(raw)
-            if found is not None and found[0] not in history.marks:
-                history.marks[found[0]] = found[1]
+            record = marker_record(raw)
+            prediction = prediction_from_record(record[1]) if record else None
+            if record is not None and prediction is not None:
+                # sorted by update: a later page holds the newest state of the marker
+                history.marks[record[0]] = prediction
+                history.mark_records[record[0]] = record[1]
         progress("comments", page_no)
-    for page_no, page in enumerate(
-        _pages(github, f"/repos/{repo}/issues/events", {}, history), start=1
-    ):
+    for page_no, page in enumerate(paginate(github, f"/repos/{repo}/issues/events", {}), 1):
+        history.requests += 1
         times = [str(raw.get("created_at") or "") for raw in page]
         if page_no == 1 and times:
             history.newest_event = max(times)
