@@ -208,8 +208,12 @@ def extract_zip(zip_path: Path, folder: Path) -> Path:
 def find_run_artifact(repo: Any, run_id: int, name: str = ARTIFACT_NAME) -> Any | None:
     """The newest artifact called ``name`` of workflow run ``run_id`` (a PyGithub
     ``Artifact``), or None when the run uploaded none."""
+    from github import GithubException
     from github.Artifact import Artifact
     from github.PaginatedList import PaginatedList
+    from requests import RequestException
+
+    from bot.github.errors import explain_github_error
 
     listed = PaginatedList(
         Artifact,
@@ -218,7 +222,10 @@ def find_run_artifact(repo: Any, run_id: int, name: str = ARTIFACT_NAME) -> Any 
         {"name": name, "per_page": 100},
         list_item="artifacts",
     )
-    found = [artifact for artifact in listed if artifact.name == name]
+    try:
+        found = [artifact for artifact in listed if artifact.name == name]
+    except (GithubException, RequestException) as exc:  # 403: the token lacks actions: read
+        raise explain_github_error(exc, action=f"list the artifacts of run {run_id}") from exc
     return max(found, key=lambda artifact: artifact.id) if found else None
 
 

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
+
+if TYPE_CHECKING:
+    from bot.bench.comment import CommentOutcome
 
 router = Router()
 
@@ -85,7 +88,8 @@ def publish_benchmark(event: Event, ctx: HandlerContext) -> dict[str, Any] | Ski
         folder = extract_zip(
             download_zip(repo, artifact, Path(tmp) / "artifact.zip"), Path(tmp) / "results"
         )
-        default_branch = (event.payload.get("repository") or {}).get("default_branch")
+        repository = event.payload.get("repository")
+        default_branch = repository.get("default_branch") if isinstance(repository, dict) else None
         outcome = comment_from_artifact(
             ctx.github,
             repo_name,
@@ -102,7 +106,7 @@ def publish_benchmark(event: Event, ctx: HandlerContext) -> dict[str, Any] | Ski
     return result
 
 
-def _plan(ctx: HandlerContext, repo_name: str, outcome: Any) -> None:
+def _plan(ctx: HandlerContext, repo_name: str, outcome: CommentOutcome) -> None:
     """What a dry-run would have written: the comment and the check, as ``ctx.plan`` entries."""
     if outcome.comment is not None and outcome.comment.action != "unchanged":
         ctx.plan(

@@ -437,3 +437,14 @@ def test_the_store_charts_the_default_branch_history(github, shared_dir, tmp_pat
     [body] = our_comments(github, 5)
     assert 'title "mnist_mlp: test accuracy on the default branch"' in body
     assert 'x-axis ["1111111", "2222222"]' in body and "line [97.40, 97.70]" in body
+
+
+def test_a_token_without_actions_read_fails_clearly(github, shared_dir):
+    github.state.add_artifact(REPO_NAME, run_id=RUN_ID, name="bench-results", files=results_files())
+    github.inject_fault(
+        route="GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts", status=403
+    )
+    outcome, _ = deliver(github, payload(shared_dir))
+    assert outcome.kind == "failed"
+    assert f"list the artifacts of run {RUN_ID}" in outcome.error, outcome.error
+    assert writes(github) == [] and our_comments(github, 5) == []
