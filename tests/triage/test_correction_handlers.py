@@ -241,3 +241,41 @@ def test_triage_stats_reads_the_store_and_else_github(shared_dir, world, tmp_pat
             "at": from_github["corrections"][0]["at"],
         }
     ]
+
+
+def test_record_correction_for_a_slash_command_is_idempotent(shared_dir, world):
+    """What ``/type question`` calls: maintbot relabels itself, so no person's label event
+    shows the correction; the store and the marker keep it, once."""
+    from bot.triage.corrections import record_correction
+
+    sb, config, bot, _, store = world
+    ctx = HandlerContext(github=bot, config=config, store=None)  # an Action: no store yet
+    dispatch(ROUTER, issue_event(shared_dir, "opened", snapshot(sb, 5), "alice"), ctx)
+    at = datetime(2030, 1, 1, 12, tzinfo=UTC)
+    args = {"repo": DEFAULT_REPO, "number": 5, "from_type": "bug", "to_type": "question"}
+    first = record_correction(ctx, **args, actor="maintainer", at=at)
+    assert (first["recorded"], first["kind"], first["marker"]) == (True, "correction", "recorded")
+    again = record_correction(ctx, **args, actor="maintainer", at=at)
+    assert (again["recorded"], again["marker"]) == (False, "unchanged")
+
+    # a later run with a store: the prediction row is created from the marker
+    with_store = HandlerContext(github=bot, config=config, store=store)
+    stored = record_correction(with_store, **args, actor="maintainer", at=at)
+    assert (stored["store"], stored["marker"]) == ("recorded", "unchanged")
+    assert record_correction(with_store, **args, actor="maintainer", at=at)["store"] == (
+        "duplicate"
+    )
+    with store.session() as session:
+        (row,) = corrections(session, repo=DEFAULT_REPO)
+        assert (row.prediction.decision, row.to_label, row.actor) == (
+            "bug",
+            "question",
+            "maintainer",
+        )
+
+    # an issue maintbot did not label: nothing to correct
+    untouched = record_correction(
+        with_store, repo=DEFAULT_REPO, number=1, from_type="bug", to_type="question",
+        actor="maintainer", at=at,
+    )  # fmt: skip
+    assert untouched == {"recorded": False, "reason": "maintbot did not label this issue"}
