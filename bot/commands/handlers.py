@@ -11,6 +11,7 @@ it is recorded as a correction.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -98,7 +99,7 @@ def run_commands(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
             ignored=parsed.ignored,
             help_section=_help_if_asked(parsed, minimum),
         )
-        result.update(allowed=True, outcomes=[o.__dict__ for o in outcomes])
+        result.update(allowed=True, outcomes=[dataclasses.asdict(o) for o in outcomes])
     result["reply"] = _reply(ctx, repo_name, gh_issue, key, body)
     return result
 
