@@ -11,7 +11,6 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.config.cron import cron_problem
 
@@ -219,18 +218,6 @@ def minutes_of_day(value: str) -> int:
     """``"HH:MM"`` → minutes since midnight, for comparing the ends of a working day."""
     hours, minutes = value.split(":")
     return int(hours) * 60 + int(minutes)
-
-
-def http_url() -> Rule:
-    """An absolute http(s) URL, such as a GitHub Enterprise API root."""
-
-    def problem(value: str) -> str | None:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return f"must be an http(s) URL, got {value!r}"
-        return None
-
-    return Rule(problem, "Give the API root, e.g. https://github.example.com/api/v3.")
 
 
 def format_template(allowed: Iterable[str]) -> Rule:

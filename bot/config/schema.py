@@ -25,7 +25,6 @@ from bot.config.rules import (
     format_template,
     github_login,
     hex_colour,
-    http_url,
     label_name,
     matches,
     max_length,
@@ -428,16 +427,6 @@ class CommandsConfig:
     min_permission: Permission = setting("triage")
 
 
-# --------------------------------------------------------------------------------------- github
-
-
-@dataclass(frozen=True)
-class GitHubConfig:
-    """Where the GitHub API lives when it is not github.com (GitHub Enterprise Server)."""
-
-    api_url: str | None = setting(None, http_url())
-
-
 # ----------------------------------------------------------------------------------------- root
 
 
@@ -452,7 +441,6 @@ class Config:
     report: ReportConfig = section(ReportConfig)
     welcome: WelcomeConfig = section(WelcomeConfig)
     commands: CommandsConfig = section(CommandsConfig)
-    github: GitHubConfig = section(GitHubConfig)
 
     @classmethod
     def default(cls) -> Config:

@@ -127,7 +127,6 @@ EXPECTED_DEFAULTS = {
     },
     "welcome": {"enabled": True, "template": ".github/maintbot/welcome.md.j2"},
     "commands": {"enabled": True, "min_permission": "triage"},
-    "github": {"api_url": None},
 }
 
 
@@ -142,7 +141,6 @@ def test_attribute_access_reads_the_same_defaults():
     assert config.triage.duplicates.similarity_threshold == 0.9
     assert config.report.business_hours.working_days == ("mon", "tue", "wed", "thu", "fri")
     assert config.labels.types["feature"] == "enhancement"
-    assert config.github.api_url is None
 
 
 @pytest.mark.parametrize(

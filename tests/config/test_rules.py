@@ -11,7 +11,6 @@ from bot.config.rules import (
     format_template,
     github_login,
     hex_colour,
-    http_url,
     time_of_day,
     timezone_name,
     unique_items,
@@ -110,13 +109,6 @@ def test_time_zone_names():
 )
 def test_github_login(login, ok):
     assert (github_login().problem(login) is None) is ok
-
-
-def test_http_url():
-    assert http_url().problem("https://github.example.com/api/v3") is None
-    assert http_url().problem("http://127.0.0.1:8080") is None
-    assert http_url().problem("ftp://example.com") is not None
-    assert http_url().problem("github.example.com") is not None
 
 
 def test_format_template():
