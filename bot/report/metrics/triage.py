@@ -6,9 +6,14 @@ Definitions:
   label (the repository's label names for bug, feature, question, docs... as configured); an
   issue carrying several type labels counts under the first in the configured order; one
   with none is ``unlabelled``.
-- *Live triage precision*: of the labels the triage bot applied in the window, the share
-  that maintainers kept (not corrected to another label), per label and overall.
-  ``precision`` is None when the bot labelled nothing.
+- *Live triage precision* ("labels kept by maintainers"): of the type labels the triage bot
+  applied in the window (its latest decision per issue), the share that maintainers kept,
+  per label and overall. Not kept: a person relabelled the issue to another type, removed
+  the bot's label, or said ``/type`` with another type; a person putting the bot's label
+  back is a confirmation and counts as kept. The records are the store's predictions and
+  corrections, completed from GitHub (the bot's comment markers and the label events) when
+  no store survived, the same as ``maintbot triage stats`` (``bot.triage.corrections``,
+  docs/corrections.md). ``precision`` is None when the bot labelled nothing.
 """
 
 from __future__ import annotations
