@@ -6,10 +6,12 @@ own :class:`Router`; this module is the one place that lists them.
 
 from __future__ import annotations
 
+from bot.commands.handlers import router as commands
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router
 from bot.report.handlers import router as report
 from bot.triage.handlers import router as triage_types
+from bot.welcome.handlers import router as welcome
 
 core = Router()
 
@@ -35,4 +37,4 @@ def build_router() -> Router:
 
     Order matters within one event: the type label is decided first, so that the handlers
     after it (missing information asks bug reports only) read its decision."""
-    return Router(core, triage_router(), report)
+    return Router(core, triage_router(), welcome, commands, report)

@@ -28,6 +28,10 @@ PURE_MODULES = [
     "bot.config.loader",
     "bot.config.schema",
     "bot.sanitize",
+    "bot.commands.parse",  # what a comment asks for
+    "bot.commands.decide",  # who may, and what the bot answers
+    "bot.welcome.decide",  # who is welcomed
+    "bot.welcome.render",
 ]
 EDGES = ["github", "requests", "sqlalchemy", "torch", "transformers", "tensorflow"]
 
