@@ -40,8 +40,7 @@ from github import Github, GithubException
 from bot.report import parse
 from bot.report.records import Dataset, Item
 from bot.report.storage import RecordStore, ReviewsEntry
-from bot.triage.corrections import LabelEvent, issue_label_event, mark_from_comment
-from bot.triage.policy import read_prediction_marker
+from bot.triage.corrections import LabelEvent, issue_label_event, marker_record
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +85,7 @@ def triage_marks(comments: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]
 
     Its comments are not counted as conversation, but their hidden marker is what an Action
     (no lasting store) knows of the labels it gave; the report's triage precision reads it."""
-    marks = {}
-    for raw in comments:
-        if mark_from_comment(raw) is None:
-            continue
-        number = int(str(raw["issue_url"]).rstrip("/").rsplit("/", 1)[1])
-        marks[number] = {
-            "marker": read_prediction_marker(str(raw.get("body") or "")),
-            "created_at": raw.get("created_at"),
-            "bot": (raw.get("user") or {}).get("login"),
-        }
-    return marks
+    return dict(found for raw in comments if (found := marker_record(raw)) is not None)
 
 
 def _latest(current: str | None, stamps: Iterable[str]) -> str | None:

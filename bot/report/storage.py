@@ -35,7 +35,7 @@ from bot.store.models import BenchResult
 from bot.triage.corrections import (
     BotPrediction,
     LabelEvent,
-    prediction_from_marker,
+    prediction_from_record,
     records_from_github,
     records_from_store,
 )
@@ -260,11 +260,7 @@ class RecordStore:
         with self.store.session() as session:
             marks = {}
             for key, value, _ in self._rows(session, "triage-marks"):
-                found = prediction_from_marker(
-                    value.get("marker"),
-                    at=_parse(value.get("created_at")),
-                    bot=value.get("bot"),
-                )
+                found = prediction_from_record(value)
                 if found is not None:
                     marks[int(key)] = found
             events: dict[int, list[LabelEvent]] = {}
