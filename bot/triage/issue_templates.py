@@ -243,9 +243,9 @@ def parse_form_template(path: str, text: str) -> IssueTemplate | None:
         validations = item.get("validations")
         required = isinstance(validations, dict) and validations.get("required") is True
         sections.append(TemplateSection(label, kind, default, required))
-        value = _text(attributes.get("value"))
-        if value:  # pre-filled text lands in the issue when the author keeps it
-            boilerplate.update(content_lines(value))
+        # pre-filled text lands in the issue when the author keeps it; a placeholder only
+        # when pasted, and then it says no more than it did in the form
+        boilerplate.update(content_lines(default))
     name = _text(data.get("name")) or path.rsplit("/", 1)[-1]
     return IssueTemplate(
         path=path,
