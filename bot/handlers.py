@@ -10,6 +10,7 @@ from bot.commands.handlers import router as commands
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router
 from bot.report.handlers import router as report
+from bot.triage.correction_handlers import router as triage_corrections
 from bot.triage.handlers import router as triage_types
 from bot.welcome.handlers import router as welcome
 
@@ -37,4 +38,4 @@ def build_router() -> Router:
 
     Order matters within one event: the type label is decided first, so that the handlers
     after it (missing information asks bug reports only) read its decision."""
-    return Router(core, triage_router(), welcome, commands, report)
+    return Router(core, triage_router(), triage_corrections, welcome, commands, report)

@@ -118,6 +118,7 @@ LEAVES = {
     ("triage", "protocol"): ["--train", "train.csv", "--test", "test.csv"],
     ("triage", "run"): ["--repo", "o/r", "--issue", "1"],
     ("triage", "backfill"): ["--repo", "o/r"],
+    ("triage", "stats"): ["--repo", "o/r"],
     ("bench", "run"): [],
     ("bench", "compare"): ["base.json", "head.json"],
     ("bench", "pr"): ["--base", "main"],

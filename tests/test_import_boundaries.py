@@ -32,6 +32,7 @@ PURE_MODULES = [
     "bot.commands.decide",  # who may, and what the bot answers
     "bot.welcome.decide",  # who is welcomed
     "bot.welcome.render",
+    "bot.triage.corrections",  # what counts as a correction
 ]
 EDGES = ["github", "requests", "sqlalchemy", "torch", "transformers", "tensorflow"]
 

@@ -118,8 +118,13 @@ def gather(
     *,
     full_history: bool,
     progress: ProgressBar,
+    config: Config | None = None,
 ) -> tuple[Dataset, list[CollectSummary]]:
-    """Collects every repository and reads back one combined dataset."""
+    """Collects every repository and reads back one combined dataset.
+
+    ``config`` names the repository's labels, so the bot's type labels and corrections are
+    read under the names the repository uses (the defaults when None)."""
+    labels = config.labels if config is not None else None
     dataset = Dataset()
     summaries = []
     horizon = None if full_history else window.previous().start
@@ -128,7 +133,12 @@ def gather(
         collected, summary = collect_repository(
             github, RecordStore(store, repo), reviews_horizon=horizon, progress=progress
         )
-        collected.predictions = triage_predictions(store, repo)
+        collected.predictions = triage_predictions(
+            store,
+            repo,
+            dict(labels.types) if labels else None,
+            labels.needs_triage if labels else None,
+        )
         collected.bench = _default_branch_bench(github, store, repo)
         dataset = dataset.merged_with(collected)
         summaries.append(summary)
@@ -232,7 +242,13 @@ def report(
 
     progress = ProgressBar(sys.stderr, interactive=sys.stderr.isatty())
     dataset, summaries = gather(
-        github, settings.store(), names, window, full_history=full_history, progress=progress
+        github,
+        settings.store(),
+        names,
+        window,
+        full_history=full_history,
+        progress=progress,
+        config=config,
     )
     result = compose_report(dataset, window, report_options(config), generated_at=now)
     for summary in summaries:

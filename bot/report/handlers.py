@@ -48,7 +48,9 @@ def post_scheduled_report(event: Event, ctx: HandlerContext) -> dict[str, Any] |
     now = datetime.now(UTC)
     window = resolve_window(None, None, window_days=report.window_days, now=now)
     progress = ProgressBar(sys.stderr, interactive=False)
-    dataset, _ = gather(ctx.github, store, [repo], window, full_history=False, progress=progress)
+    dataset, _ = gather(
+        ctx.github, store, [repo], window, full_history=False, progress=progress, config=ctx.config
+    )
     result = compose_report(dataset, window, report_options(ctx.config), generated_at=now)
     title, markdown, posted = publish_report_issue(
         ctx.github, [repo], window, ctx.config, result, dry_run=ctx.dry_run

@@ -70,7 +70,7 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     current = [label.name for label in gh_issue.labels]
     marker = _bot_marker(gh_issue)
     bot_labels = marker.get("labels") if marker else _labels_set_by_bots(gh_issue, current)
-    corrected = bool(marker and marker.get("corrected_to"))
+    corrected = bool(marker and "corrected_to" in marker)
     if bot_labels is not None and not corrected:
         ctx.decisions["type_source"] = "maintbot"
     prediction, model = _predict(ctx, event, issue)
