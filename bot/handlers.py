@@ -6,6 +6,7 @@ own :class:`Router`; this module is the one place that lists them.
 
 from __future__ import annotations
 
+from bot.bench.handlers import router as bench
 from bot.commands.handlers import router as commands
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router
@@ -38,4 +39,4 @@ def build_router() -> Router:
 
     Order matters within one event: the type label is decided first, so that the handlers
     after it (missing information asks bug reports only) read its decision."""
-    return Router(core, triage_router(), triage_corrections, welcome, commands, report)
+    return Router(core, triage_router(), triage_corrections, welcome, commands, report, bench)
