@@ -111,7 +111,10 @@ class WebhookDelivery(Base):
     """One webhook delivery as GitHub sent it; the unique delivery id drops redeliveries."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index(None, "status", "received_at"),)
+    __table_args__ = (
+        Index(None, "status", "received_at"),
+        Index(None, "installation_id", "not_before"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[str] = mapped_column(String(100), unique=True)
@@ -127,6 +130,16 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The claim of the one worker handling it now: a lease that its heartbeat extends, so a
+    # dead worker's claim expires and another worker may take the delivery over.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    #: Claims taken over from a worker whose lease expired (it died while handling it).
+    lost_leases: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Rate limits: the delivery waits until ``not_before`` (the quota's reset), which holds
+    # back every delivery of its installation; waiting spends no attempt.
+    not_before: Mapped[datetime | None]
+    deferrals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<WebhookDelivery {self.delivery_id} {self.event}.{self.action} {self.status}>"
@@ -136,6 +149,9 @@ class Job(Base):
     """An audit record of work done for a delivery or a maintainer command."""
 
     __tablename__ = "jobs"
+    # One row per attempt at a delivery: the rerun of an attempt a dead worker left behind
+    # takes the same row again instead of adding one.
+    __table_args__ = (Index(None, "delivery_id", "attempt", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)
@@ -150,6 +166,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any] | None]
+    attempt: Mapped[int | None] = mapped_column(Integer)  # 1 for a delivery's first attempt
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.kind} {self.repo} {self.status}>"
