@@ -274,8 +274,8 @@ _PACKAGE_NAMES = (
     r"|protobuf|h5py|tensorboard|bazel|gcc|clang|msvc|xcode|ray|mlflow|horovod|spacy"
 )
 _VERSION_SEPARATOR = (
-    r"(?:[ \t]*(?:\([^()\n]{0,60}\)|versions?|ver\.?|release|is|was|:|==|=|>=|<=|~=|@|,|-"
-    r"|[`'\"*]))"
+    r"(?:[ \t]*(?:\([^()\n]{0,60}\)|versions?|ver\.?|release|is|was|installation|installed"
+    r"|library|package|build|wheel|:|==|=|>=|<=|~=|@|,|-|\(|[`'\"*]))"
 )
 _VERSION_NUMBER = r"[ \t]*v?\d{1,4}\.(?:\d{1,5}|x\b)"
 
@@ -353,7 +353,9 @@ _ERROR_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"|Fatal Python error|terminate called after throwing|Check failed:|CUDA error:"
             r"|CUDNN_STATUS_\w+|CUBLAS_STATUS_\w+|CUDA out of memory|OOM when allocating"
             r"|ResourceExhausted|exit(?:ed with)? code -?\d+|returned non-zero exit status"
-            r"|\bKilled\b|\bpanicked at\b",
+            r"|\bKilled\b|\bpanicked at\b|\bSIG(?:SEGV|ABRT|ILL|BUS|FPE)\b|\bsignal \d{1,2} \("
+            r"|OP_REQUIRES failed|\b(?:INVALID_ARGUMENT|INTERNAL|NOT_FOUND|FAILED_PRECONDITION"
+            r"|RESOURCE_EXHAUSTED|UNIMPLEMENTED|OUT_OF_RANGE|DATA_LOSS):[ \t]+\S",
             re.IGNORECASE,
         ),
         "a crash message",
@@ -372,6 +374,13 @@ _NO_ERROR = re.compile(
     r"|does not (?:raise|throw|give|show|print)|never (?:raises|throws))\s+(?:an?\s+|any\s+)?"
     r"(?:errors?|exceptions?|tracebacks?|crash(?:es)?|warnings?|error messages?)\b"
     r"|\bsilently\b|\b(?:hangs|freezes|is stuck|gets stuck|got stuck|deadlocks?)\b",
+    re.IGNORECASE,
+)
+_WRONG_RESULT = re.compile(
+    r"\b(?:incorrect|wrong (?:results?|outputs?|values?|answers?|shapes?|order)|inaccurate"
+    r"|inconsistent|mismatch(?:es|ed)?|different (?:results?|outputs?|values?)"
+    r"|returns? nans?|nan (?:loss|losses|values?|outputs?)|memory leak|leaks? memory"
+    r"|slower|much slower|overflows?)\b",
     re.IGNORECASE,
 )
 _ERROR_LINE = re.compile(
@@ -470,6 +479,8 @@ def _find_error(text: str) -> str | None:
             return f"{what} is given"
     if _NO_ERROR.search(text):
         return "the report says it fails without an error"
+    if _WRONG_RESULT.search(text):
+        return "the report says what goes wrong without an error (a wrong result)"
     return None
 
 
@@ -505,7 +516,8 @@ def check_missing_info(
 
     ``templates``: the repository's issue templates (an answered section counts; the text a
     template puts there does not). ``packages``: more package names whose version counts
-    (the repository's own, e.g. ``keras``). ``title`` only chooses the suggested commands.
+    (the repository's own, e.g. ``keras``). ``title``: the issue's title, read with the body
+    ("Crash on Colab with TF 2.13" gives the OS and a version).
     """
     wanted = [item for item in MISSING_INFO_ITEMS if item in set(ask_for)]
     text = strip_html_comments(clean_text(body))
@@ -514,7 +526,7 @@ def check_missing_info(
     parsed = _split(text, boilerplate or frozenset())
     prose = _EXAMPLE.sub(" ", "\n".join(parsed.prose))
     code = [_EXAMPLE.sub(" ", block) for block in parsed.code]
-    everything = prose + "\n" + "\n".join(code)
+    everything = f"{_EXAMPLE.sub(' ', clean_text(title)[:1000])}\n{prose}\n" + "\n".join(code)
 
     found: dict[str, str] = {}
     for section in parsed.sections:
@@ -547,11 +559,11 @@ def check_missing_info(
         why = detectors[item]() or found.get(item)
         if why is None and item == "expected":
             error = _find_error(everything)
-            if error is not None and "without an error" not in error:
+            if error is not None and "without an error" not in error:  # a crash, not a result
                 why = f"{error}: what was expected is that it does not fail"
         checks.append(ItemCheck(item, why is not None, why or _MISSING_WHY[item]))
 
-    hint_text = f"{title}\n{everything[:20_000]}"
+    hint_text = everything[:20_000]
     frameworks = tuple(name for name, pattern in _FRAMEWORKS if pattern.search(hint_text))
     sections = {}
     if template is not None:

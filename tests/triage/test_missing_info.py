@@ -109,6 +109,8 @@ def test_the_same_report_with_versions_in_prose_asks_nothing():
         "v2.15.0-rc1-8-g6887368d6d4 2.15.0",
         "jax 0.4.23, jaxlib 0.4.23+cuda12.cudnn89",
         "keras-nlp==0.7.0",
+        "- TensorFlow installation (2.9.1+nv22.9):",
+        "- TensorFlow library (version, if pip package): 2.14.0-dev20230622",
     ],
 )
 def test_versions_given_in_many_shapes_are_not_asked_for(sentence):
@@ -172,6 +174,12 @@ def test_os_lookalikes_do_not_count(sentence):
     assert "os" in missing(f"It breaks.\n\n{sentence}\n"), sentence
 
 
+def test_the_title_is_part_of_the_report():
+    body = f"{TF_CODE}\n\n{TF_TRACEBACK}\n"
+    assert missing(body) == ("versions", "os")
+    assert missing(body, title="Crash in fit with TF 2.13 on Colab") == ()
+
+
 def test_a_traceback_alone_is_no_reproduction():
     report = check_missing_info(f"Crash on fit.\n\n{TF_TRACEBACK}\n")
     assert "reproduction" in report.missing
@@ -229,10 +237,18 @@ def test_a_repl_session_with_its_traceback_in_one_block_is_a_reproduction():
         "UserWarning: The given NumPy array is not writable",
         "Training silently produces NaN losses, with no error at all.",
         "The second call hangs forever.",
+        "OP_REQUIRES failed at xla_ops.cc:347 : INVALID_ARGUMENT: Trying to access resource",
+        "libtensorflowlite_jni.so (offset 0x2f3000): signal 11 (SIGSEGV), code 2",
     ],
 )
 def test_errors_and_explicit_no_error_statements_count(sentence):
     assert "error" not in missing(f"Problem.\n\n{sentence}\n"), sentence
+
+
+def test_a_wrong_result_is_what_goes_wrong_but_the_expectation_is_still_asked():
+    report = check_missing_info("tf.split returns incorrect values for odd sizes on TF 2.15.")
+    assert report.why["error"].endswith("(a wrong result)")
+    assert "expected" in report.missing
 
 
 def test_an_error_named_without_its_message_is_asked_for():
