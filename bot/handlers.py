@@ -12,6 +12,7 @@ from bot.events.context import HandlerContext
 from bot.events.router import Event, Router
 from bot.report.handlers import router as report
 from bot.triage.correction_handlers import router as triage_corrections
+from bot.triage.duplicate_handlers import router as duplicates
 from bot.triage.handlers import router as triage_types
 from bot.welcome.handlers import router as welcome
 
@@ -31,7 +32,7 @@ def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
 
 def triage_router() -> Router:
     """What a new issue goes through, also on demand (``triage run`` / ``backfill``)."""
-    return Router(triage_types)
+    return Router(triage_types, duplicates)
 
 
 def build_router() -> Router:

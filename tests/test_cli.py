@@ -119,6 +119,8 @@ LEAVES = {
     ("triage", "run"): ["--repo", "o/r", "--issue", "1"],
     ("triage", "backfill"): ["--repo", "o/r"],
     ("triage", "stats"): ["--repo", "o/r"],
+    ("triage", "duplicates", "eval"): ["--issues", "i.csv", "--pairs", "p.csv"],
+    ("triage", "duplicates", "index"): ["--repo", "o/r"],
     ("bench", "run"): [],
     ("bench", "compare"): ["base.json", "head.json"],
     ("bench", "pr"): ["--base", "main"],

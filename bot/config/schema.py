@@ -205,7 +205,7 @@ class DuplicatesConfig:
     """Finding likely duplicates of a new issue among open and recently closed ones."""
 
     enabled: bool = setting(True)
-    similarity_threshold: float = setting(0.9, between(0, 1, low_open=True))
+    similarity_threshold: float = setting(0.6, between(0, 1, low_open=True))
     max_candidates: int = setting(3, between(1, 10))
     closed_within_days: int = setting(365, between(0, 3650))
     add_label: bool = setting(False)

@@ -19,6 +19,7 @@ from bot.cli_context import CapabilityGroup, pass_settings
 from bot.errors import UsageError
 from bot.settings import Settings
 from bot.triage.batch import backfill_command, run_command
+from bot.triage.duplicates_cli import duplicates
 from bot.triage.stats_cli import stats
 
 LABELLED_FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
@@ -496,3 +497,4 @@ def _labelled(at: dict[str, Any]) -> str:
 triage.add_command(run_command)
 triage.add_command(backfill_command)
 triage.add_command(stats)
+triage.add_command(duplicates)

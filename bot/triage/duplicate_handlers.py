@@ -119,7 +119,7 @@ def find_duplicates(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     if ctx.store is None and ctx.github is None:
         return Skipped("no store and no GitHub access: no issues to compare with")
     issue = issue_from_payload(payload_issue)
-    embedder = load_embedder(triage.model)
+    embedder = load_embedder(triage.model, triage.min_precision)
     model = model_key(triage.model, embedder)
     if ctx.store is not None:
         index, where = _store_index(ctx, repo, issue, embedder, model)
@@ -199,6 +199,6 @@ def keep_index_current(event: Event, ctx: HandlerContext) -> dict[str, Any] | Sk
     if event.action in ("deleted", "transferred"):
         removed = remove_issue(ctx.store, repo, issue.number)
         return {"index": "removed" if removed else "absent", "issue": issue.number}
-    embedder = load_embedder(triage.model)
+    embedder = load_embedder(triage.model, triage.min_precision)
     changed = upsert_issues(ctx.store, repo, model_key(triage.model, embedder), [issue], embedder)
     return {"index": "updated" if changed else "unchanged", "issue": issue.number}

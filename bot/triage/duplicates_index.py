@@ -16,7 +16,6 @@ and an unchanged text is never embedded twice, so replaying an event writes noth
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import threading
@@ -44,13 +43,12 @@ class Embedder(Protocol):
     def issue_embeddings(self, issues: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
 
-@functools.lru_cache(maxsize=2)
-def load_embedder(model_spec: str) -> Any:
-    """The triage model of ``model_spec`` (empty: the built-in one), loaded once per process."""
-    from bot.triage.model_source import resolve_model
-    from bot.triage.runtime import Predictor
+def load_embedder(model_spec: str, target_precision: float | None = None) -> Any:
+    """The triage model of ``model_spec`` (empty: the built-in one), the same loaded copy
+    the type-label handler uses when ``target_precision`` is ``triage.min_precision``."""
+    from bot.triage.runtime import loaded_predictor
 
-    return Predictor(resolve_model(model_spec))
+    return loaded_predictor(model_spec, target_precision)
 
 
 def model_key(model_spec: str, embedder: Any) -> str:

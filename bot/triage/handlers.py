@@ -11,7 +11,6 @@ touched. The handler only gathers inputs and writes; every rule lives in the pol
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -27,18 +26,10 @@ from bot.triage.policy import (
     skip_reason,
     type_section,
 )
+from bot.triage.runtime import loaded_predictor
 
 log = logging.getLogger(__name__)
 router = Router()
-
-
-@functools.lru_cache(maxsize=4)
-def _predictor(model_spec: str, target_precision: float) -> Any:
-    """The model of ``triage.model`` (empty: the built-in one), loaded once per process."""
-    from bot.triage.model_source import resolve_model
-    from bot.triage.runtime import Predictor
-
-    return Predictor(resolve_model(model_spec), target_precision=target_precision)
 
 
 @router.on("issues", "opened", "reopened")
@@ -104,7 +95,7 @@ def _predict(
     ctx: HandlerContext, event: Event, issue: dict[str, Any]
 ) -> tuple[Any, dict[str, str]]:
     triage = ctx.config.triage
-    predictor = _predictor(triage.model, triage.min_precision)
+    predictor = loaded_predictor(triage.model, triage.min_precision)
     title = issue.get("title") if isinstance(issue.get("title"), str) else ""
     body = issue.get("body") if isinstance(issue.get("body"), str) else ""
     (prediction,) = predictor.predict([(title, body)], [event.repo_full_name])

@@ -7,6 +7,7 @@ free of both; a test runs it in a subprocess and checks ``sys.modules``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,3 +226,12 @@ class Predictor:
             label = max(probs, key=lambda k: probs[k])
             out.append(Prediction(label, decision, confidence, probs))
         return out
+
+
+@functools.lru_cache(maxsize=4)
+def loaded_predictor(model_spec: str, target_precision: float | None = None) -> Predictor:
+    """The model of ``triage.model`` (empty: the built-in one), loaded once per process and
+    shared by every handler that reads it (type labels, duplicate embeddings)."""
+    from bot.triage.model_source import resolve_model
+
+    return Predictor(resolve_model(model_spec), target_precision=target_precision)

@@ -57,7 +57,7 @@ EXPECTED_DEFAULTS = {
         "comment_on_low_confidence": False,
         "duplicates": {
             "enabled": True,
-            "similarity_threshold": 0.9,
+            "similarity_threshold": 0.6,
             "max_candidates": 3,
             "closed_within_days": 365,
             "add_label": False,
@@ -138,7 +138,7 @@ def test_attribute_access_reads_the_same_defaults():
     config = Config.default()
     assert config.bench.thresholds.accuracy_drop_points == 0.5
     assert config.bench.thresholds.alpha == 0.05
-    assert config.triage.duplicates.similarity_threshold == 0.9
+    assert config.triage.duplicates.similarity_threshold == 0.6
     assert config.report.business_hours.working_days == ("mon", "tue", "wed", "thu", "fri")
     assert config.labels.types["feature"] == "enhancement"
 
