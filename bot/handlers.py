@@ -14,6 +14,7 @@ from bot.report.handlers import router as report
 from bot.triage.correction_handlers import router as triage_corrections
 from bot.triage.duplicate_handlers import router as duplicates
 from bot.triage.handlers import router as triage_types
+from bot.triage.missing_info_handlers import router as missing_info
 from bot.welcome.handlers import router as welcome
 
 core = Router()
@@ -32,7 +33,7 @@ def acknowledge_ping(event: Event, ctx: HandlerContext) -> dict[str, object]:
 
 def triage_router() -> Router:
     """What a new issue goes through, also on demand (``triage run`` / ``backfill``)."""
-    return Router(triage_types, duplicates)
+    return Router(triage_types, duplicates, missing_info)
 
 
 def build_router() -> Router:

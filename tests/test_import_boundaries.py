@@ -33,6 +33,9 @@ PURE_MODULES = [
     "bot.welcome.decide",  # who is welcomed
     "bot.welcome.render",
     "bot.triage.corrections",  # what counts as a correction
+    "bot.triage.missing_info",  # what a bug report lacks
+    "bot.triage.issue_templates",
+    "bot.triage.duplicates",  # the search engine (numpy only)
 ]
 EDGES = ["github", "requests", "sqlalchemy", "torch", "transformers", "tensorflow"]
 
