@@ -4,27 +4,84 @@ Unlike bedevere, which runs its handlers inside the request (and answers 500 whe
 fails), the receiver only stores the delivery and hands its id to the queue; GitHub gets its
 answer in milliseconds and the worker takes its time. ``GET /healthz`` says whether the
 store answers, for load balancers and orchestrators.
+
+The signature is checked before a body is kept: a request with no plausible signature is
+answered without reading its body, and the others are streamed through a running HMAC under
+an :class:`~bot.app.webhook.UnverifiedBudget` (how many bodies, how many bytes may wait for
+their verdict at once), so unsigned traffic cannot make the process buffer 25 MB bodies.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from bot.app.metrics import RECEIVER, ReceiverMetrics
 from bot.app.queue import DeliveryQueue
-from bot.app.webhook import MAX_BODY_BYTES, Decision, Outcome, after_recording, decide
+from bot.app.webhook import (
+    BUSY_RETRY_AFTER_S,
+    DEFAULT_MAX_UNVERIFIED_BODIES,
+    DEFAULT_MAX_UNVERIFIED_BYTES,
+    MAX_BODY_BYTES,
+    SIGNATURE_HEADER,
+    BodyVerifier,
+    Decision,
+    Outcome,
+    UnverifiedBudget,
+    after_recording,
+    before_reading,
+    busy,
+    decide_verified,
+    header,
+    signature_mismatch,
+)
 from bot.app.worker import queue_delivery
+from bot.errors import UsageError
 from bot.events.router import Event, Router
 from bot.store.database import Store
 from bot.store.deliveries import get_delivery, record_delivery
 from bot.store.models import DeliveryStatus
 
 log = logging.getLogger(__name__)
+
+MAX_UNVERIFIED_BODIES_ENV = "MAINTBOT_MAX_UNVERIFIED_BODIES"
+MAX_UNVERIFIED_BYTES_ENV = "MAINTBOT_MAX_UNVERIFIED_BYTES"
+
+
+@dataclass(frozen=True)
+class ReceiverLimits:
+    """How much unverified traffic the receiver holds at once (see :class:`UnverifiedBudget`)."""
+
+    max_unverified_bodies: int = DEFAULT_MAX_UNVERIFIED_BODIES
+    max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES
+    retry_after_s: int = BUSY_RETRY_AFTER_S
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverLimits:
+        env = os.environ if env is None else env
+        return cls(
+            max_unverified_bodies=_positive(env, MAX_UNVERIFIED_BODIES_ENV)
+            or DEFAULT_MAX_UNVERIFIED_BODIES,
+            max_unverified_bytes=_positive(env, MAX_UNVERIFIED_BYTES_ENV)
+            or DEFAULT_MAX_UNVERIFIED_BYTES,
+        )
+
+
+def _positive(env: Mapping[str, str], name: str) -> int | None:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{name}={text!r} is not a positive whole number", hint=f"unset {name}")
+    return int(text)
 
 
 def create_receiver(
@@ -34,13 +91,23 @@ def create_receiver(
     router: Router,
     secrets: Sequence[bytes] | None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    limits: ReceiverLimits | None = None,
+    metrics: ReceiverMetrics | None = None,
 ) -> FastAPI:
     """The ASGI app: ``POST /webhook`` and ``GET /healthz``.
 
     A delivery signed with any of ``secrets`` is accepted (several during a rotation);
     ``secrets=None`` accepts unsigned deliveries (``--insecure-no-secret``, local tests only).
+    ``limits`` default to the environment's; answers are counted into ``metrics`` (the
+    process-wide :data:`~bot.app.metrics.RECEIVER` unless given).
     """
+    limits = limits if limits is not None else ReceiverLimits.from_env()
+    metrics = metrics if metrics is not None else RECEIVER
+    budget = UnverifiedBudget(limits.max_unverified_bodies, limits.max_unverified_bytes)
+    metrics.in_flight = budget.in_use
     app = FastAPI(title="maintbot", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.budget = budget
+    app.state.metrics = metrics
 
     def handles(event: Event) -> bool:
         return bool(router.handlers_for(event))
@@ -89,34 +156,55 @@ def create_receiver(
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    def decide_and_record(headers: Mapping[str, str], chunks: list[bytes]) -> Decision:
+        """Parsing and storing, off the event loop: a large body takes a while to parse."""
+        body = b"".join(chunks)
+        chunks.clear()
+        decision = decide_verified(headers, body, handles=handles)
+        del body
+        if decision.outcome is Outcome.ACCEPTED:
+            decision = record_and_queue(decision)
+        return decision
+
+    async def receive(request: Request) -> Decision:
+        early = before_reading(request.headers, secrets=secrets, max_body_bytes=max_body_bytes)
+        if early is not None:
+            return early  # the body is never read
+        declared = request.headers.get("content-length", "").strip()
+        reservation = budget.open(int(declared) if declared.isdigit() else None)
+        if reservation is None:
+            return busy(limits.retry_after_s)
+        chunks: list[bytes] = []
+        try:
+            verifier = BodyVerifier(secrets or ())
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_body_bytes:
+                    return Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes")
+                if not reservation.cover(size):
+                    return busy(limits.retry_after_s)
+                verifier.update(chunk)
+                chunks.append(chunk)
+            if secrets is not None and not verifier.matches(
+                header(request.headers, SIGNATURE_HEADER)
+            ):
+                return signature_mismatch()
+        finally:
+            reservation.close()
+        return await run_in_threadpool(decide_and_record, request.headers, chunks)
+
     @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body_bytes:
-            return _answer(Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes"))
-        body = await _read_at_most(request, max_body_bytes)
-        if body is None:
-            return _answer(Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes"))
-        decision = decide(
-            request.headers, body, secrets=secrets, handles=handles, max_body_bytes=max_body_bytes
-        )
-        if decision.outcome is Outcome.ACCEPTED:
-            decision = await run_in_threadpool(record_and_queue, decision)
-        return _answer(decision)
+        started = time.perf_counter()
+        decision = await receive(request)
+        event = decision.event
+        metrics.deliveries.inc(event.name if event is not None else "-", decision.outcome.value)
+        if event is not None:  # verified: how long GitHub waits for its answer
+            metrics.ack.observe(time.perf_counter() - started)
+        return _answer(decision, retry_after_s=limits.retry_after_s)
 
     return app
-
-
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it grows past ``limit`` (never buffered beyond it)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _status(delivery: object) -> DeliveryStatus | None:
@@ -124,7 +212,7 @@ def _status(delivery: object) -> DeliveryStatus | None:
     return DeliveryStatus(status) if status is not None else None
 
 
-def _answer(decision: Decision) -> JSONResponse:
+def _answer(decision: Decision, *, retry_after_s: int = BUSY_RETRY_AFTER_S) -> JSONResponse:
     event = decision.event
     log.info(
         "webhook %s %s: %s (%s)",
@@ -133,4 +221,5 @@ def _answer(decision: Decision) -> JSONResponse:
         decision.outcome.value,
         decision.reason,
     )
-    return JSONResponse(decision.body(), status_code=decision.status)
+    headers = {"Retry-After": str(retry_after_s)} if decision.outcome is Outcome.BUSY else None
+    return JSONResponse(decision.body(), status_code=decision.status, headers=headers)

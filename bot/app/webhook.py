@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,18 @@ MAX_INT64 = 2**63 - 1
 # A JSON string (escapes included) or one bracket: what the depth scan steps over or counts.
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
+#: A lone UTF-16 surrogate written as a JSON escape: Python parses it into a string no UTF-8
+#: encoder takes, so a handler sending it back to GitHub would fail on every attempt.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+#: Text fields the store keeps in bounded columns (``webhook_deliveries.action``, ``.repo``): a
+#: longer value fails PostgreSQL's insert on every redelivery, so it is a 400 here.
+MAX_ACTION_CHARS = 64
+MAX_REPO_NAME_CHARS = 200
+
+#: ``sha256=`` and 64 hex digits: anything else cannot match, so the body is not even read.
+_SIGNATURE_SHAPE = re.compile(r"^sha256=[0-9a-fA-F]{64}$")
+
 _EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
 # GitHub sends a GUID; redeliveries and other senders may use any short token.
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -54,6 +67,7 @@ class Outcome(enum.StrEnum):
     IGNORED = "ignored"  # genuine, but no handler wants it: 200, not recorded
     REJECTED = "rejected"  # not from GitHub or malformed: 4xx
     DEFERRED = "deferred"  # genuine, but the store or queue failed: 503, GitHub may redeliver
+    BUSY = "busy"  # too many unverified bodies in flight: 503 with Retry-After, body unread
 
 
 @dataclass(frozen=True)
@@ -96,8 +110,65 @@ def signed_by_any(secrets: Sequence[bytes], body: bytes, header: str | None) -> 
 
     Every secret is checked, so the time taken does not say which one matched.
     """
-    matches = [signature_is_valid(secret, body, header) for secret in secrets]
-    return any(matches)
+    verifier = BodyVerifier(secrets)
+    verifier.update(body)
+    return verifier.matches(header)
+
+
+class BodyVerifier:
+    """Running HMAC-SHA256 of a body under every secret, fed chunk by chunk as it arrives.
+
+    The receiver checks the signature the moment the last byte is in, without a second pass
+    over a buffered body; :meth:`matches` compares against every secret in constant time.
+    """
+
+    def __init__(self, secrets: Sequence[bytes]) -> None:
+        self._macs = [hmac.new(secret, digestmod=hashlib.sha256) for secret in secrets]
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        for mac in self._macs:
+            mac.update(chunk)
+        self.size += len(chunk)
+
+    def matches(self, header: str | None) -> bool:
+        """True when ``header`` is the signature of the bytes fed so far under some secret."""
+        if not header or not header.startswith(SIGNATURE_PREFIX):
+            return False
+        try:
+            given = header.strip().encode("ascii")
+        except UnicodeEncodeError:
+            return False
+        matches = [
+            hmac.compare_digest((SIGNATURE_PREFIX + mac.hexdigest()).encode("ascii"), given)
+            for mac in self._macs
+        ]
+        return any(matches)
+
+
+def before_reading(
+    headers: Mapping[str, str],
+    *,
+    secrets: Sequence[bytes] | None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Decision | None:
+    """The answer that needs no body, or None when the body must be read.
+
+    A declared length over the cap is a 413, and with secrets configured a missing or
+    misshapen signature is a 401: neither can turn out well, so their bodies are never read
+    (an unsigned flood costs headers, not memory).
+    """
+    declared = (header(headers, "Content-Length") or "").strip()
+    if declared.isdigit() and int(declared) > max_body_bytes:
+        return Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes")
+    if secrets is None:
+        return None
+    signature = header(headers, SIGNATURE_HEADER)
+    if not signature:
+        return Decision(Outcome.REJECTED, 401, f"missing {SIGNATURE_HEADER}")
+    if not _SIGNATURE_SHAPE.match(signature.strip()):
+        return Decision(Outcome.REJECTED, 401, f"{SIGNATURE_HEADER} does not match the body")
+    return None
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -132,6 +203,9 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ValueError(f"the payload is a JSON {type(payload).__name__}, not an object")
     check_ids(payload)
+    check_stored_fields(payload)
+    if _SURROGATE_ESCAPE.search(text):
+        check_unicode(payload)
     return payload
 
 
@@ -177,6 +251,34 @@ def check_ids(payload: Mapping[str, Any]) -> None:
             raise ValueError(f"{outer}.id is a JSON {type(ident).__name__}, not an integer")
 
 
+def check_stored_fields(payload: Mapping[str, Any]) -> None:
+    """Raises ``ValueError`` when a field the store keeps in a bounded column is too long.
+
+    GitHub's actions are short words and a repository's full name is at most 140 characters;
+    a longer value is no GitHub payload and would fail the store on every redelivery.
+    """
+    action = payload.get("action")
+    if isinstance(action, str) and len(action) > MAX_ACTION_CHARS:
+        raise ValueError(f"action has {len(action)} characters, over {MAX_ACTION_CHARS}")
+    repository = payload.get("repository")
+    name = repository.get("full_name") if isinstance(repository, Mapping) else None
+    if isinstance(name, str) and len(name) > MAX_REPO_NAME_CHARS:
+        raise ValueError(
+            f"repository.full_name has {len(name)} characters, over {MAX_REPO_NAME_CHARS}"
+        )
+
+
+def check_unicode(payload: Mapping[str, Any]) -> None:
+    """Raises ``ValueError`` when a string holds a lone surrogate (a ``\\ud800`` escape).
+
+    Run only when the text has such an escape: re-encoding the whole payload costs time.
+    """
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone UTF-16 surrogate, not Unicode text") from None
+
+
 def decide(
     headers: Mapping[str, str],
     body: bytes,
@@ -185,12 +287,14 @@ def decide(
     handles: Callable[[Event], bool],
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Decision:
-    """What to do with one POST, before touching the store.
+    """What to do with one POST whose whole body is at hand, before touching the store.
 
     The signature is checked first, on the raw bytes, so nothing about an unsigned request is
     parsed; any one of ``secrets`` may have signed it (rotation). ``secrets=None``
     (``--insecure-no-secret``) skips the check. ``handles`` says
     whether any handler wants the event; unwanted events are acknowledged and dropped.
+    The receiver does the same in steps (:func:`before_reading`, a :class:`BodyVerifier` fed
+    while streaming, then :func:`decide_verified`).
     """
     if len(body) > max_body_bytes:
         return Decision(Outcome.REJECTED, 413, f"body over {max_body_bytes} bytes")
@@ -200,6 +304,18 @@ def decide(
             return Decision(Outcome.REJECTED, 401, f"missing {SIGNATURE_HEADER}")
         if not signed_by_any(secrets, body, signature):
             return Decision(Outcome.REJECTED, 401, f"{SIGNATURE_HEADER} does not match the body")
+    return decide_verified(headers, body, handles=handles)
+
+
+def signature_mismatch() -> Decision:
+    """The answer to a body that no configured secret signed."""
+    return Decision(Outcome.REJECTED, 401, f"{SIGNATURE_HEADER} does not match the body")
+
+
+def decide_verified(
+    headers: Mapping[str, str], body: bytes, *, handles: Callable[[Event], bool]
+) -> Decision:
+    """What to do with a body whose signature was checked (or needs none): headers, payload."""
     name = (header(headers, EVENT_HEADER) or "").strip()
     if not _EVENT_NAME.match(name):
         return Decision(Outcome.REJECTED, 400, f"missing or malformed {EVENT_HEADER}")
@@ -214,6 +330,93 @@ def decide(
     if not handles(event):
         return Decision(Outcome.IGNORED, 200, f"no handler for {event.key}", event)
     return Decision(Outcome.ACCEPTED, 202, "queued", event)
+
+
+def busy(retry_after_s: int) -> Decision:
+    """The answer when too many unverified bodies are in flight: come back later."""
+    return Decision(
+        Outcome.BUSY,
+        503,
+        f"too many deliveries being received at once; retry in {retry_after_s} s",
+    )
+
+
+#: Bodies read at once before their signature is known, and the bytes they may hold together:
+#: four of GitHub's largest payloads. Unsigned traffic can take no more memory than this.
+DEFAULT_MAX_UNVERIFIED_BODIES = 64
+DEFAULT_MAX_UNVERIFIED_BYTES = 4 * MAX_BODY_BYTES
+#: What a refused sender is told to wait (GitHub itself does not redeliver on its own).
+BUSY_RETRY_AFTER_S = 5
+
+
+class UnverifiedBudget:
+    """Admission for bodies whose signature is not known yet: a count and a byte budget.
+
+    A body reserves its declared ``Content-Length`` before a byte is read (or its bytes as
+    they arrive, when chunked) and gives the reservation back once its signature is checked.
+    Whoever would overdraw gets a 503 at once: the body is never buffered. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        max_bodies: int = DEFAULT_MAX_UNVERIFIED_BODIES,
+        max_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
+    ) -> None:
+        self.max_bodies = max_bodies
+        self.max_bytes = max_bytes
+        self.bodies = 0
+        self.bytes = 0
+        self._lock = threading.Lock()
+
+    def open(self, declared: int | None = None) -> Reservation | None:
+        """A reservation for one more body of ``declared`` bytes, or None when over budget."""
+        with self._lock:
+            wanted = declared or 0
+            if self.bodies >= self.max_bodies or self.bytes + wanted > self.max_bytes:
+                return None
+            self.bodies += 1
+            self.bytes += wanted
+        return Reservation(self, wanted)
+
+    def _grow(self, more: int) -> bool:
+        with self._lock:
+            if self.bytes + more > self.max_bytes:
+                return False
+            self.bytes += more
+            return True
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self.bodies -= 1
+            self.bytes -= size
+
+    def in_use(self) -> tuple[int, int]:
+        """Bodies and bytes reserved now."""
+        with self._lock:
+            return self.bodies, self.bytes
+
+
+class Reservation:
+    """One body's share of an :class:`UnverifiedBudget`; :meth:`close` gives it back."""
+
+    def __init__(self, budget: UnverifiedBudget, size: int) -> None:
+        self._budget = budget
+        self.size = size
+        self._open = True
+
+    def cover(self, size: int) -> bool:
+        """Makes the reservation cover ``size`` bytes read so far; False when over budget."""
+        if size <= self.size:
+            return True
+        if not self._budget._grow(size - self.size):
+            return False
+        self.size = size
+        return True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._budget._release(self.size)
 
 
 def after_recording(

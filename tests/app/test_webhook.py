@@ -17,9 +17,13 @@ import pytest
 from bot.app.webhook import (
     MAX_BODY_BYTES,
     MAX_JSON_DEPTH,
+    BodyVerifier,
     Decision,
     Outcome,
+    UnverifiedBudget,
     after_recording,
+    before_reading,
+    busy,
     decide,
     signature_for,
     signature_is_valid,
@@ -264,3 +268,116 @@ def test_a_redelivery_of_a_queued_or_finished_delivery_is_a_200_duplicate(status
 def test_a_redelivery_of_one_that_never_reached_the_queue_is_queued_now():
     decision = after_recording(accepted(), inserted=False, stored_status=DeliveryStatus.RECEIVED)
     assert decision.outcome is Outcome.ACCEPTED
+
+
+# --- reading a body before its signature is known -------------------------------------------
+
+
+def test_a_body_fed_in_chunks_verifies_like_the_whole_body():
+    body = json.dumps({"action": "opened", "text": "é" * 5000}).encode()
+    old, new = b"old-secret-0123456789", b"new-secret-0123456789"
+    for signer in (old, new):
+        verifier = BodyVerifier([old, new])
+        for start in range(0, len(body), 777):
+            verifier.update(body[start : start + 777])
+        assert verifier.size == len(body)
+        assert verifier.matches(github_signature(signer, body))
+    verifier = BodyVerifier([old, new])
+    verifier.update(body[:-1])
+    assert not verifier.matches(github_signature(old, body))
+    assert not verifier.matches(github_signature(b"a third secret", body[:-1]))
+    assert not verifier.matches(None)
+    assert not verifier.matches("sha256=" + "é" * 64)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "reason_part"),
+    [
+        ({"X-Hub-Signature-256": None}, 401, "missing"),
+        ({"X-Hub-Signature-256": "sha1=" + "0" * 40}, 401, "does not match"),
+        ({"X-Hub-Signature-256": "sha256=" + "0" * 63}, 401, "does not match"),
+        ({"X-Hub-Signature-256": "sha256=" + "g" * 64}, 401, "does not match"),
+        ({"Content-Length": str(MAX_BODY_BYTES + 1)}, 413, "body over"),
+    ],
+)
+def test_what_can_be_answered_without_reading_the_body(change, status, reason_part):
+    headers = {**headers_for(b"{}"), "Content-Length": "2"}
+    for key, value in change.items():
+        if value is None:
+            del headers[key]
+        else:
+            headers[key] = value
+    decision = before_reading(headers, secrets=[SECRET])
+    assert decision is not None
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, status)
+    assert reason_part in decision.reason
+
+
+def test_a_well_formed_signature_or_no_secret_means_the_body_must_be_read():
+    assert before_reading(headers_for(b"{}"), secrets=[SECRET]) is None
+    assert before_reading({"X-GitHub-Event": "ping"}, secrets=None) is None
+    hex_upper = "sha256=" + github_signature(SECRET, b"{}").removeprefix("sha256=").upper()
+    upper = {**headers_for(b"{}"), "X-Hub-Signature-256": hex_upper}
+    assert before_reading(upper, secrets=[SECRET]) is None  # refused later, by the HMAC
+
+
+def test_the_budget_admits_bodies_up_to_its_count_and_bytes_and_takes_them_back():
+    budget = UnverifiedBudget(max_bodies=2, max_bytes=100)
+    first = budget.open(60)
+    assert first is not None
+    assert budget.open(41) is None  # 60 + 41 bytes: over
+    second = budget.open(None)  # chunked: reserves as it reads
+    assert second is not None
+    assert budget.open(0) is None  # two bodies already
+    assert second.cover(40)
+    assert not second.cover(41)  # 60 + 41
+    assert budget.in_use() == (2, 100)
+    first.close()
+    first.close()  # closing twice gives back once
+    assert budget.in_use() == (1, 40)
+    assert second.cover(100)
+    second.close()
+    assert budget.in_use() == (0, 0)
+
+
+def test_a_declared_length_that_the_body_does_not_reach_costs_no_more():
+    budget = UnverifiedBudget(max_bodies=4, max_bytes=100)
+    reservation = budget.open(50)
+    assert reservation is not None
+    assert reservation.cover(10)
+    assert budget.in_use() == (1, 50)
+    reservation.close()
+
+
+def test_busy_is_a_503_that_names_when_to_come_back():
+    decision = busy(5)
+    assert (decision.outcome, decision.status) == (Outcome.BUSY, 503)
+    assert "5 s" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason_part"),
+    [
+        ('{"action": "' + "a" * 65 + '"}', "action has 65 characters"),
+        ('{"repository": {"full_name": "' + "o/" + "r" * 199 + '"}}', "full_name has 201"),
+        ('{"issue": {"title": "\\ud800"}}', "lone UTF-16 surrogate"),
+        ('{"issue": {"title": "x\\udfff"}}', "lone UTF-16 surrogate"),
+        ('{"\\udbff": 1}', "lone UTF-16 surrogate"),
+    ],
+)
+def test_fields_the_store_could_never_keep_are_400(payload, reason_part):
+    body = payload.encode()
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
+    assert reason_part in decision.reason
+
+
+def test_escaped_surrogate_pairs_and_fields_at_their_limits_pass():
+    body = json.dumps(
+        {"action": "a" * 64, "repository": {"full_name": "o/" + "r" * 198}, "title": "😀"},
+        ensure_ascii=True,
+    ).encode()
+    assert b"\\ud83d\\ude00" in body
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
+    assert decision.status == 202
+    assert decision.event.payload["title"] == "😀"
