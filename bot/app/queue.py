@@ -3,17 +3,21 @@
 The payload stays in the store (the source of truth); the queue only says "work on this
 delivery". A SQLite file is the default queue (one machine); ``MAINTBOT_REDIS_URL`` selects
 Redis, which several receiver and worker processes on several machines can share.
-Retries are huey's: a failed attempt is re-queued after a delay that doubles each time.
+Retries are huey's: a failed attempt is re-queued after a delay that doubles each time; a
+delivery waiting for a rate limit is re-scheduled for the reset with huey's ``RetryTask``
+(``eta``), which spends none of its retries.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task
+from huey.exceptions import RetryTask
 
 from bot.app.settings import REDIS_URL_ENV, RETRY_BACKOFF, AppSettings
 from bot.errors import MaintbotError, UsageError
@@ -88,9 +92,20 @@ class DeliveryQueue:
         def process_delivery(delivery_id: str, task: Task | None = None) -> None:
             if self._perform is None:
                 raise RuntimeError("this process queues deliveries but runs no worker")
+            from bot.app.worker import DeliveryAttemptFailed, DeliveryDeferred
+
             # huey decrements ``retries`` each time it re-queues: 0 means no attempt follows.
             final_attempt = task is None or not task.retries
-            self._perform(delivery_id, final_attempt)
+            try:
+                self._perform(delivery_id, final_attempt)
+            except DeliveryDeferred as exc:
+                # huey adds the retry back for RetryTask: waiting spends no attempt.
+                log.info("%s", exc.message)
+                raise RetryTask(exc.message, eta=exc.wake_at) from None
+            except DeliveryAttemptFailed as exc:
+                if task is not None and (task.retry_delay or 0) < exc.min_delay_s:
+                    task.retry_delay = exc.min_delay_s  # an unknown write settles first
+                raise
 
         self._task = process_delivery
 
@@ -108,9 +123,12 @@ class DeliveryQueue:
     def has_worker(self) -> bool:
         return self._perform is not None
 
-    def enqueue(self, delivery_id: str) -> None:
-        """Queues one delivery (with a fresh count of retries)."""
-        self._task(delivery_id)
+    def enqueue(self, delivery_id: str, *, eta: datetime | None = None) -> None:
+        """Queues one delivery (with a fresh count of retries), at ``eta`` if given."""
+        if eta is None:
+            self._task(delivery_id)
+        else:
+            self.huey.enqueue(self._task.s(delivery_id, eta=eta))
 
     def waiting_ids(self) -> set[str]:
         """Delivery ids queued or scheduled for a retry: what recovery must not queue again."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from huey import crontab
@@ -53,6 +53,7 @@ class AppParts:
     queue: DeliveryQueue
     router: Router
     scheduler: ReportScheduler | None = None
+    workers: list[Worker] = field(default_factory=list)
 
     def receiver(self, *, insecure_no_secret: bool = False) -> FastAPI:
         """The webhook receiver; refuses to exist without a secret unless told otherwise."""
@@ -76,8 +77,17 @@ class AppParts:
         if github_for is None:
             self.settings.require_worker()
             github_for = app_client_factory(self.settings)
-        worker = Worker(self.store, self.router, github_for, dry_run=self.settings.dry_run)
+        worker = Worker(
+            self.store,
+            self.router,
+            github_for,
+            dry_run=self.settings.dry_run,
+            lease_s=self.settings.lease_s,
+            write_settle_s=self.settings.write_settle_s,
+            config_cache_s=self.settings.config_cache_s,
+        )
         self.queue.attach(worker.perform)
+        self.workers.append(worker)
         if self.scheduler is None:
             self.scheduler = ReportScheduler(
                 self.store,
@@ -87,6 +97,11 @@ class AppParts:
             )
             self.queue.huey.periodic_task(crontab(), name="maintbot.report_schedules")(
                 self.scheduler.tick
+            )
+            # A worker that died mid-delivery leaves a claim that expires: free it and queue
+            # the delivery again, whichever worker process is still alive.
+            self.queue.huey.periodic_task(crontab(), name="maintbot.recover")(
+                lambda: recover(self.store, self.queue)
             )
         return worker
 
@@ -113,6 +128,8 @@ class AppParts:
         return consumer
 
     def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
         self.store.close()
 
 

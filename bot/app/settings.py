@@ -42,6 +42,36 @@ DEFAULT_RETRIES = 4
 DEFAULT_RETRY_DELAY_S = 30.0
 RETRY_BACKOFF = 2.0
 
+LEASE_ENV = "MAINTBOT_LEASE_SECONDS"
+SETTLE_ENV = "MAINTBOT_WRITE_SETTLE_SECONDS"
+REQUEST_TIMEOUT_ENV = "MAINTBOT_REQUEST_TIMEOUT"
+#: How long a worker's claim on a delivery lasts without a heartbeat (beats every third of
+#: it): a worker that died is replaced after at most this long.
+DEFAULT_LEASE_S = 60.0
+#: The least pause before repeating a delivery whose write timed out: long enough for a
+#: write still in flight at GitHub to land, so the retry reads it instead of writing twice.
+DEFAULT_WRITE_SETTLE_S = 60.0
+#: The client's timeout per request (seconds), as for every maintbot command.
+DEFAULT_REQUEST_TIMEOUT_S = 15
+#: How long a worker keeps a repository's maintbot.yml (a push to it is seen at once).
+DEFAULT_CONFIG_CACHE_S = 300.0
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``name``, or ``default`` when unset."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{name} must be a number of seconds, not {text!r}", hint=f"unset {name} or fix it"
+        ) from exc
+    if value <= 0:
+        raise UsageError(f"{name} must be more than 0 seconds", hint=f"unset {name} or fix it")
+    return value
+
 
 def default_queue_file(env: Mapping[str, str]) -> Path:
     """The SqliteHuey file beside the default store: ``~/.local/share/maintbot/queue.sqlite3``."""
@@ -63,6 +93,10 @@ class AppSettings:
     retry_delay_s: float = DEFAULT_RETRY_DELAY_S
     seconds_between_writes: float | None = 1.0
     dry_run: bool = False
+    lease_s: float = DEFAULT_LEASE_S
+    write_settle_s: float = DEFAULT_WRITE_SETTLE_S
+    request_timeout_s: int = DEFAULT_REQUEST_TIMEOUT_S
+    config_cache_s: float = DEFAULT_CONFIG_CACHE_S
 
     @classmethod
     def from_env(
@@ -88,6 +122,11 @@ class AppSettings:
             queue_file=Path(queue_file).expanduser() if queue_file else default_queue_file(env),
             database_url=(env.get("MAINTBOT_DATABASE_URL") or "").strip() or None,
             dry_run=dry_run,
+            lease_s=_seconds(env, LEASE_ENV, DEFAULT_LEASE_S),
+            write_settle_s=_seconds(env, SETTLE_ENV, DEFAULT_WRITE_SETTLE_S),
+            request_timeout_s=max(
+                1, round(_seconds(env, REQUEST_TIMEOUT_ENV, DEFAULT_REQUEST_TIMEOUT_S))
+            ),
         )
 
     def require_receiver(self, *, insecure_no_secret: bool) -> None:

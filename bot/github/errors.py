@@ -7,15 +7,20 @@ same everywhere and never shows a token.
 
 from __future__ import annotations
 
+import enum
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from github import GithubException
 from requests import RequestException
 
-from bot.errors import GitHubError, MaintbotError, RateLimitError, UsageError
+from bot.errors import ExitCode, GitHubError, MaintbotError, RateLimitError, UsageError
 from bot.github.ratelimit import (
     RATE_LIMIT_STATUSES,
+    SECONDARY_MIN_WAIT_S,
+    RateLimitedUntil,
     is_primary_rate_limit_message,
     is_secondary_rate_limit_message,
     lower_keys,
@@ -55,6 +60,13 @@ def explain_github_error(
     if status in RATE_LIMIT_STATUSES:
         limit = _rate_limit_error(status, headers, message, now)
         if limit is not None:
+            if isinstance(limit, RateLimitedUntil):
+                return RateLimitedUntil(
+                    prefix + limit.message,
+                    kind=limit.kind,
+                    resume_at=limit.resume_at,
+                    hint=limit.hint,
+                )
             return RateLimitError(prefix + limit.message, hint=limit.hint)
     if status == 401:
         return GitHubError(
@@ -187,3 +199,128 @@ def _network_error(exc: RequestException, action: str | None) -> MaintbotError:
         hint="check --api-url / GITHUB_API_URL and the network; maintbot already retried "
         "with backoff",
     )
+
+
+# ----------------------------------------------------------------- failure classes
+
+
+class FailureKind(enum.StrEnum):
+    """What another attempt can do about a failure: the worker's retry decision reads this."""
+
+    PERMANENT = "permanent"  # fails the same way every time: end at once, with the reason
+    TRANSIENT = "transient"  # may pass: retry with backoff
+    UNKNOWN_OUTCOME = "unknown_outcome"  # a write may or may not have happened: settle, re-read
+    RATE_LIMITED = "rate_limited"  # wait until the quota is back, spending no attempt
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failure's class, a sentence saying why, and for a rate limit when to try again."""
+
+    kind: FailureKind
+    reason: str
+    resume_at: float | None = None  # epoch seconds
+
+
+#: Statuses that say the request itself is wrong for this object: retrying cannot help.
+PERMANENT_STATUSES = frozenset({400, 404, 410, 422})
+#: Methods whose repetition changes nothing (GitHub's PUT/PATCH/DELETE set a state).
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what caused it (``raise ... from``, or raised while handling), once each."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def classify_failure(exc: BaseException, *, now: float | None = None) -> Failure:
+    """Sorts a failure into :class:`FailureKind` by what raised it, GitHub's answer first.
+
+    Reads the whole chain, so an explained error (``raise explain_github_error(e) from e``)
+    is classed by the GitHub answer under it. Rules: a rate limit waits for its reset; 400,
+    404, 410 and 422 are permanent (a deleted repository, a validation error), and so is a
+    403 that is not a rate limit (a missing permission); 5xx, 401 and network failures are
+    transient, except a timed-out or cut write (POST), whose outcome is unknown; a usage
+    or configuration error is permanent; the database and OS failing are transient; any
+    other exception (a bug, a payload the code cannot take) is permanent.
+    """
+    from requests import RequestException
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ConnectTimeout
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    now = time.time() if now is None else now
+    chain = list(_chain(exc))
+    reason = f"{type(exc).__name__}: {exc.message if isinstance(exc, MaintbotError) else exc}"
+    for item in chain:
+        if isinstance(item, RateLimitedUntil):
+            return Failure(FailureKind.RATE_LIMITED, reason, item.resume_at)
+    for item in chain:
+        if isinstance(item, RateLimitError):
+            return Failure(FailureKind.RATE_LIMITED, reason, now + SECONDARY_MIN_WAIT_S)
+        if isinstance(item, GithubException):
+            return _classify_status(item, reason, now)
+        if isinstance(item, RequestException):
+            request = getattr(item, "request", None)
+            method = str(getattr(request, "method", "") or "GET").upper()
+            never_sent = isinstance(item, ConnectTimeout) or (
+                isinstance(item, RequestsConnectionError) and _refused(item)
+            )
+            if method not in IDEMPOTENT and not never_sent:
+                return Failure(
+                    FailureKind.UNKNOWN_OUTCOME,
+                    f"{reason} (a {method} whose outcome is unknown: checked before repeating)",
+                )
+            return Failure(FailureKind.TRANSIENT, reason)
+    for item in chain:
+        if isinstance(item, UsageError):
+            return Failure(FailureKind.PERMANENT, reason)
+        if isinstance(item, MaintbotError):
+            external = item.exit_code is ExitCode.EXTERNAL
+            kind = FailureKind.TRANSIENT if external else FailureKind.PERMANENT
+            return Failure(kind, reason)
+        if isinstance(item, OperationalError | DBAPIError | OSError | TimeoutError):
+            return Failure(FailureKind.TRANSIENT, reason)
+    return Failure(FailureKind.PERMANENT, f"{reason} (the same input fails the same way)")
+
+
+def _classify_status(exc: GithubException, reason: str, now: float) -> Failure:
+    status = exc.status
+    if status in RATE_LIMIT_STATUSES:
+        limit = _rate_limit_error(status, lower_keys(exc.headers), _github_message(exc.data), now)
+        if isinstance(limit, RateLimitedUntil):
+            return Failure(FailureKind.RATE_LIMITED, reason, limit.resume_at)
+        if limit is not None:
+            return Failure(FailureKind.RATE_LIMITED, reason, now + SECONDARY_MIN_WAIT_S)
+        return Failure(FailureKind.PERMANENT, reason)  # a permission the App lacks
+    if status in PERMANENT_STATUSES:
+        return Failure(FailureKind.PERMANENT, reason)
+    return Failure(FailureKind.TRANSIENT, reason)
+
+
+def _refused(exc: BaseException) -> bool:
+    """A connection that was never made (refused, no route): the request was never sent."""
+    from urllib3.exceptions import NewConnectionError
+
+    return any(isinstance(item, NewConnectionError) for item in _chain_args(exc))
+
+
+def _chain_args(exc: BaseException) -> Iterator[BaseException]:
+    # requests wraps urllib3's errors in its own args (MaxRetryError(reason=...)).
+    stack: list[Any] = [exc]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        stack.extend(item.args)
+        stack.append(getattr(item, "reason", None))
+        stack.append(item.__cause__)
+        stack.append(item.__context__)

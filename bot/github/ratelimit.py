@@ -24,6 +24,23 @@ APP_HINT = (
 )
 
 
+#: GitHub: after a secondary rate limit without ``Retry-After``, "wait at least one minute".
+SECONDARY_MIN_WAIT_S = 60.0
+
+
+class RateLimitedUntil(RateLimitError):
+    """A rate limit with the moment the quota is back: what a scheduler needs to wait for.
+
+    ``kind`` is ``primary`` (the hourly quota, back at ``x-ratelimit-reset``) or
+    ``secondary`` (back after ``Retry-After``, or GitHub's documented minute).
+    """
+
+    def __init__(self, message: str, *, kind: str, resume_at: float, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.resume_at = resume_at
+
+
 @dataclass(frozen=True)
 class RateLimitHeaders:
     """What one response says about the quota; ``None`` where GitHub did not say."""
@@ -109,19 +126,33 @@ def describe_moment(at: float, now: float) -> str:
     return f"{stamp} (in {math.ceil(seconds / 60)} min)"
 
 
+def resume_time(state: RateLimitHeaders, now: float, *, primary: bool) -> float:
+    """When to ask GitHub again: ``Retry-After``, else the reset, else a minute from now."""
+    if state.retry_after is not None:
+        return now + state.retry_after
+    if primary and state.reset_at is not None:
+        return max(now, state.reset_at)
+    return now + SECONDARY_MIN_WAIT_S
+
+
 def primary_rate_limit_error(state: RateLimitHeaders, now: float) -> RateLimitError:
     """The quota is spent and we will not wait for the reset: say when it resets."""
     resource = f" for '{state.resource}'" if state.resource else ""
     used = f" (all {state.limit} requests{resource})" if state.limit else resource
+    resume_at = resume_time(state, now, primary=True)
     if state.reset_at is None:
-        return RateLimitError(
+        return RateLimitedUntil(
             f"GitHub's API rate limit is used up{used}, and GitHub did not say when it resets",
+            kind="primary",
+            resume_at=resume_at,
             hint="wait up to an hour, or authenticate as a GitHub App installation "
             "(MAINTBOT_APP_ID and MAINTBOT_APP_PRIVATE_KEY_FILE), whose hourly limit is higher",
         )
-    return RateLimitError(
+    return RateLimitedUntil(
         f"GitHub's API rate limit is used up{used}; it resets at "
         f"{describe_moment(state.reset_at, now)}",
+        kind="primary",
+        resume_at=resume_at,
         hint=APP_HINT,
     )
 
@@ -133,8 +164,10 @@ def secondary_rate_limit_error(wait: float | None, now: float) -> RateLimitError
         if wait is not None
         else "; GitHub asks to wait at least a minute"
     )
-    return RateLimitError(
+    return RateLimitedUntil(
         f"GitHub's secondary rate limit stopped the requests (too many in a short time){when}",
+        kind="secondary",
+        resume_at=now + (wait if wait is not None else SECONDARY_MIN_WAIT_S),
         hint="run again later and make fewer concurrent or write requests, or raise the retry "
         "policy's max_retry_after if waiting that long is acceptable",
     )

@@ -76,6 +76,19 @@ class RetryPolicy:
                 )
 
 
+#: The App's worker: a rate limit never puts a worker thread to sleep inside a request; it
+#: fails at once with the moment the quota is back (``RateLimitedUntil``), and the queue
+#: schedules the delivery for then, spending no attempt. Server errors and network failures
+#: are retried a little here, then by the queue with its longer backoff.
+APP_WORKER_POLICY = RetryPolicy(
+    max_attempts=3,
+    backoff_initial=0.5,
+    backoff_max=5.0,
+    max_retry_after=0.0,
+    max_reset_wait=0.0,
+)
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One finished try, as plain values: a response (status, headers, message) or a failure."""
