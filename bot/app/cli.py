@@ -41,7 +41,18 @@ from bot.settings import Settings
     type=click.IntRange(1, 64),
     envvar="MAINTBOT_WORKERS",
     show_envvar=True,
-    help="Worker threads running deliveries in this process.",
+    help="Worker threads in each worker process (in this process with --worker-only or "
+    "--worker-processes 0).",
+)
+@click.option(
+    "--worker-processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    envvar="MAINTBOT_WORKER_PROCESSES",
+    show_envvar=True,
+    help="Worker processes this receiver starts (maintbot serve --worker-only), restarts when "
+    "one dies and stops on SIGTERM; 0 runs the worker threads inside the receiver's process.",
 )
 @click.option(
     "--receiver-only",
@@ -87,6 +98,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    worker_processes: int,
     receiver_only: bool,
     worker_only: bool,
     requeue_failed: bool,
@@ -111,7 +123,14 @@ def serve(
     failures with backoff, and a restarted worker queues again whatever a crash left
     unfinished. See docs/app.md.
     """
-    from bot.app.server import open_app, run_worker_forever, serve_http
+    from bot.app.server import (
+        WorkerProcesses,
+        open_app,
+        run_worker_forever,
+        serve_http,
+        worker_command,
+        worker_environment,
+    )
     from bot.app.worker import requeue_failed as requeue
 
     if receiver_only and worker_only:
@@ -151,17 +170,25 @@ def serve(
             run_worker_forever(parts, workers)
             return
         receiver = parts.receiver(insecure_no_secret=insecure_no_secret)
-        consumer = None
-        if not receiver_only:
+        stop = None
+        if receiver_only:
+            where = "no worker (receiver only); "
+        elif worker_processes > 0:
+            command = worker_command(app_settings, workers, verbose=_verbosity())
+            group = WorkerProcesses(command, worker_processes, worker_environment())
+            group.start()
+            stop = group.stop
+            where = f"{worker_processes} worker processes of {workers} threads {group.pids}; "
+        else:
             parts.worker()
             consumer = parts.start_consumer(workers)
+            stop = lambda: consumer.stop(graceful=True)  # noqa: E731
+            where = f"{workers} worker threads in this process; "
         click.echo(
-            f"maintbot App: webhooks at http://{host}:{port}/webhook; "
-            + (f"{workers} worker threads; " if consumer else "no worker (receiver only); ")
-            + f"{parts.queue.describe()}; store {parts.store.target.display()}",
+            f"maintbot App: webhooks at http://{host}:{port}/webhook; {where}"
+            f"{parts.queue.describe()}; store {parts.store.target.display()}",
             err=True,
         )
-        stop = (lambda: consumer.stop(graceful=True)) if consumer is not None else None
         try:
             serve_http(receiver, host, port, on_stop=stop)
         finally:  # uvicorn failed to start, or stopped without a signal
@@ -185,6 +212,14 @@ def _insecure_warning(settings: AppSettings, host: str, port: int) -> str:
         "acts on\nwith its own permissions. For a local test only, never on a network: set "
         f"{WEBHOOK_SECRET_ENV} instead.\n{bar}"
     )
+
+
+def _verbosity() -> int:
+    """This process's ``-v`` count, read back from the logging level, for its workers."""
+    import logging
+
+    level = logging.getLogger().getEffectiveLevel()
+    return 2 if level <= logging.DEBUG else 1 if level <= logging.INFO else 0
 
 
 def _with_retries(settings: AppSettings, retries: int, retry_delay: float) -> AppSettings:

@@ -1,13 +1,27 @@
 """Runs the App's processes: receiver (uvicorn), worker (huey consumer threads), or both.
 
-One process runs both by default. For scale-out, ``--receiver-only`` processes behind a load
-balancer and ``--worker-only`` processes share a PostgreSQL store and a Redis queue.
+By default ``maintbot serve`` runs the receiver in its own process and starts the workers as
+child processes (``maintbot serve --worker-only``), which it restarts when one dies and
+stops with SIGTERM when it stops: the receiver only verifies, stores and queues, so its
+answers never wait behind the handlers' work (the GIL, a model's inference). Separate
+processes rather than huey's forked ``process`` workers: a fork would copy the receiver's
+threads, database pools and sockets, whereas a fresh ``--worker-only`` process opens its
+own, with a SQLite or a Redis queue alike. ``--worker-processes 0`` keeps the old
+single-process mode (worker threads beside the receiver). For scale-out, ``--receiver-only``
+processes behind a load balancer and ``--worker-only`` processes share a PostgreSQL store and
+a Redis queue.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +184,11 @@ def serve_http(
 
 
 def run_worker_forever(parts: AppParts, threads: int) -> None:
-    """A worker-only process: huey's own consumer, with its signal handling, in the main thread."""
+    """A worker-only process: huey's own consumer, with its signal handling, in the main thread.
+
+    SIGTERM (and SIGINT) stop it gracefully: the deliveries in hand finish (at most
+    :data:`SHUTDOWN_TIMEOUT_S`), the others stay in the queue.
+    """
     if not parts.queue.has_worker:
         parts.worker()
     recover(parts.store, parts.queue)
@@ -181,4 +199,112 @@ def run_worker_forever(parts: AppParts, threads: int) -> None:
         periodic=True,
         max_delay=1.0,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        graceful_signal="TERM",
     ).run()
+
+
+#: A worker process that dies is started again after this pause, doubled while it keeps dying
+#: within a minute of its start, up to :data:`RESTART_MAX_S`.
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 30.0
+
+
+def worker_command(
+    settings: AppSettings, threads: int, *, verbose: int = 0, python: str = sys.executable
+) -> list[str]:
+    """The command line of one worker process: ``maintbot serve --worker-only`` with the
+    same API URL, retries, dry-run and verbosity as this process."""
+    command = [python, "-m", "bot", "--api-url", settings.api_url]
+    command += ["-v"] * verbose
+    command += ["serve", "--worker-only", "--workers", str(threads)]
+    command += ["--retries", str(settings.retries), "--retry-delay", str(settings.retry_delay_s)]
+    if settings.dry_run:
+        command.append("--dry-run")
+    return command
+
+
+def worker_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """What a worker process inherits: everything but the webhook secret it has no use for."""
+    from bot.app.settings import WEBHOOK_SECRET_ENV
+
+    env = dict(os.environ if environ is None else environ)
+    env.pop(WEBHOOK_SECRET_ENV, None)
+    return env
+
+
+class WorkerProcesses:
+    """Starts ``count`` worker processes, starts again any that dies, and stops them all.
+
+    Stopping sends SIGTERM (each finishes the deliveries in hand, as huey's graceful
+    shutdown) and waits up to :data:`SHUTDOWN_TIMEOUT_S` plus a margin, then kills.
+    """
+
+    def __init__(self, command: Sequence[str], count: int, env: dict[str, str]) -> None:
+        self.command = list(command)
+        self.count = count
+        self.env = env
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            self.processes = [self._spawn() for _ in range(self.count)]
+        self._watcher = threading.Thread(target=self._watch, name="maintbot-workers", daemon=True)
+        self._watcher.start()
+
+    @property
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [p.pid for p in self.processes]
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(self.command, env=self.env)
+        log.info("worker process %d started", process.pid)
+        return process
+
+    def _watch(self) -> None:
+        """Starts again a worker process that exited while we were not stopping."""
+        started = {id(p): time.monotonic() for p in self.processes}
+        pause = RESTART_FIRST_S
+        while not self._stopping.wait(0.5):
+            for index, process in enumerate(list(self.processes)):
+                code = process.poll()
+                if code is None or self._stopping.is_set():
+                    continue
+                lived = time.monotonic() - started.get(id(process), 0.0)
+                pause = RESTART_FIRST_S if lived > 60 else min(pause * 2, RESTART_MAX_S)
+                log.warning(
+                    "worker process %d exited with %s; starting another in %.0f s",
+                    process.pid,
+                    code,
+                    pause,
+                )
+                if self._stopping.wait(pause):
+                    return
+                with self._lock:
+                    replacement = self._spawn()
+                    self.processes[index] = replacement
+                    self.restarts += 1
+                started[id(replacement)] = time.monotonic()
+
+    def stop(self, timeout_s: float = SHUTDOWN_TIMEOUT_S + 5) -> None:
+        """SIGTERM to each worker process, a wait for them to finish, SIGKILL to any left."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        with self._lock:
+            processes = list(self.processes)
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("worker process %d did not stop in time; killing it", process.pid)
+                process.kill()
+                process.wait(timeout=10)

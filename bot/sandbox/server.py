@@ -27,7 +27,7 @@ from bot.sandbox.api import build_routes
 from bot.sandbox.auth import BAD_JWT, Authenticator
 from bot.sandbox.faults import SECONDARY_MESSAGE, Fault, FaultError, FaultPlan
 from bot.sandbox.media import DEFAULT_FORMAT, BodyFormat, body_format, media_type_header
-from bot.sandbox.ratelimit import Bucket, RateLimiter
+from bot.sandbox.ratelimit import WINDOWS, Bucket, RateLimiter
 from bot.sandbox.recorder import UNMATCHED, RequestLog, RequestRecord
 from bot.sandbox.routing import ApiError, ApiRequest, Identity, Route, split_api_prefix
 from bot.sandbox.seeds import load_seed
@@ -87,7 +87,9 @@ class Sandbox:
     ``data`` seeds it (a path, ``"demo"``, or a seed document; see ``bot.sandbox.seeds``).
     With ``app_id`` and ``app_public_key_pem`` it verifies GitHub App JWTs for real.
     ``tokens`` (token -> login) restricts which user tokens are accepted; by default any
-    token is a user token of ``default_login``.
+    token is a user token of ``default_login``. ``rate_limit_window`` shortens the core
+    quota's hour to that many seconds (``x-ratelimit-reset`` says so), so that a test or a
+    load benchmark can spend a quota and see it come back.
     """
 
     def __init__(
@@ -97,12 +99,17 @@ class Sandbox:
         app_public_key_pem: str | bytes | None = None,
         rate_limit: int = 5000,
         *,
+        rate_limit_window: int | None = None,
         tokens: Mapping[str, str] | None = None,
         default_login: str = DEFAULT_LOGIN,
         app_slug: str = "maintbot",
     ) -> None:
         self.state = SandboxState(default_login=default_login)
-        self.limiter = RateLimiter(rate_limit)
+        self.limiter = (
+            RateLimiter(rate_limit)
+            if rate_limit_window is None
+            else WindowedRateLimiter(rate_limit, window_s=rate_limit_window)
+        )
         self.auth = Authenticator(
             default_login=default_login,
             app_id=app_id,
@@ -475,6 +482,24 @@ class Sandbox:
         except (UsageError, TypeError) as exc:
             return 422, headers, _json_bytes({"message": str(exc)})
         return 404, headers, _json_bytes({"message": "Not Found"})
+
+
+class WindowedRateLimiter(RateLimiter):
+    """GitHub's quotas with a core window of ``window_s`` seconds instead of an hour."""
+
+    def __init__(self, core_limit: int, *, window_s: int) -> None:
+        super().__init__(core_limit)
+        self.window_s = window_s
+
+    def bucket(self, key: str, resource: str, *, anonymous: bool) -> Bucket:
+        now = int(self.clock())
+        with self._lock:
+            found = self._buckets.get((key, resource))
+            if found is None or now >= found.reset:
+                window = self.window_s if resource == "core" else WINDOWS.get(resource, 3600)
+                found = Bucket(resource, self.limit_for(resource, anonymous), 0, now + window)
+                self._buckets[(key, resource)] = found
+            return Bucket(found.resource, found.limit, found.used, found.reset)
 
 
 class _Server(ThreadingHTTPServer):
