@@ -23,6 +23,8 @@ from tests.config.test_docs import ANY_ENTRY, code_keys, default_at
 from tests.paths import REPO_ROOT
 
 EFFECTS = "tests/config/test_key_effects.py"
+DUPLICATES = "tests/triage/test_duplicate_handlers.py"
+MISSING_INFO = "tests/triage/test_missing_info_handlers.py"
 
 KEY_TESTS: dict[str, str] = {
     "version": "tests/config/test_errors.py::test_unknown_version_is_refused_before_anything_else",
@@ -39,6 +41,10 @@ KEY_TESTS: dict[str, str] = {
         f"{EFFECTS}::test_labels_create_missing_false_leaves_out_a_label_the_repository_lacks"
     ),
     "labels.styles": f"{EFFECTS}::test_labels_styles_colour_and_describe_a_label_maintbot_creates",
+    "labels.needs_info": f"{MISSING_INFO}::test_needs_info_label_name_from_config",
+    "labels.possible_duplicate": (
+        f"{EFFECTS}::test_labels_possible_duplicate_is_the_label_add_label_puts_on"
+    ),
     # triage
     "triage.enabled": "tests/triage/test_policy.py::test_issues_the_bot_keeps_off",
     "triage.model": f"{EFFECTS}::test_triage_model_chooses_the_classifier",
@@ -47,6 +53,28 @@ KEY_TESTS: dict[str, str] = {
         "tests/triage/test_policy.py::test_an_unsure_prediction_comments_only_when_the_repository_asks"
     ),
     "triage.ignore_authors": "tests/triage/test_policy.py::test_issues_the_bot_keeps_off",
+    "triage.duplicates.enabled": f"{DUPLICATES}::test_switched_off_does_nothing",
+    "triage.duplicates.similarity_threshold": (
+        f"{EFFECTS}::test_duplicates_similarity_threshold_is_the_score_a_listed_issue_needs"
+    ),
+    "triage.duplicates.max_candidates": (
+        f"{EFFECTS}::test_duplicates_max_candidates_is_how_many_issues_are_listed"
+    ),
+    "triage.duplicates.closed_within_days": (
+        f"{EFFECTS}::test_duplicates_closed_within_days_leaves_out_issues_closed_before"
+    ),
+    "triage.duplicates.add_label": (
+        f"{EFFECTS}::test_duplicates_add_label_labels_an_issue_with_duplicates"
+    ),
+    "triage.missing_info.enabled": f"{MISSING_INFO}::test_configuration_turns_it_off",
+    "triage.missing_info.types": f"{MISSING_INFO}::test_only_the_configured_types",
+    "triage.missing_info.ask_for": (
+        f"{MISSING_INFO}::test_ask_for_and_needs_info_null_change_what_is_written"
+    ),
+    "triage.learn_from_corrections": (
+        "tests/triage/test_correction_handlers.py"
+        "::test_what_is_not_a_correction_is_skipped_with_its_reason"
+    ),
     # bench
     "bench.enabled": (
         "tests/bench/test_cli.py::test_pr_with_the_benchmark_switched_off_trains_nothing_and_says_so"
@@ -114,25 +142,18 @@ KEY_TESTS: dict[str, str] = {
     "report.issue_title": (
         f"{EFFECTS}::test_report_post_issue_and_issue_title_open_the_report_issue"
     ),
-}
-
-PENDING = {
-    # being built now (issue #25); each gets its KEY_TESTS entry, and leaves this set, with it
-    "labels.needs_info",
-    "labels.possible_duplicate",
-    "triage.duplicates.enabled",
-    "triage.duplicates.similarity_threshold",
-    "triage.duplicates.max_candidates",
-    "triage.duplicates.closed_within_days",
-    "triage.duplicates.add_label",
-    "triage.missing_info.enabled",
-    "triage.missing_info.types",
-    "triage.missing_info.ask_for",
-    "triage.learn_from_corrections",
-    "welcome.enabled",
-    "welcome.template",
-    "commands.enabled",
-    "commands.min_permission",
+    # welcome
+    "welcome.enabled": (
+        "tests/welcome/test_welcome.py::test_bots_disabled_and_broken_payloads_are_skipped"
+    ),
+    "welcome.template": (
+        "tests/welcome/test_welcome.py::test_the_template_path_comes_from_the_config"
+    ),
+    # commands
+    "commands.enabled": "tests/commands/test_handlers.py::test_commands_can_be_switched_off",
+    "commands.min_permission": (
+        "tests/commands/test_handlers.py::test_min_permission_is_read_from_the_config"
+    ),
 }
 
 
@@ -153,20 +174,15 @@ def test_the_leaf_keys_are_values_not_sections():
 
 
 def test_every_key_has_a_test_that_toggles_it():
-    missing = sorted(leaf_keys() - set(KEY_TESTS) - PENDING)
+    missing = sorted(leaf_keys() - set(KEY_TESTS))
     assert not missing, (
         f"no test shows what these keys change (write one, or remove the key): {missing}"
     )
 
 
 def test_the_ledger_names_only_keys_that_exist():
-    gone = sorted((set(KEY_TESTS) | PENDING) - leaf_keys())
+    gone = sorted(set(KEY_TESTS) - leaf_keys())
     assert not gone, f"the ledger names keys the configuration does not have: {gone}"
-
-
-def test_a_key_with_a_test_is_no_longer_pending():
-    both = sorted(PENDING & set(KEY_TESTS))
-    assert not both, f"remove these from PENDING, their tests are in KEY_TESTS: {both}"
 
 
 @cache

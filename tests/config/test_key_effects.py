@@ -2,17 +2,18 @@
 
 One test per key (or per small family of keys read together) for the keys that had no such
 test elsewhere; tests/config/test_every_key_is_read.py keeps the ledger of which test shows
-each key's effect. Every test runs the code that reads the key (the triage handler, the bench
-and report commands, their decision functions) on a config parsed from YAML, and compares with
-what the defaults give: no mocks, no model training (the bench trains a stand-in model that
-writes its metrics at once).
+each key's effect. Every test runs the code that reads the key (the triage and duplicate
+search handlers, the bench and report commands, their decision functions) on a config parsed
+from YAML, and compares with what the defaults give: no mocks, no model training (the bench
+trains a stand-in model that writes its metrics at once; triage and duplicate search use the
+built-in model).
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -635,3 +636,122 @@ def test_business_hours_working_days_choose_the_days_that_count():
 def test_business_hours_start_and_end_bound_the_working_day():
     assert business_wait(ON + '    start: "08:00"\n') == 1 + 2
     assert business_wait(ON + '    end: "18:00"\n') == 2 + 1
+
+
+# ------------------------------------------------------------------------------- duplicates
+# The duplicate search handler on GitHub's real issues.opened payload (tests/commands/events.py
+# aims it at a sandbox issue), with no store: the index is read from the sandbox for the event.
+# Three earlier reports of one crash (#5, #6 open; #7 closed 100 days ago) and a new one (#8).
+# The embeddings come from the built-in model the type-label tests above load (one copy per
+# process: runtime.loaded_predictor). With the defaults, #8 lists #6 (score 0.82), #7 (0.79)
+# and #5 (0.74); the next best, #1, scores 0.07.
+
+SHAPES = """Traceback (most recent call last):
+  File "/home/me/widgets/train.py", line 88, in fit
+    logits = model(batch)
+  File "/usr/lib/python3.11/site-packages/torch/nn/functional.py", line 114, in linear
+    return F.linear(input, self.weight, self.bias)
+RuntimeError: mat1 and mat2 shapes cannot be multiplied (32x512 and 256x10)
+"""
+
+
+@pytest.fixture
+def crashes(sandbox):
+    """The sandbox with #5-#7, three reports of one crash, and #8, a new report of it."""
+    state = sandbox.state
+    state.add_issue(
+        REPO,
+        title="Training the widget model crashes with a shape error",
+        body=f"Running `python train.py` on the sample data stops at once:\n\n```\n{SHAPES}```",
+        user="erin",
+    )
+    state.add_issue(
+        REPO,
+        title="Shape mismatch when fitting a widget model",
+        body=f"fit() on my own data fails:\n\n```\n{SHAPES.replace('32x512', '16x512')}```",
+        user="frank",
+    )
+    closed = datetime.now(UTC) - timedelta(days=100)
+    state.add_issue(
+        REPO,
+        title="RuntimeError: mat1 and mat2 shapes cannot be multiplied in fit",
+        body=f"```\n{SHAPES.replace('32x512', '8x512')}```\nSame script as the docs.",
+        user="hana",
+        state="closed",
+        created_at=closed - timedelta(days=3),
+        closed_at=closed,
+    )
+    state.add_issue(
+        REPO,
+        title="fit() fails right away",
+        body=f"Got this when I started fitting:\n\n```\n{SHAPES.replace('32x512', '64x512')}```",
+        user="gina",
+    )
+    return sandbox
+
+
+def find_duplicates_of(sandbox, shared_dir, cfg: Config, number: int = 8):
+    """The duplicate handler's result for issues.opened of ``number``, and its labels after."""
+    from bot.triage.duplicate_handlers import find_duplicates
+    from tests.commands.events import issue_opened_event
+
+    event = issue_opened_event(shared_dir, sandbox, REPO, number)
+    result = find_duplicates(event, HandlerContext(github=client(sandbox), config=cfg))
+    with sandbox.state.lock:
+        labels = list(sandbox.state.issue(REPO, number)["labels"])
+    return result, labels
+
+
+def listed(result) -> list[int]:
+    matches = result.details["matches"] if isinstance(result, Skipped) else result["matches"]
+    return [match["number"] for match in matches]
+
+
+def duplicate_config(yaml_text: str) -> Config:
+    return config("triage:\n  duplicates:\n" + textwrap.indent(textwrap.dedent(yaml_text), "    "))
+
+
+def test_duplicates_similarity_threshold_is_the_score_a_listed_issue_needs(crashes, shared_dir):
+    found, _ = find_duplicates_of(crashes, shared_dir, Config.default())
+    assert listed(found) == [6, 7, 5] and found["threshold"] == 0.6
+    strict, _ = find_duplicates_of(
+        crashes, shared_dir, duplicate_config("similarity_threshold: 0.9")
+    )
+    assert isinstance(strict, Skipped) and listed(strict) == []
+    assert strict.reason == "no issue scores 0.90 or more (best: #6 at 0.82)"
+
+
+def test_duplicates_max_candidates_is_how_many_issues_are_listed(crashes, shared_dir):
+    found, _ = find_duplicates_of(crashes, shared_dir, Config.default())
+    assert listed(found) == [6, 7, 5]
+    one, _ = find_duplicates_of(crashes, shared_dir, duplicate_config("max_candidates: 1\n"))
+    assert listed(one) == [6]
+
+
+def test_duplicates_closed_within_days_leaves_out_issues_closed_before(crashes, shared_dir):
+    found, _ = find_duplicates_of(crashes, shared_dir, Config.default())
+    assert 7 in listed(found)  # closed 100 days ago, within the default 365
+    recent, _ = find_duplicates_of(crashes, shared_dir, duplicate_config("closed_within_days: 30"))
+    assert listed(recent) == [6, 5]
+
+
+ADD_LABEL = "triage:\n  duplicates:\n    add_label: true\n"
+
+
+def test_duplicates_add_label_labels_an_issue_with_duplicates(crashes, shared_dir):
+    found, labels = find_duplicates_of(crashes, shared_dir, Config.default())
+    assert listed(found) == [6, 7, 5] and found["labels"] == [] and labels == []
+    labelled, labels = find_duplicates_of(crashes, shared_dir, config(ADD_LABEL))
+    assert listed(labelled) == [6, 7, 5]
+    assert labelled["labels"] == ["possible-duplicate"] and labels == ["possible-duplicate"]
+
+
+def test_labels_possible_duplicate_is_the_label_add_label_puts_on(crashes, shared_dir):
+    _, labels = find_duplicates_of(crashes, shared_dir, config(ADD_LABEL), number=8)
+    assert labels == ["possible-duplicate"]
+    renamed = config("labels:\n  possible_duplicate: 'status: duplicate?'\n" + ADD_LABEL)
+    found, labels = find_duplicates_of(crashes, shared_dir, renamed, number=6)
+    assert 8 in listed(found) and labels == ["status: duplicate?"]
+    unset = config("labels:\n  possible_duplicate: null\n" + ADD_LABEL)
+    found, labels = find_duplicates_of(crashes, shared_dir, unset, number=5)
+    assert 8 in listed(found) and found["labels"] == [] and labels == []
