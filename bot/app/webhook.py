@@ -11,6 +11,7 @@ import enum
 import hashlib
 import hmac
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -197,7 +198,9 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"the JSON nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}")
     try:
-        payload = json.loads(text, parse_int=_int64)
+        payload = json.loads(
+            text, parse_int=_int64, parse_float=_finite, parse_constant=_no_constant
+        )
     except RecursionError:  # unreachable after the depth check; never a 500 if it is not
         raise ValueError("the JSON nests too deep to parse") from None
     if not isinstance(payload, dict):
@@ -232,6 +235,19 @@ def _int64(literal: str) -> int:
     if not MIN_INT64 <= value <= MAX_INT64:
         raise ValueError(f"the integer {literal[:40]} does not fit in 64 bits")
     return value
+
+
+def _finite(literal: str) -> float:
+    """``json.loads``' float hook: ``1e400`` would become infinity, which JSON cannot write back."""
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"the number {literal[:40]} is too large for a float")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    """``NaN`` and ``Infinity`` are no JSON (Python accepts them; PostgreSQL does not)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def check_ids(payload: Mapping[str, Any]) -> None:

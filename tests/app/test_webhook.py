@@ -381,3 +381,28 @@ def test_escaped_surrogate_pairs_and_fields_at_their_limits_pass():
     decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
     assert decision.status == 202
     assert decision.event.payload["title"] == "😀"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason_part"),
+    [
+        ('{"score": NaN}', "NaN is not a JSON value"),
+        ('{"score": Infinity}', "Infinity is not a JSON value"),
+        ('{"score": [-Infinity]}', "-Infinity is not a JSON value"),
+        ('{"score": 1e400}', "too large for a float"),
+        ('{"score": -1.5e309}', "too large for a float"),
+    ],
+)
+def test_numbers_json_cannot_write_back_are_400(payload, reason_part):
+    """Python reads them; the store would write NaN/Infinity, which PostgreSQL refuses."""
+    body = payload.encode()
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
+    assert (decision.outcome, decision.status) == (Outcome.REJECTED, 400)
+    assert reason_part in decision.reason
+
+
+def test_ordinary_floats_pass():
+    body = b'{"score": 0.5, "tiny": 1e-400, "big": 1.7e308}'
+    decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
+    assert decision.status == 202
+    assert decision.event.payload == {"score": 0.5, "tiny": 0.0, "big": 1.7e308}
