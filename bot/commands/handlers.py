@@ -26,6 +26,7 @@ from bot.commands.permissions import allowed, repository_role
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
 from bot.github.comments import is_ours, upsert_sticky_comment
+from bot.github.identity import comment_written_by_us
 from bot.github.labels import LabelResult, apply_labels
 from bot.sanitize import inline
 
@@ -64,7 +65,10 @@ def run_commands(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
     repo = ctx.repo(repo_name)
     gh_issue = repo.get_issue(number)
     key = reply_key(comment_id)
-    if any(is_ours(c.body, key) for c in gh_issue.get_comments()):
+    acting = ctx.acting_login()
+    if any(
+        is_ours(c.body, key) and comment_written_by_us(c, acting) for c in gh_issue.get_comments()
+    ):
         return Skipped("this comment was already answered (a redelivery)", {"commands": listed})
 
     minimum = ctx.config.commands.min_permission
@@ -300,8 +304,12 @@ class _Runner:
         """A ``/type`` by someone allowed is a maintainer's verdict on the bot's label:
         :mod:`bot.triage.corrections` records it (a correction, or a confirmation of the
         bot's type) in the store and the marker of the bot's comment, or plans it under
-        dry-run. Returns what the reply says of it."""
+        dry-run. Returns what the reply says of it. Nothing is recorded with
+        ``triage.learn_from_corrections`` off, as for a relabel by hand."""
         from bot.triage.corrections import record_correction
+
+        if not self.ctx.config.triage.learn_from_corrections:
+            return ""
 
         try:
             recorded = record_correction(

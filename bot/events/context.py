@@ -45,6 +45,15 @@ class HandlerContext:
             self._repos[full_name] = self.github.get_repo(full_name)
         return self._repos[full_name]
 
+    def acting_login(self) -> str | None:
+        """The personal token's account, or None (App, Actions token): with bot accounts,
+        whose comments are maintbot's own (``bot.github.identity``)."""
+        if self.github is None:
+            return None
+        from bot.github.identity import acting_login
+
+        return acting_login(self.github)  # cached per token and process
+
     def plan(self, action: str, **details: Any) -> None:
         """Records a write that dry-run skipped, so the caller can show what would happen."""
         self.planned.append({"action": action, **details})

@@ -59,6 +59,13 @@ class StickyPlan:
     delete: tuple[int, ...]
 
 
+class _Auto:
+    """The default of ``acting_as``: asked of the token the issue object was fetched with."""
+
+
+AUTO = _Auto()
+
+
 def marker(key: str) -> str:
     """The hidden first line that identifies our comment for ``key``."""
     if not _KEY.fullmatch(key):
@@ -129,16 +136,20 @@ def upsert_sticky_comment(
     *,
     dry_run: bool = False,
     author: str | None = None,
+    acting_as: str | None | Literal[False] | _Auto = AUTO,
 ) -> StickyResult:
     """Makes ``issue`` (a PyGithub Issue or PullRequest) carry exactly one comment for ``key``.
 
     ``body`` is the text, or a function of the comment's current text (None when there is
     none yet), so a caller can change one part of the comment with a single listing.
     ``author`` (our login, e.g. ``maintbot[bot]``), when known, also ignores marker-bearing
-    comments written by anyone else.
+    comments written by anyone else. Only comments of a bot account or of the account the
+    token acts as (``acting_as``; by default asked of the issue's token, see
+    ``bot.github.identity``) are read, so a marker someone pasted is not taken for ours.
     """
     marker(key)  # a bad key is refused before any request
-    comments = {c.id: c for c in _list_comments(issue) if author is None or _login(c) == author}
+    acting_as = _acting(issue, acting_as)
+    comments = {c.id: c for c in _list_comments(issue) if _trusted(c, author, acting_as)}
     existing = [ExistingComment(c.id, c.body or "") for c in comments.values()]
     if callable(body):
         current = next((sticky_text(c.body, key) for c in existing if is_ours(c.body, key)), None)
@@ -178,12 +189,38 @@ def _create_comment(issue: Any, body: str) -> Any:
     return creator(body)
 
 
+def _acting(
+    issue: Any, acting_as: str | None | Literal[False] | _Auto
+) -> str | None | Literal[False]:
+    if not isinstance(acting_as, _Auto):
+        return acting_as
+    if getattr(issue, "requester", None) is None:
+        return False  # not an object of a GitHub client (a test double): nothing to ask
+    from bot.github.identity import acting_login
+
+    return acting_login(issue)
+
+
+def _trusted(comment: Any, author: str | None, acting_as: str | None | Literal[False]) -> bool:
+    """``author``: that login only; ``acting_as`` (not False): a bot account or that login."""
+    if author is not None and _login(comment) != author:
+        return False
+    if acting_as is False:
+        return True
+    from bot.github.identity import comment_written_by_us
+
+    return comment_written_by_us(comment, acting_as)
+
+
 def _login(comment: Any) -> str | None:
     user = getattr(comment, "user", None)
     return getattr(user, "login", None)
 
 
 # ------------------------------------------------------------------------------ sections
+
+
+NOTHING_LEFT = "_maintbot has nothing to add here any more._"
 
 
 def _section_marks(name: str) -> tuple[str, str]:
@@ -230,20 +267,23 @@ def upsert_comment_section(
     order: Sequence[str],
     dry_run: bool = False,
     author: str | None = None,
+    acting_as: str | None | Literal[False] | _Auto = AUTO,
 ) -> StickyResult | None:
     """Sets one section of the sticky comment ``key``, leaving the other sections as they are.
 
     No comment is created just to say nothing: when the comment does not exist and
-    ``content`` is empty, nothing is written (None). A comment left with no section keeps
-    an empty body rather than disappearing, so its link and history stay."""
+    ``content`` is empty, nothing is written (None). A comment left with no section says
+    so in one line rather than disappearing, so its link and history stay."""
+    acting_as = _acting(issue, acting_as)
     if not (content and content.strip()):
-        comments = [c for c in _list_comments(issue) if author is None or _login(c) == author]
+        comments = [c for c in _list_comments(issue) if _trusted(c, author, acting_as)]
         if not any(is_ours(c.body, key) for c in comments):
             return None
     return upsert_sticky_comment(
         issue,
         key,
-        lambda current: merge_section(current, section, content, order),
+        lambda current: merge_section(current, section, content, order) or NOTHING_LEFT,
         dry_run=dry_run,
         author=author,
+        acting_as=acting_as,
     )

@@ -33,8 +33,28 @@ def write_section(
 
     issue: Any = ctx.repo(repo).get_issue(int(number))
     result = upsert_comment_section(
-        issue, ISSUE_COMMENT_KEY, section, content, order=SECTIONS, dry_run=ctx.dry_run
+        issue,
+        ISSUE_COMMENT_KEY,
+        section,
+        content,
+        order=SECTIONS,
+        dry_run=ctx.dry_run,
+        acting_as=ctx.acting_login(),
     )
     if result is None:
         return "absent"
     return "planned" if ctx.dry_run else result.action
+
+
+def bot_comment_text(ctx: HandlerContext, gh_issue: Any) -> str | None:
+    """The text of the bot's one comment on the issue (below its marker line), or None.
+
+    Only a comment written by the bot counts: a marker pasted by someone else is not read."""
+    from bot.github.comments import is_ours, sticky_text
+    from bot.github.identity import comment_written_by_us
+
+    acting = ctx.acting_login()
+    for comment in gh_issue.get_comments():
+        if is_ours(comment.body, ISSUE_COMMENT_KEY) and comment_written_by_us(comment, acting):
+            return sticky_text(comment.body, ISSUE_COMMENT_KEY)
+    return None

@@ -507,11 +507,20 @@ def _comment_login(comment: Any) -> str | None:
     return getattr(user, "login", None)
 
 
-def find_marker_comment(comments: Iterable[Any]) -> tuple[Any, BotPrediction] | None:
-    """maintbot's comment (the oldest sticky one carrying a prediction marker) and its marker."""
+def find_marker_comment(
+    comments: Iterable[Any], acting: str | None | Literal[False] = False
+) -> tuple[Any, BotPrediction] | None:
+    """maintbot's comment (the oldest sticky one carrying a prediction marker) and its marker.
+
+    With ``acting`` (see ``bot.github.identity``), a comment neither a bot account nor that
+    login wrote is not maintbot's, whatever marker was pasted into it."""
+    from bot.github.identity import comment_written_by_us
+
     for comment in comments:
         body = getattr(comment, "body", None) or ""
         if not is_ours(body, COMMENT_KEY):
+            continue
+        if acting is not False and not comment_written_by_us(comment, acting):
             continue
         prediction = prediction_from_marker(
             read_prediction_marker(body),
@@ -566,7 +575,7 @@ def load_issue_state(ctx: HandlerContext, repo: str, number: int) -> IssueState:
                     state.recorded_ids.append(c.id)
     if ctx.github is not None:
         issue = ctx.repo(repo).get_issue(int(number))
-        found = find_marker_comment(issue.get_comments())
+        found = find_marker_comment(issue.get_comments(), ctx.acting_login())
         if found is not None:
             state.comment, marked = found
             if state.prediction is None:
@@ -782,11 +791,18 @@ class RepoHistory:
     newest_event: str | None = None  # created_at of the newest event seen
 
 
-def marker_record(raw: Mapping[str, Any]) -> tuple[int, dict[str, Any]] | None:
+def marker_record(
+    raw: Mapping[str, Any], acting: str | None | Literal[False] = False
+) -> tuple[int, dict[str, Any]] | None:
     """An entry of ``GET .../issues/comments``: (issue number, what a cache keeps of its
-    marker: ``marker``, ``created_at``, ``bot``) if it is maintbot's marker comment."""
+    marker: ``marker``, ``created_at``, ``bot``) if it is maintbot's marker comment
+    (written by a bot account or ``acting``, when ``acting`` is given)."""
+    from bot.github.identity import raw_written_by_us
+
     body = str(raw.get("body") or "")
     if not is_ours(body, COMMENT_KEY):
+        return None
+    if acting is not False and not raw_written_by_us(raw, acting):
         return None
     marker = read_prediction_marker(body)
     number = str(raw.get("issue_url") or "").rstrip("/").rsplit("/", 1)[-1]
@@ -854,14 +870,17 @@ def read_history(
     marker-bearing comments; ``GET /repos/{o}/{r}/issues/events`` (newest first) is read back
     to ``events_after`` only. Pages: comments/100 + events/100, whatever the number of
     issues; nothing per issue."""
+    from bot.github.identity import acting_login
+
     history = RepoHistory()
+    acting = acting_login(github)
     params = {"sort": "updated", "direction": "asc"}
     if comments_since:
         params["since"] = comments_since
     for page_no, page in enumerate(paginate(github, f"/repos/{repo}/issues/comments", params), 1):
         history.requests += 1
         for raw in page:
-            record = marker_record(raw)
+            record = marker_record(raw, acting)
             prediction = prediction_from_record(record[1]) if record else None
             if record is not None and prediction is not None:
                 # sorted by update: a later page holds the newest state of the marker

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
-from bot.triage.comment import ISSUE_COMMENT_KEY, write_section
+from bot.triage.comment import bot_comment_text, write_section
 from bot.triage.policy import (
     LabelPlan,
     plan_issue_labels,
@@ -59,7 +59,7 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         return Skipped("no GitHub access to read what maintbot decided before")
     gh_issue = ctx.repo(event.repo_full_name or "").get_issue(int(issue["number"]))
     current = [label.name for label in gh_issue.labels]
-    marker = _bot_marker(gh_issue)
+    marker = _bot_marker(ctx, gh_issue)
     bot_labels = marker.get("labels") if marker else _labels_set_by_bots(gh_issue, current)
     corrected = bool(marker and "corrected_to" in marker)
     if bot_labels is not None and not corrected:
@@ -179,14 +179,10 @@ def _record(
         )
 
 
-def _bot_marker(gh_issue: Any) -> dict[str, Any] | None:
+def _bot_marker(ctx: HandlerContext, gh_issue: Any) -> dict[str, Any] | None:
     """The prediction marker in the bot's comment on the issue, if it wrote one."""
-    from bot.github.comments import is_ours
-
-    for comment in gh_issue.get_comments():
-        if is_ours(comment.body, ISSUE_COMMENT_KEY):
-            return read_prediction_marker(comment.body or "")
-    return None
+    text = bot_comment_text(ctx, gh_issue)
+    return read_prediction_marker(text) if text is not None else None
 
 
 def _labels_set_by_bots(gh_issue: Any, current: Sequence[str]) -> list[str] | None:

@@ -375,3 +375,16 @@ def test_a_path_at_the_start_of_a_line_gets_no_reply_from_a_stranger(sb, shared_
     typo = comment_event(shared_dir, sb, REPO, 1, "/lable bug", user="maintainer")
     run(sb, typo)
     assert "Unknown command(s): /lable" in reply(sb, typo)
+
+
+def test_type_relabels_but_records_nothing_with_learn_from_corrections_off(sb, shared_dir):
+    bot_labelled(sb, 1, "bug")
+    base = Config.default()
+    off = dataclasses.replace(
+        base, triage=dataclasses.replace(base.triage, learn_from_corrections=False)
+    )
+    event = comment_event(shared_dir, sb, REPO, 1, "/type feature", user="maintainer")
+    run(sb, event, context(sb, off))
+    assert labels(sb, 1) == ["enhancement"]
+    assert "recorded as a correction" not in reply(sb, event)
+    assert "corrected_to" not in bot_marker(sb, 1)
