@@ -753,6 +753,18 @@ def plan_missing_info(
     return MissingInfoPlan(thanks_text(), (), remove, "an edit supplied what was asked for")
 
 
+def plan_withdrawal(previous: Asked | None, issue_labels: Iterable[str]) -> MissingInfoPlan:
+    """The issue is no longer of a type the check asks (a bug relabelled as a question):
+    the bot takes back its own ask and its own needs-info label, nothing a person set."""
+    if previous is None or not previous.items:
+        return MissingInfoPlan(None, (), (), "nothing was asked")
+    on_issue = {name.casefold() for name in issue_labels}
+    remove: tuple[str, ...] = ()
+    if previous.label is not None and previous.label.casefold() in on_issue:
+        remove = (previous.label,)
+    return MissingInfoPlan(None, (), remove, "the issue's type no longer asks for it")
+
+
 def skip_reason(config: Config, issue: Mapping[str, Any], *, sender_is_bot: bool) -> str | None:
     """Why the check keeps off this issue (the event payload's), or None to go on."""
     triage = config.triage

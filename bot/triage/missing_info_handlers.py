@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
-from bot.triage.comment import ISSUE_COMMENT_KEY, write_section
+from bot.triage.comment import bot_comment_text, write_section
 from bot.triage.missing_info import (
     SECTION,
     Asked,
@@ -22,6 +22,7 @@ from bot.triage.missing_info import (
     issue_types,
     parse_asked,
     plan_missing_info,
+    plan_withdrawal,
     skip_reason,
 )
 
@@ -53,7 +54,12 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         types = issue_types(ctx.config, None, [label.name for label in gh_issue.labels])
     if not types & wanted:
         kind = ", ".join(sorted(types)) or "not known"
-        return Skipped(f"type {kind} is not in triage.missing_info.types")
+        skipped = f"type {kind} is not in triage.missing_info.types"
+        if ctx.github is not None and event.action == "edited":
+            withdrawn = _withdraw(ctx, repo_name, number, gh_issue)
+            if withdrawn is not None:
+                return {**withdrawn, "reason": f"{skipped}: its earlier ask is taken back"}
+        return Skipped(skipped)
 
     if ctx.github is None:  # nothing to read: plan from the payload alone
         report = check_missing_info(
@@ -79,7 +85,7 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         return Skipped("a pull request")
     if gh_issue.state == "closed":
         return Skipped("the issue is closed")
-    current_section, previous = _previous_ask(gh_issue)
+    current_section, previous = _previous_ask(ctx, gh_issue)
     report = check_missing_info(
         gh_issue.body,
         fetch_templates(repo),
@@ -96,6 +102,7 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         add=plan.add,
         remove=plan.remove,
         palette=ctx.config.labels.palette(),
+        create_missing=ctx.config.labels.create_missing,
         dry_run=ctx.dry_run,
     )
     if ctx.dry_run:
@@ -109,15 +116,31 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     return _result(report, plan.reason, list(done.added), list(done.removed), comment)
 
 
-def _previous_ask(gh_issue: Any) -> tuple[str | None, Asked | None]:
-    """The bot's current ``missing_info`` section and the ask it records, if any."""
-    from bot.github.comments import comment_sections, is_ours, sticky_text
+def _withdraw(
+    ctx: HandlerContext, repo_name: str, number: int, gh_issue: Any
+) -> dict[str, Any] | None:
+    """Takes back the bot's ask (its section and its needs-info label) from an issue whose
+    type no longer asks for it; None when the bot had asked nothing."""
+    from bot.github.labels import apply_labels
 
-    for comment in gh_issue.get_comments():
-        if is_ours(comment.body, ISSUE_COMMENT_KEY):
-            text = comment_sections(sticky_text(comment.body, ISSUE_COMMENT_KEY)).get(SECTION)
-            return text, parse_asked(text)
-    return None, None
+    gh_issue = gh_issue or ctx.repo(repo_name).get_issue(number)
+    _, previous = _previous_ask(ctx, gh_issue)
+    plan = plan_withdrawal(previous, [label.name for label in gh_issue.labels])
+    if previous is None or not previous.items:
+        return None
+    done = apply_labels(ctx.repo(repo_name), gh_issue, remove=plan.remove, dry_run=ctx.dry_run)
+    if ctx.dry_run and done.removed:
+        ctx.plan("unlabel", repo=repo_name, issue=number, labels=list(done.removed))
+    comment = write_section(ctx, repo_name, number, SECTION, None)
+    return {"labels_removed": list(done.removed), "comment": comment}
+
+
+def _previous_ask(ctx: HandlerContext, gh_issue: Any) -> tuple[str | None, Asked | None]:
+    """The bot's current ``missing_info`` section and the ask it records, if any."""
+    from bot.github.comments import comment_sections
+
+    text = comment_sections(bot_comment_text(ctx, gh_issue)).get(SECTION)
+    return text, parse_asked(text)
 
 
 def _names(labels: object) -> list[str]:

@@ -425,3 +425,45 @@ def test_without_a_github_client_it_plans_from_the_payload(shared_dir, sandbox):
     assert outcome.result["comment"] == "planned"
     assert [p["action"] for p in ctx.planned] == ["label", "comment"]
     assert sandbox.requests == []
+
+
+def test_a_bug_relabelled_as_a_question_gets_its_ask_taken_back(shared_dir, sandbox, gh):
+    number = new_issue(sandbox, TF_NO_VERSIONS)
+    run(Router(missing_info_router), event(shared_dir, sandbox, number), ctx_for(gh), decided="bug")
+    assert "needs-info" in labels_of(gh, number)
+    (comment,) = bot_comments(gh, number)
+    assert "maintbot-asked" in comment.body
+
+    # the type is now a question (the bot re-triaged the edit, or a person relabelled it)
+    outcome = run(
+        Router(missing_info_router),
+        event(shared_dir, sandbox, number, "edited"),
+        ctx_for(gh),
+        decided="question",
+    )
+    assert outcome.kind == "ok" and "taken back" in outcome.result["reason"]
+    assert "needs-info" not in labels_of(gh, number)
+    (comment,) = bot_comments(gh, number)
+    assert "maintbot-asked" not in comment.body
+
+    # again: nothing left to take back, nothing written
+    sandbox.clear_requests()
+    outcome = run(
+        Router(missing_info_router),
+        event(shared_dir, sandbox, number, "edited"),
+        ctx_for(gh),
+        decided="question",
+    )
+    assert outcome.kind == "skipped" and writes(sandbox) == []
+
+
+def test_a_needs_info_label_a_person_set_stays_when_the_type_changes(shared_dir, sandbox, gh):
+    number = new_issue(sandbox, TF_NO_VERSIONS, labels=["needs-info"])
+    outcome = run(
+        Router(missing_info_router),
+        event(shared_dir, sandbox, number, "edited"),
+        ctx_for(gh),
+        decided="question",
+    )
+    assert outcome.kind == "skipped"
+    assert "needs-info" in labels_of(gh, number)
