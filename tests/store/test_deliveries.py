@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.errors import MaintbotError
-from bot.store.deliveries import get_delivery, mark_delivery, pending_deliveries, record_delivery
-from bot.store.jobs import finish_job, jobs_for_delivery, start_job
-from bot.store.models import DeliveryStatus, JobStatus
+from bot.store.deliveries import (
+    claim_delivery,
+    defer_claim,
+    finish_claim,
+    get_delivery,
+    installation_hold,
+    mark_delivery,
+    pending_deliveries,
+    record_delivery,
+    release_expired_leases,
+    renew_leases,
+    stranded_deliveries,
+    transition,
+)
+from bot.store.jobs import (
+    fail_orphaned_jobs,
+    finish_job,
+    jobs_for_delivery,
+    start_attempt_job,
+    start_job,
+)
+from bot.store.models import DeliveryStatus, Job, JobStatus, utcnow
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -164,3 +185,149 @@ def test_payload_with_a_nul_character_is_kept(store):
         assert record_delivery(session, "g", "issues", payload)
     with store.session() as session:
         assert get_delivery(session, "g").payload == payload
+
+
+# ------------------------------------------------------------------------- claims (#26)
+
+
+def _claim(store, delivery_id, owner, *, lease_s=60.0, now=T0):
+    with store.session() as session:
+        return claim_delivery(session, delivery_id, owner, lease_s=lease_s, now=now)
+
+
+def _get(store, delivery_id):
+    with store.session() as session:
+        return get_delivery(session, delivery_id)
+
+
+def test_one_claim_at_a_time_and_an_expired_lease_is_taken_over(store, issue_opened):
+    with store.session() as session:
+        record_delivery(session, "g", "issues", issue_opened)
+
+    first = _claim(store, "g", "w1", lease_s=30)
+    assert first is not None and (first.attempt, first.lost_leases) == (1, 0)
+    assert first.payload == issue_opened and first.event == "issues"
+    assert _claim(store, "g", "w2", now=T0 + timedelta(seconds=29)) is None  # still held
+
+    taken = _claim(store, "g", "w2", now=T0 + timedelta(seconds=31))  # w1 died: lease ran out
+    assert taken is not None and (taken.attempt, taken.lost_leases) == (1, 1)
+    with store.session() as session:  # the dead worker's late finish changes nothing
+        assert finish_claim(session, first, DeliveryStatus.DONE) is False
+        assert finish_claim(session, taken, DeliveryStatus.DONE, now=T0) is True
+    done = _get(store, "g")
+    assert (done.status, done.attempts, done.lease_owner) == (DeliveryStatus.DONE, 1, None)
+    assert _claim(store, "g", "w3", now=T0 + timedelta(hours=1)) is None  # finished
+
+
+def test_the_heartbeat_keeps_a_lease_alive(store, issue_opened):
+    with store.session() as session:
+        record_delivery(session, "g", "issues", issue_opened)
+    _claim(store, "g", "w1", lease_s=10)
+    with store.session() as session:
+        assert renew_leases(session, {"w1", "gone"}, lease_s=10, now=T0 + timedelta(seconds=8))
+    assert _claim(store, "g", "w2", now=T0 + timedelta(seconds=12)) is None
+    assert _claim(store, "g", "w2", now=T0 + timedelta(seconds=19)) is not None
+
+
+def test_racing_claims_have_exactly_one_winner(store, issue_opened):
+    """Eight threads, one delivery, each try at once: one claim, on both backends."""
+    for n in range(10):
+        with store.session() as session:
+            record_delivery(session, f"race-{n}", "issues", issue_opened)
+    barrier = threading.Barrier(8)
+
+    def contend(delivery_id: str, owner: str) -> bool:
+        barrier.wait()
+        with store.session() as session:
+            return claim_delivery(session, delivery_id, owner, lease_s=60) is not None
+
+    with ThreadPoolExecutor(8) as pool:
+        for n in range(10):
+            futures = [pool.submit(contend, f"race-{n}", f"w{i}") for i in range(8)]
+            assert sum(f.result() for f in futures) == 1
+
+
+def test_retry_and_wait_for_a_rate_limit(store, issue_opened):
+    payload = {**issue_opened, "installation": {"id": 7}}
+    for delivery_id in ("a", "b"):
+        with store.session() as session:
+            record_delivery(session, delivery_id, "issues", payload)
+    claim = _claim(store, "a", "w1")
+    with store.session() as session:
+        assert finish_claim(session, claim, DeliveryStatus.FAILED, error="502", retry=True)
+    retried = _get(store, "a")
+    assert (retried.status, retried.attempts, retried.last_error) == (
+        DeliveryStatus.QUEUED,
+        1,
+        "502",
+    )
+
+    reset = T0 + timedelta(minutes=30)
+    claim = _claim(store, "a", "w1")
+    assert claim.attempt == 2
+    with store.session() as session:
+        assert defer_claim(session, claim, reset, reason="rate limit")
+    waiting = _get(store, "a")
+    assert (waiting.attempts, waiting.deferrals, waiting.not_before) == (1, 1, reset)
+    with store.session() as session:  # the installation waits; another does not
+        assert installation_hold(session, 7, now=T0) == reset
+        assert installation_hold(session, 8, now=T0) is None
+        assert installation_hold(session, 7, now=reset) is None
+    claim = _claim(store, "a", "w1", now=reset)
+    with store.session() as session:
+        finish_claim(session, claim, DeliveryStatus.DONE, now=reset)
+    assert _get(store, "a").not_before is None
+    with store.session() as session:
+        assert installation_hold(session, 7, now=T0) is None
+
+
+def test_only_one_copy_moves_a_delivery_into_the_queue(store, issue_opened):
+    with store.session() as session:
+        record_delivery(session, "g", "issues", issue_opened)
+    received = (DeliveryStatus.RECEIVED,)
+    with store.session() as session:
+        assert transition(session, "g", DeliveryStatus.QUEUED, from_statuses=received)
+        assert not transition(session, "g", DeliveryStatus.QUEUED, from_statuses=received)
+
+
+def test_recovery_frees_expired_claims_once_and_fails_their_running_jobs(store, issue_opened):
+    for delivery_id in ("dead", "alive", "waiting"):
+        with store.session() as session:
+            record_delivery(session, delivery_id, "issues", issue_opened, received_at=T0)
+            transition(
+                session,
+                delivery_id,
+                DeliveryStatus.QUEUED,
+                from_statuses=(DeliveryStatus.RECEIVED,),
+            )
+    now = utcnow()
+    dead = _claim(store, "dead", "w-dead", lease_s=1, now=now - timedelta(seconds=5))
+    alive = _claim(store, "alive", "w-alive", lease_s=60, now=now)
+    with store.session() as session:
+        for claim in (dead, alive):
+            start_attempt_job(
+                session,
+                "webhook:issues.opened",
+                delivery_id=claim.delivery_id,
+                attempt=claim.attempt,
+            )
+    with store.session() as session:
+        assert release_expired_leases(session, now=now) == ["dead"]
+        assert release_expired_leases(session, now=now) == []  # once
+        assert fail_orphaned_jobs(session, now=now) == 1
+        stranded = {s.delivery_id for s in stranded_deliveries(session, now=now)}
+    assert stranded == {"dead", "waiting"}
+    with store.session() as session:
+        statuses = {j.delivery_id: j.status for j in session.query(Job)}
+    assert statuses == {"dead": JobStatus.FAILED, "alive": JobStatus.RUNNING}
+
+    rerun = _claim(store, "dead", "w-new", now=now)  # the rerun takes the same job row back
+    assert (rerun.attempt, rerun.lost_leases) == (1, 1)
+    with store.session() as session:
+        job = start_attempt_job(
+            session, "webhook:issues.opened", delivery_id="dead", attempt=rerun.attempt
+        )
+        finish_job(session, job)
+    with store.session() as session:
+        jobs = jobs_for_delivery(session, "dead")
+    assert [(j.attempt, j.status) for j in jobs] == [(1, JobStatus.DONE)]
