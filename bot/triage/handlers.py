@@ -37,6 +37,8 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     """Predicts the type of a new (or reopened) issue and labels it, or marks it
     ``needs-triage``; an issue a person already sorted is left alone."""
     issue = _payload_issue(event)
+    if issue is None:
+        return Skipped("the payload names no issue with a number")
     skipped = skip_reason(ctx.config.triage, issue, sender_is_bot=event.sender_is_bot)
     if skipped is not None:
         return Skipped(skipped)
@@ -49,6 +51,8 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
 def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
     """Predicts an edited issue again; relabels it only while the label is still the bot's."""
     issue = _payload_issue(event)
+    if issue is None or not event.repo_full_name:
+        return Skipped("the payload names no issue with a number, or no repository")
     changes = event.payload.get("changes")
     if not isinstance(changes, dict) or not ({"title", "body"} & set(changes)):
         return Skipped("the edit changed neither the title nor the body")
@@ -57,7 +61,7 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         return Skipped(skipped)
     if ctx.github is None:
         return Skipped("no GitHub access to read what maintbot decided before")
-    gh_issue = ctx.repo(event.repo_full_name or "").get_issue(int(issue["number"]))
+    gh_issue = ctx.repo(event.repo_full_name).get_issue(int(issue["number"]))
     current = [label.name for label in gh_issue.labels]
     marker = _bot_marker(ctx, gh_issue)
     bot_labels = marker.get("labels") if marker else _labels_set_by_bots(gh_issue, current)
@@ -73,15 +77,14 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     )
 
 
-def _payload_issue(event: Event) -> dict[str, Any]:
+def _payload_issue(event: Event) -> dict[str, Any] | None:
+    """The payload's issue, when it is one with a number (GitHub's always is)."""
     issue = event.payload.get("issue")
-    if not isinstance(issue, dict) or not isinstance(issue.get("number"), int):
-        from bot.errors import UsageError
-
-        raise UsageError(
-            f"{event.key} payload has no issue number",
-            hint="pass the webhook body exactly as GitHub sent it",
-        )
+    if not isinstance(issue, dict):
+        return None
+    number = issue.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        return None
     return issue
 
 
