@@ -57,6 +57,21 @@ def consumers_fixture() -> Iterator[list[EmbeddedConsumer]]:
         consumer.stop(graceful=True)
 
 
+@pytest.fixture(name="sqlite_store")
+def sqlite_store_fixture(tmp_path: Path) -> Iterator[Store]:
+    """For tests where the backend does not matter."""
+    with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}") as opened:
+        yield opened
+
+
+def issue_labels(sb: Any, number: int) -> list[str]:
+    """The issue's labels, as GitHub (the sandbox) has them now."""
+    import httpx
+
+    answer = httpx.get(f"{sb.base_url}/repos/{REPO}/issues/{number}", timeout=10)
+    return [label["name"] for label in answer.json()["labels"]]
+
+
 def make_parts(settings: AppSettings, store: Store, router: Router) -> AppParts:
     return AppParts(settings, store, DeliveryQueue.from_settings(settings), router)
 
@@ -175,5 +190,10 @@ def wait_until_finished(
 
 
 def writes_per_issue(sb: Any, route: str) -> Counter[str]:
-    """How many requests of ``route`` the sandbox answered for each issue (from its log)."""
-    return Counter(r.path.rsplit("/", 2)[-2] for r in sb.requests if r.route == route)
+    """How many requests of ``route`` the sandbox carried out for each issue (from its log):
+    those it refused (a rate limit, an injected error) wrote nothing and do not count."""
+    return Counter(
+        r.path.rsplit("/", 2)[-2]
+        for r in sb.requests
+        if r.route == route and r.status < 400 and r.fault in (None, "timeout")
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import RateLimitError, UsageError
+from bot.errors import ConfigError, GitHubError, RateLimitError, UsageError
 from bot.github.ratelimit import describe_moment, parse_rate_limit, parse_retry_after
 from bot.github.retry import Attempt, RetryPolicy, backoff_seconds, decide_retry, needs_message
 
@@ -174,3 +174,90 @@ def test_policy_rejects_nonsense():
         RetryPolicy(max_attempts=0)
     with pytest.raises(UsageError):
         RetryPolicy(jitter=2.0)
+
+
+# ------------------------------------------------- failure classes for the App's worker (#26)
+
+
+def _github(status: int, headers: dict[str, str] | None = None, message: str = "x"):
+    from github import GithubException
+
+    return GithubException(status, {"message": message}, headers or {})
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda: _github(404), "permanent"),  # a deleted repository
+        (lambda: _github(422, message="Validation Failed"), "permanent"),
+        (lambda: _github(403, message="Resource not accessible by integration"), "permanent"),
+        (lambda: _github(502), "transient"),
+        (lambda: _github(401), "transient"),
+        (lambda: ConfigError("bad key", source="maintbot.yml"), "permanent"),
+        (lambda: KeyError("issue"), "permanent"),  # a payload the handler cannot take
+        (lambda: RecursionError("deep"), "permanent"),
+        (lambda: GitHubError("GitHub answered 502"), "transient"),
+        (lambda: OSError("disk"), "transient"),
+    ],
+)
+def test_failures_are_classed_by_what_another_attempt_can_do(make, kind):
+    from bot.github.errors import classify_failure
+
+    assert classify_failure(make(), now=NOW).kind.value == kind
+
+
+def test_an_explained_error_is_classed_by_the_answer_under_it():
+    from bot.github.errors import classify_failure, explain_github_error
+
+    try:
+        try:
+            raise _github(404)
+        except Exception as exc:
+            raise explain_github_error(exc, action="read octo/gone") from exc
+    except GitHubError as explained:
+        assert classify_failure(explained, now=NOW).kind.value == "permanent"
+
+
+def test_rate_limits_say_when_to_resume():
+    from bot.github.errors import classify_failure
+
+    primary = _github(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 900)})
+    secondary = _github(429, {"Retry-After": "600"})
+    bare = _github(403, message="You have exceeded a secondary rate limit.")
+    assert classify_failure(primary, now=NOW).resume_at == NOW + 900
+    assert classify_failure(secondary, now=NOW).resume_at == NOW + 600
+    assert classify_failure(bare, now=NOW).resume_at == NOW + 60  # GitHub's minimum
+    assert {classify_failure(e, now=NOW).kind.value for e in (primary, secondary, bare)} == {
+        "rate_limited"
+    }
+
+
+def test_a_write_that_timed_out_has_an_unknown_outcome_and_a_read_does_not():
+    import requests
+
+    from bot.github.errors import classify_failure
+
+    def timed_out(method: str, cls: type[Exception] = requests.ReadTimeout) -> Exception:
+        return cls("timed out", request=requests.Request(method, "http://x/").prepare())
+
+    assert classify_failure(timed_out("POST"), now=NOW).kind.value == "unknown_outcome"
+    assert classify_failure(timed_out("GET"), now=NOW).kind.value == "transient"
+    assert classify_failure(timed_out("PUT"), now=NOW).kind.value == "transient"  # idempotent
+    never_sent = timed_out("POST", requests.ConnectTimeout)
+    assert classify_failure(never_sent, now=NOW).kind.value == "transient"
+
+
+def test_the_app_policy_never_sleeps_for_a_rate_limit_and_never_repeats_a_timed_out_post():
+    from bot.github.retry import APP_WORKER_POLICY
+
+    reset = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) + 30)}
+    limited = decide_retry(
+        APP_WORKER_POLICY, Attempt("GET", 1, status=403, headers=reset), now=NOW, rand=0
+    )
+    assert limited.action == "fail" and limited.error.resume_at == NOW + 30
+    stalled = decide_retry(APP_WORKER_POLICY, Attempt("POST", 1, failure="read"), now=NOW, rand=0)
+    assert stalled.action == "return"
+    refused = decide_retry(
+        APP_WORKER_POLICY, Attempt("POST", 1, failure="connect"), now=NOW, rand=0
+    )
+    assert refused.action == "retry"
