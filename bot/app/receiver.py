@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -47,10 +49,16 @@ from bot.app.worker import queue_delivery
 from bot.errors import UsageError
 from bot.events.router import Event, Router
 from bot.store.database import Store
-from bot.store.deliveries import get_delivery, record_delivery
+from bot.store.deliveries import get_delivery, record_delivery, transition
 from bot.store.models import DeliveryStatus
 
 log = logging.getLogger(__name__)
+
+#: Bodies up to this size are parsed on the event loop (well under a millisecond); larger
+#: ones in a thread, so a 25 MB body does not hold up the other requests.
+INLINE_PARSE_BYTES = 256 * 1024
+#: Store writes at once on PostgreSQL (SQLAlchemy's default pool holds 5 + 10 connections).
+STORE_WRITERS = 8
 
 MAX_UNVERIFIED_BODIES_ENV = "MAINTBOT_MAX_UNVERIFIED_BODIES"
 MAX_UNVERIFIED_BYTES_ENV = "MAINTBOT_MAX_UNVERIFIED_BYTES"
@@ -113,12 +121,25 @@ def create_receiver(
         return bool(router.handlers_for(event))
 
     def record_and_queue(decision: Decision) -> Decision:
+        """Stores a new delivery already marked ``queued`` (one commit), then queues it.
+
+        What :func:`~bot.app.worker.queue_delivery` does, with its first transaction folded
+        into the insert: a delivery this call inserted has no other copy that could queue
+        it. A redelivery found ``received`` goes through ``queue_delivery`` itself.
+        """
         event = decision.event
         assert event is not None and event.delivery_id is not None
         delivery_id = event.delivery_id
         try:
             with store.session() as session:
                 inserted = record_delivery(session, delivery_id, event.name, event.payload)
+                if inserted:
+                    transition(
+                        session,
+                        delivery_id,
+                        DeliveryStatus.QUEUED,
+                        from_statuses=(DeliveryStatus.RECEIVED,),
+                    )
                 stored = None if inserted else get_delivery(session, delivery_id)
             final = after_recording(
                 decision,
@@ -133,9 +154,15 @@ def create_receiver(
         if final.outcome is not Outcome.ACCEPTED:
             return final
         try:
-            queue_delivery(store, queue, delivery_id)
+            if inserted:
+                queue.enqueue(delivery_id)
+                queued = True
+            else:
+                queued = queue_delivery(store, queue, delivery_id)
         except Exception as exc:
             log.error("delivery %s: the queue failed: %s", delivery_id, type(exc).__name__)
+            if inserted:
+                _back_to_received(delivery_id)
             return Decision(
                 Outcome.DEFERRED,
                 503,
@@ -143,7 +170,22 @@ def create_receiver(
                 "or when GitHub redelivers it",
                 event,
             )
+        if queued is False:  # a simultaneous copy of this delivery queued it first
+            return after_recording(decision, inserted=False, stored_status=DeliveryStatus.QUEUED)
         return final
+
+    def _back_to_received(delivery_id: str) -> None:
+        """Not in the queue after all: ``received`` lets a redelivery or a worker queue it."""
+        try:
+            with store.session() as session:
+                transition(
+                    session,
+                    delivery_id,
+                    DeliveryStatus.RECEIVED,
+                    from_statuses=(DeliveryStatus.QUEUED,),
+                )
+        except Exception as exc:  # still queued in the store: recovery at worker start
+            log.error("delivery %s: the store failed too: %s", delivery_id, type(exc).__name__)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -156,15 +198,22 @@ def create_receiver(
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    def decide_and_record(headers: Mapping[str, str], chunks: list[bytes]) -> Decision:
-        """Parsing and storing, off the event loop: a large body takes a while to parse."""
-        body = b"".join(chunks)
-        chunks.clear()
-        decision = decide_verified(headers, body, handles=handles)
-        del body
-        if decision.outcome is Outcome.ACCEPTED:
-            decision = record_and_queue(decision)
-        return decision
+    # SQLite has one writer at a time: threads that would queue on its lock (and sleep in its
+    # busy handler's growing steps) queue here instead, in order. PostgreSQL takes several.
+    writers = 1 if store.backend == "sqlite" else STORE_WRITERS
+    limiter: list[anyio.CapacityLimiter] = []
+
+    async def verified(headers: Mapping[str, str], chunks: list[bytes], size: int) -> Decision:
+        """Parse (in a thread when the body is large), then store and queue one at a time."""
+        if size <= INLINE_PARSE_BYTES:
+            decision = decide_verified(headers, b"".join(chunks), handles=handles)
+        else:
+            decision = await run_in_threadpool(_decide_joined, headers, chunks, handles)
+        if decision.outcome is not Outcome.ACCEPTED:
+            return decision
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(writers))
+        return await anyio.to_thread.run_sync(record_and_queue, decision, limiter=limiter[0])
 
     async def receive(request: Request) -> Decision:
         early = before_reading(request.headers, secrets=secrets, max_body_bytes=max_body_bytes)
@@ -192,7 +241,7 @@ def create_receiver(
                 return signature_mismatch()
         finally:
             reservation.close()
-        return await run_in_threadpool(decide_and_record, request.headers, chunks)
+        return await verified(request.headers, chunks, size)
 
     @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
@@ -205,6 +254,14 @@ def create_receiver(
         return _answer(decision, retry_after_s=limits.retry_after_s)
 
     return app
+
+
+def _decide_joined(
+    headers: Mapping[str, str], chunks: list[bytes], handles: Callable[[Event], bool]
+) -> Decision:
+    body = b"".join(chunks)
+    chunks.clear()  # one copy of a large body at a time
+    return decide_verified(headers, body, handles=handles)
 
 
 def _status(delivery: object) -> DeliveryStatus | None:

@@ -194,15 +194,17 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
         text = fields["payload"][0]
     else:
         text = body.decode("utf-8")
-    depth = json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"the JSON nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}")
     try:
         payload = json.loads(
             text, parse_int=_int64, parse_float=_finite, parse_constant=_no_constant
         )
-    except RecursionError:  # unreachable after the depth check; never a 500 if it is not
-        raise ValueError("the JSON nests too deep to parse") from None
+    except RecursionError:  # the C parser stops at Python's recursion limit, safely
+        payload = None
+        depth = json_depth(text)  # the exact figure, for the answer
+    else:
+        depth = payload_depth(payload)  # faster than scanning the text, on what parsed
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"the JSON nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}")
     if not isinstance(payload, dict):
         raise ValueError(f"the payload is a JSON {type(payload).__name__}, not an object")
     check_ids(payload)
@@ -210,6 +212,24 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     if _SURROGATE_ESCAPE.search(text):
         check_unicode(payload)
     return payload
+
+
+def payload_depth(value: Any) -> int:
+    """How deep objects and arrays nest in a parsed value, counted with a stack, not recursion.
+
+    Parsing first is safe: ``json.loads`` refuses nesting beyond Python's recursion limit
+    (about 1,000) with a ``RecursionError``, and this walk is cheaper than scanning the text.
+    """
+    if not isinstance(value, dict | list):
+        return 0
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        deepest = max(deepest, depth)
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def json_depth(text: str) -> int:

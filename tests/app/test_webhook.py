@@ -25,6 +25,8 @@ from bot.app.webhook import (
     before_reading,
     busy,
     decide,
+    json_depth,
+    payload_depth,
     signature_for,
     signature_is_valid,
 )
@@ -406,3 +408,8 @@ def test_ordinary_floats_pass():
     decision = decide(headers_for(body), body, secrets=[SECRET], handles=everything)
     assert decision.status == 202
     assert decision.event.payload == {"score": 0.5, "tiny": 0.0, "big": 1.7e308}
+
+
+def test_payload_depth_counts_parsed_containers_like_the_text_scan():
+    for text in ('{"a": 1}', '{"a": [{"b": []}]}', "[]", "7", '"x"', nested(200).decode()):
+        assert payload_depth(json.loads(text)) == json_depth(text), text
