@@ -119,6 +119,9 @@ def find_duplicates(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     if ctx.store is None and ctx.github is None:
         return Skipped("no store and no GitHub access: no issues to compare with")
     issue = issue_from_payload(payload_issue)
+    if ctx.github is not None:
+        # the text as it is now: a redelivery of an old event must not search with old words
+        issue = issue_from_payload(ctx.repo(repo).get_issue(issue.number).raw_data)
     embedder = load_embedder(triage.model, triage.min_precision)
     model = model_key(triage.model, embedder)
     if ctx.store is not None:

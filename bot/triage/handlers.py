@@ -42,9 +42,20 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     skipped = skip_reason(ctx.config.triage, issue, sender_is_bot=event.sender_is_bot)
     if skipped is not None:
         return Skipped(skipped)
+    labels_now = _label_names(issue)
+    if ctx.github is not None and event.repo_full_name:
+        # the issue as it is now, not as the delivery saw it: a redelivery after a person
+        # relabelled it must not put the bot's label back
+        gh_issue = ctx.repo(event.repo_full_name).get_issue(int(issue["number"]))
+        labels_now = [label.name for label in gh_issue.labels]
+        marker = _bot_marker(ctx, gh_issue)
+        if marker is not None and "corrected_to" in marker:
+            return Skipped("a person corrected maintbot's label")
     prediction, model = _predict(ctx, event, issue)
-    plan = plan_issue_labels(ctx.config, prediction.decision, _label_names(issue))
-    return _apply(event, ctx, issue, plan, prediction, model)
+    plan = plan_issue_labels(ctx.config, prediction.decision, labels_now)
+    return _apply(
+        event, ctx, {**issue, "labels": [{"name": n} for n in labels_now]}, plan, prediction, model
+    )
 
 
 @router.on("issues", "edited")
