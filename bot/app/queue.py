@@ -28,6 +28,9 @@ QUEUE_NAME = "maintbot"
 #: The task's registered name: receiver and worker processes must agree on it.
 TASK_NAME = "process_delivery"
 
+#: A one-off recovery, scheduled for when the claims a dead worker left expire.
+RECOVER_TASK_NAME = "recover_deliveries"
+
 #: ``perform(delivery_id, final_attempt)``: the worker's unit of work for one delivery.
 Perform = Callable[[str, bool], None]
 
@@ -108,6 +111,14 @@ class DeliveryQueue:
                 raise
 
         self._task = process_delivery
+        self._recover: Callable[[], Any] | None = None
+
+        @huey.task(name=RECOVER_TASK_NAME)
+        def recover_deliveries() -> None:
+            if self._recover is not None:
+                self._recover()
+
+        self._recover_task = recover_deliveries
 
     @classmethod
     def from_settings(cls, settings: AppSettings) -> DeliveryQueue:
@@ -118,6 +129,14 @@ class DeliveryQueue:
     def attach(self, perform: Perform) -> None:
         """Makes this process a worker: queued deliveries are handed to ``perform``."""
         self._perform = perform
+
+    def attach_recovery(self, recover: Callable[[], Any]) -> None:
+        """What a scheduled recovery runs in this worker (see :meth:`schedule_recovery`)."""
+        self._recover = recover
+
+    def schedule_recovery(self, eta: datetime) -> None:
+        """Runs the attached recovery at ``eta`` in whichever worker takes it first."""
+        self._recover_task.schedule(eta=eta)
 
     @property
     def has_worker(self) -> bool:

@@ -32,7 +32,7 @@ from bot.app.queue import DeliveryQueue
 from bot.app.receiver import create_receiver
 from bot.app.schedules import ReportScheduler, app_installations
 from bot.app.settings import AppSettings
-from bot.app.worker import Worker, app_client_factory, recover
+from bot.app.worker import Worker, app_client_factory, recover, recover_at_start
 from bot.errors import UsageError
 from bot.events.router import Router
 from bot.store.database import Store
@@ -117,6 +117,7 @@ class AppParts:
             self.queue.huey.periodic_task(crontab(), name="maintbot.recover")(
                 lambda: recover(self.store, self.queue)
             )
+        self.queue.attach_recovery(lambda: recover(self.store, self.queue))
         return worker
 
     def start_consumer(self, threads: int) -> EmbeddedConsumer:
@@ -126,7 +127,7 @@ class AppParts:
                 "the consumer has no worker to hand deliveries to",
                 hint="call AppParts.worker() before start_consumer()",
             )
-        recovered = recover(self.store, self.queue)
+        recovered = recover_at_start(self.store, self.queue)
         if recovered:
             log.warning("recovered %d deliveries left unfinished", len(recovered))
         consumer = EmbeddedConsumer(
@@ -191,7 +192,7 @@ def run_worker_forever(parts: AppParts, threads: int) -> None:
     """
     if not parts.queue.has_worker:
         parts.worker()
-    recover(parts.store, parts.queue)
+    recover_at_start(parts.store, parts.queue)
     Consumer(
         parts.queue.huey,
         workers=threads,

@@ -45,6 +45,7 @@ RETRY_BACKOFF = 2.0
 LEASE_ENV = "MAINTBOT_LEASE_SECONDS"
 SETTLE_ENV = "MAINTBOT_WRITE_SETTLE_SECONDS"
 REQUEST_TIMEOUT_ENV = "MAINTBOT_REQUEST_TIMEOUT"
+WRITE_PAUSE_ENV = "MAINTBOT_SECONDS_BETWEEN_WRITES"
 #: How long a worker's claim on a delivery lasts without a heartbeat (beats every third of
 #: it): a worker that died is replaced after at most this long.
 DEFAULT_LEASE_S = 60.0
@@ -71,6 +72,21 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise UsageError(f"{name} must be more than 0 seconds", hint=f"unset {name} or fix it")
     return value
+
+
+def _write_pause(env: Mapping[str, str]) -> float | None:
+    """GitHub asks for a second between writes; a test against the sandbox may say 0."""
+    text = (env.get(WRITE_PAUSE_ENV) or "").strip()
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{WRITE_PAUSE_ENV} must be a number of seconds, not {text!r}",
+            hint=f"unset {WRITE_PAUSE_ENV}: GitHub asks for 1 s between writes",
+        ) from exc
+    return value if value > 0 else None
 
 
 def default_queue_file(env: Mapping[str, str]) -> Path:
@@ -123,6 +139,7 @@ class AppSettings:
             database_url=(env.get("MAINTBOT_DATABASE_URL") or "").strip() or None,
             dry_run=dry_run,
             lease_s=_seconds(env, LEASE_ENV, DEFAULT_LEASE_S),
+            seconds_between_writes=_write_pause(env),
             write_settle_s=_seconds(env, SETTLE_ENV, DEFAULT_WRITE_SETTLE_S),
             request_timeout_s=max(
                 1, round(_seconds(env, REQUEST_TIMEOUT_ENV, DEFAULT_REQUEST_TIMEOUT_S))

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -51,6 +51,7 @@ from bot.store.deliveries import (
     finish_claim,
     get_delivery,
     installation_hold,
+    latest_lease_expiry,
     release_expired_leases,
     renew_leases,
     stranded_deliveries,
@@ -502,6 +503,22 @@ def queue_delivery(
             )
         raise
     return True
+
+
+def recover_at_start(store: Store, queue: DeliveryQueue) -> list[str]:
+    """:func:`recover` now, and once more when the claims held now have expired.
+
+    A worker starting after a crash finds the dead worker's claims still leased (for up to
+    a lease): the second, scheduled recovery frees them as soon as they expire, instead of
+    waiting for the minute's periodic one. Claims of live workers are renewed meanwhile and
+    are left alone.
+    """
+    recovered = recover(store, queue)
+    with store.session() as session:
+        latest = latest_lease_expiry(session)
+    if latest is not None:
+        queue.schedule_recovery(latest + timedelta(seconds=1))
+    return recovered
 
 
 def recover(store: Store, queue: DeliveryQueue) -> list[str]:

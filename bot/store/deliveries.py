@@ -391,3 +391,11 @@ def stranded_deliveries(
         Stranded(d, nb if nb is not None and nb > now else None)
         for d, nb in session.execute(statement)
     ]
+
+
+def latest_lease_expiry(session: Session) -> datetime | None:
+    """When the last claim held on an unfinished delivery expires (None: none is held)."""
+    statement = select(func.max(WebhookDelivery.lease_expires_at)).where(
+        WebhookDelivery.status.in_(UNFINISHED), WebhookDelivery.lease_owner.is_not(None)
+    )
+    return session.execute(statement).scalar()
