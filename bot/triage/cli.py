@@ -432,11 +432,24 @@ def _issue_from_stdin() -> tuple[str, str, str | None]:
     "--test",
     "test_path",
     type=LABELLED_FILE,
-    required=True,
-    help="Test issues with a repo column (e.g. NLBSE issues_test.csv).",
+    default=None,
+    help="Test issues with a repo column (e.g. NLBSE issues_test.csv); not with --unseen.",
 )
 @click.option(
     "--pooled", is_flag=True, help="One model on all projects' training issues, scored per project."
+)
+@click.option(
+    "--unseen",
+    is_flag=True,
+    help="Leave one repository out: for each project of --train, train on the others and "
+    "score it (the figure for a repository the model never saw); no --test.",
+)
+@click.option(
+    "--cache",
+    type=MODEL_DIR,
+    default=None,
+    help="With --unseen: keep the fold models and their left-out predictions here and reuse "
+    "them when the data, seed and recipe are the same.",
 )
 @click.option("--base-model", envvar="MAINTBOT_BASE_MODEL", help="As for `train`.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -451,17 +464,36 @@ def _issue_from_stdin() -> tuple[str, str, str | None]:
 def protocol(
     settings: Settings,
     train_path: Path,
-    test_path: Path,
+    test_path: Path | None,
     pooled: bool,
+    unseen: bool,
+    cache: Path | None,
     base_model: str | None,
     seed: int,
     epochs: int | None,
     max_tokens: int | None,
     out: Path | None,
 ) -> None:
-    """The NLBSE'24 protocol: one model per project (or --pooled), macro-F1 per project."""
+    """The NLBSE'24 protocol: one model per project (or --pooled), macro-F1 per project;
+    --unseen: each project scored by a model trained on the others only."""
     from bot.triage.protocol import run_protocol
 
+    if unseen:
+        _protocol_unseen(
+            settings,
+            train_path,
+            test_path,
+            pooled,
+            cache,
+            out,
+            base_model,
+            seed,
+            epochs,
+            max_tokens,
+        )
+        return
+    if test_path is None:
+        raise UsageError("give --test FILE", hint="or --unseen to leave each project out in turn")
     result = run_protocol(
         train_path,
         test_path,
@@ -485,6 +517,57 @@ def protocol(
         f"{'mean':30} macro-F1 {result['mean_macro_f1']:.3f}  {_labelled(at)} "
         f"(target {at['target_precision']:.2f})"
     )
+
+
+def _protocol_unseen(
+    settings: Settings,
+    data: Path,
+    test_path: Path | None,
+    pooled: bool,
+    cache: Path | None,
+    out: Path | None,
+    base_model: str | None,
+    seed: int,
+    epochs: int | None,
+    max_tokens: int | None,
+) -> None:
+    """``protocol --unseen``: leave one repository out (bot/triage/protocol.py)."""
+    from bot.triage.protocol import run_unseen
+
+    if test_path is not None or pooled or out is not None:
+        raise UsageError(
+            "--unseen takes no --test, --pooled or --out",
+            hint="it trains on all projects of --train but one; --cache keeps the fold models",
+        )
+    result = run_unseen(
+        data,
+        base_model=_base_model(base_model),
+        seed=seed,
+        cache=cache,
+        log=lambda line: click.echo(line, err=True),
+        recipe=_recipe(epochs, max_tokens),
+    )
+    if settings.as_json:
+        _emit(result)
+        return
+    for repo, scores in result["per_repo"].items():
+        click.echo(
+            f"{repo:30} macro-F1 {scores['macro_f1']:.3f}  own thresholds: "
+            f"{_labelled(scores['at_thresholds'])}; out-of-repository thresholds: "
+            f"{_labelled(scores['at_unseen_thresholds'])}"
+        )
+    click.echo(
+        f"{'mean':30} macro-F1 {result['mean_macro_f1']:.3f}  "
+        f"(all left-out issues together {result['pooled_macro_f1']:.3f})"
+    )
+    target = result["at_thresholds"]["target_precision"]
+    click.echo(f"own thresholds (target {target:.2f}): {_labelled(result['at_thresholds'])}")
+    click.echo(
+        "out-of-repository thresholds (each project's chosen on the others): "
+        f"{_labelled(result['at_unseen_thresholds'])}"
+    )
+    chosen = ", ".join(f"{k} {v:.3f}" for k, v in result["unseen_thresholds"].items())
+    click.echo(f"thresholds chosen on every left-out prediction: {chosen}")
 
 
 def _labelled(at: dict[str, Any]) -> str:
