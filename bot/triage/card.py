@@ -163,3 +163,62 @@ def write_model_card(out: Path, result: TrainResult, **facts: Any) -> None:
     data = card_data(result, **facts)
     (Path(out) / "model_card.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     (Path(out) / "MODEL_CARD.md").write_text(render_card(data))
+
+
+EXPECTATIONS_HEADING = "## What to expect on a new repository and on a known one"
+
+
+def render_expectations(expected: dict[str, Any]) -> str:
+    """The card's section on what a maintainer should expect, from ``expected``:
+    ``new_repository`` and ``known_repository`` (macro-F1, and precision and coverage at the
+    shipped thresholds, with how each was measured), optionally ``adapted`` (rows of the
+    adaptation curve: labelled issues ``k``, macro-F1 and precision / coverage)."""
+    lines = [EXPECTATIONS_HEADING, ""]
+    lines += [
+        "| repository | macro-F1 | precision at the thresholds | share labelled | measured by |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, name in (
+        ("new_repository", "**new** (none of the training projects)"),
+        ("known_repository", "**known** (one of the training projects)"),
+    ):
+        if key in expected:
+            row = expected[key]
+            lines.append(
+                f"| {name} | {row['macro_f1']:.3f} | {row['precision']:.3f} | "
+                f"{row['coverage']:.0%} | {row['how']} |"
+            )
+    if expected.get("adapted"):
+        lines += [
+            "",
+            "Adapted to the repository with `maintbot triage adapt` (k of its labelled issues; "
+            f"{expected.get('adapted_how', '')}):",
+            "",
+            "| labelled issues k | macro-F1 | precision at the thresholds | share labelled |",
+            "| --- | --- | --- | --- |",
+        ]
+        for row in expected["adapted"]:
+            lines.append(
+                f"| {row['k']} | {row['macro_f1']:.3f} | {row['precision']:.3f} | "
+                f"{row['coverage']:.0%} |"
+            )
+    if expected.get("note"):
+        lines += ["", expected["note"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_expectations(directory: Path, expected: dict[str, Any]) -> None:
+    """Records ``expected`` in a model directory's card (``model_card.json`` key
+    ``expected``, and its section of ``MODEL_CARD.md``, replaced if it is there)."""
+    directory = Path(directory)
+    card_path = directory / "model_card.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    card["expected"] = expected
+    card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    md_path = directory / "MODEL_CARD.md"
+    text = md_path.read_text() if md_path.is_file() else ""
+    if EXPECTATIONS_HEADING in text:
+        before, _, after = text.partition(EXPECTATIONS_HEADING)
+        rest = after.split("\n## ", 1)
+        text = before + ("## " + rest[1] if len(rest) > 1 else "")
+    md_path.write_text(text.rstrip("\n") + "\n\n" + render_expectations(expected))

@@ -225,3 +225,23 @@ def test_adapt_and_predict_never_import_torch(repository, tmp_path):
     assert json.loads(summary)["issues"] == 60
     assert json.loads(prediction)["label"] in ("bug", "feature", "question")
     assert json.loads(modules) == {"heavy_modules": []}
+
+
+def test_card_states_new_and_known_repositories(tmp_path):
+    from bot.triage.card import EXPECTATIONS_HEADING, write_expectations
+
+    (tmp_path / "MODEL_CARD.md").write_text("# card\n\n## Recipe\n\ntext\n")
+    (tmp_path / "model_card.json").write_text('{"labels": ["bug"]}')
+    expected = {
+        "new_repository": {"macro_f1": 0.7, "precision": 0.85, "coverage": 0.3, "how": "a"},
+        "known_repository": {"macro_f1": 0.8, "precision": 0.9, "coverage": 0.7, "how": "b"},
+        "adapted": [{"k": 50, "macro_f1": 0.75, "precision": 0.88, "coverage": 0.4}],
+    }
+    write_expectations(tmp_path, expected)
+    write_expectations(tmp_path, expected)  # replaced, not appended twice
+    text = (tmp_path / "MODEL_CARD.md").read_text()
+    assert text.count(EXPECTATIONS_HEADING) == 1 and "## Recipe" in text
+    assert "| **new** (none of the training projects) | 0.700 | 0.850 | 30% | a |" in text
+    assert "| 50 | 0.750 | 0.880 | 40% |" in text
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["expected"] == expected and card["labels"] == ["bug"]
