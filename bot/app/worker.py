@@ -70,9 +70,10 @@ log = logging.getLogger(__name__)
 
 #: How many deliveries recovery or a re-queue takes in one go (each is a small row).
 MAX_REQUEUE = 10_000
-#: A delivery that waited this many times for rate limits is then treated as failing
-#: transiently (so a quota that never comes back cannot keep it forever).
-MAX_DEFERRALS = 50
+#: A delivery still waiting for rate limits this long after it arrived is then treated as
+#: failing transiently (a quota that never comes back cannot keep it forever). Waits are not
+#: counted: a backlog behind a small quota waits once per reset, many times.
+MAX_RATE_LIMIT_WAIT_S = 24 * 3600.0
 #: Deliveries waiting for the same reset start within this many seconds of it, not at once.
 DEFER_SPREAD_S = 5.0
 #: A delivery whose worker died this many times is failed instead of run again (a delivery
@@ -125,13 +126,13 @@ def judge_failures(
     failures: Sequence[tuple[str, Failure]],
     *,
     final_attempt: bool,
-    deferrals: int = 0,
+    may_wait: bool = True,
     settle_s: float = DEFAULT_WRITE_SETTLE_S,
     spread: float = 0.0,
 ) -> Verdict:
     """The verdict on one attempt from its classified failures (``(where, failure)`` pairs).
 
-    No failure: done. A rate limit (and waits left): wait for the latest reset, whatever
+    No failure: done. A rate limit (``may_wait``): wait for the latest reset, whatever
     else failed, since the rerun redoes every handler. Otherwise any transient or
     unknown-outcome failure is retried unless this was the final attempt, an unknown outcome
     no sooner than ``settle_s``; permanent failures end it. ``spread`` in [0, 1) places the
@@ -141,7 +142,7 @@ def judge_failures(
         return Verdict(DeliveryStatus.DONE)
     error = "; ".join(f"{where}: {failure.reason}" for where, failure in failures)
     limited = [f.resume_at for _, f in failures if f.kind is FailureKind.RATE_LIMITED]
-    if limited and deferrals < MAX_DEFERRALS:
+    if limited and may_wait:
         resume_at = max(at for at in limited if at is not None)
         wake_at = resume_at + DEFER_SPREAD_S * min(max(spread, 0.0), 1.0)
         return Verdict(DeliveryStatus.QUEUED, error, resume_at=resume_at, wake_at=wake_at)
@@ -310,13 +311,12 @@ class Worker:
             )
             return self._finish(claim, verdict, job=None)
         held_until = self._installation_hold(claim.installation_id, now)
-        if held_until is not None and claim.deferrals < MAX_DEFERRALS:
+        if held_until is not None and self._may_wait(claim, now):
             reason = f"installation {claim.installation_id} waits for a rate limit"
             failure = Failure(FailureKind.RATE_LIMITED, reason, held_until)
             verdict = judge_failures(
                 [("queue", failure)],
                 final_attempt=final_attempt,
-                deferrals=claim.deferrals,
                 spread=random.random(),
             )
             return self._finish(claim, verdict, job=None)
@@ -359,9 +359,15 @@ class Worker:
         return judge_failures(
             failures,
             final_attempt=final_attempt,
-            deferrals=claim.deferrals,
+            may_wait=self._may_wait(claim, self.clock()),
             settle_s=self.write_settle_s,
             spread=random.random(),
+        )
+
+    @staticmethod
+    def _may_wait(claim: Claim, now: float) -> bool:
+        return claim.received_at is None or now - claim.received_at.timestamp() < (
+            MAX_RATE_LIMIT_WAIT_S
         )
 
     def _finish(

@@ -144,6 +144,7 @@ class Claim:
     repo: str | None
     lost_leases: int  # how often a worker died holding it (this claim took one over if > 0)
     deferrals: int
+    received_at: datetime | None = None
 
 
 def _lease_free(now: datetime) -> Any:
@@ -186,6 +187,7 @@ def claim_delivery(
             WebhookDelivery.attempts,
             WebhookDelivery.lost_leases,
             WebhookDelivery.deferrals,
+            WebhookDelivery.received_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -202,6 +204,7 @@ def claim_delivery(
         repo=row.repo,
         lost_leases=row.lost_leases,
         deferrals=row.deferrals,
+        received_at=row.received_at,
     )
 
 

@@ -10,6 +10,7 @@ two predictions or two bot comments, and every delivery is finished.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -53,10 +54,8 @@ def children(pid: int) -> list[int]:
     """The live processes ``pid`` started, from any of its threads (Linux: /proc)."""
     found: list[int] = []
     for path in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
             found += [int(p) for p in path.read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            pass
     return found
 
 

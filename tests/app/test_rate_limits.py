@@ -60,7 +60,7 @@ def test_a_rate_limit_waits_for_the_latest_reset_and_spends_no_attempt():
 
 def test_waiting_has_a_bound():
     verdict = judge_failures(
-        [failure(FailureKind.RATE_LIMITED, NOW + 60)], final_attempt=False, deferrals=50
+        [failure(FailureKind.RATE_LIMITED, NOW + 60)], final_attempt=False, may_wait=False
     )
     assert (verdict.deferred, verdict.retry) == (False, True)
 

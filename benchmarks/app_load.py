@@ -1,0 +1,389 @@
+"""The App under load and faults (#26): a bounded, loopback-only benchmark of ``maintbot serve``.
+
+It starts the sandbox GitHub with an App installed (in this process, on 127.0.0.1), then
+``maintbot serve`` (a receiver process and its worker processes, SQLite store and queue in a
+temporary directory), and sends signed ``issues.opened`` deliveries built from GitHub's real
+example payload (``../shared/github/webhooks/issues/opened.json``). The real handlers run
+(the built-in triage model and the others registered for a new issue). Three phases:
+
+1. bursts: B bursts of 5 simultaneous copies of one delivery -> each handled once (job rows,
+   and the sandbox's log of label and comment writes per issue); ack latency; API calls per
+   event from the sandbox's request log.
+2. quota: N deliveries against a quota of Q requests per window (the sandbox's rate-limit
+   clock with a short window standing for GitHub's hour) -> all ``done``, none ``failed``.
+   The default (60 deliveries, 200 per 10 s) needs about five windows at ~18 calls per event,
+   as 6,000 issues at the issue's 6 calls per event need seven hours of a 5,000/h quota.
+3. kill: K deliveries while the worker process is SIGKILLed twice -> no job row left
+   ``running``, no attempt with two rows, no duplicate prediction.
+
+It stops by itself and prints the figures (and ``--json`` them). Default sizes keep a run
+under ~3 minutes; ``--full`` uses the issue's sizes (150 bursts, 6,000 deliveries against
+5,000 per window of 60 s, 200 kill-phase deliveries), which takes much longer.
+
+    python benchmarks/app_load.py [--full] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.sandbox.server import Sandbox  # noqa: E402
+from bot.store.database import Store  # noqa: E402
+from bot.store.models import DeliveryStatus, Job, JobStatus, Prediction, WebhookDelivery  # noqa: E402
+
+SHARED = Path(os.environ.get("MAINTBOT_SHARED_DIR", ROOT.parent / "shared"))
+REPO = "octo/widgets"
+SECRET = "benchmark-secret-0123456789abcdef"
+LABELS = "POST /repos/{owner}/{repo}/issues/{issue_number}/labels"
+COMMENTS = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+SERVE = (
+    "import sys\n"
+    "from bot.app.cli import serve\n"
+    "from bot.settings import Settings, configure_logging\n"
+    "configure_logging(0)\n"
+    "serve.main(sys.argv[2:], obj=Settings(api_url=sys.argv[1]), prog_name='maintbot')\n"
+)
+TITLES = [
+    ("Crash when loading the model", "Traceback (most recent call last):\nIndexError"),
+    ("Add support for fp16 export", "It would be nice to export models in half precision."),
+    ("How do I set the learning rate?", "I could not find it in the docs."),
+    ("Typo in the README", "The install section says pip instal."),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in path.read_text().split()]
+    return found
+
+
+class Run:
+    """One sandbox and one ``maintbot serve`` with its own store, for one phase."""
+
+    def __init__(self, work: Path, *, quota: int, window: int | None, workers: int) -> None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        self.sb = Sandbox(
+            app_id=4242, app_public_key_pem=public, rate_limit=quota, rate_limit_window=window
+        )
+        state = self.sb.state
+        state.add_user("octo", type="Organization")
+        state.add_repo(REPO, description="benchmark", collaborators=["maintainer"])
+        for name in ("bug", "enhancement", "question", "documentation"):
+            state.add_label(REPO, name)
+        self.sb.start()
+        self.installation = state.add_installation(account="octo")["id"]
+        self.work = work
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "app.pem").write_text(private)
+        self.database_url = f"sqlite:///{work / 'store.sqlite3'}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "MAINTBOT_WEBHOOK_SECRET": SECRET,
+            "MAINTBOT_APP_ID": "4242",
+            "MAINTBOT_APP_PRIVATE_KEY_FILE": str(work / "app.pem"),
+            "MAINTBOT_DATABASE_URL": self.database_url,
+            "MAINTBOT_QUEUE_FILE": str(work / "queue.sqlite3"),
+            "MAINTBOT_LEASE_SECONDS": "3",
+            "MAINTBOT_RETRY_DELAY": "2",
+            "MAINTBOT_SECONDS_BETWEEN_WRITES": "0",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.workers = workers
+        self.serve: subprocess.Popen[bytes] | None = None
+        self.base = json.loads((SHARED / "github/webhooks/issues/opened.json").read_text())
+
+    def start(self) -> None:
+        command = [sys.executable, "-c", SERVE, self.sb.base_url, "--port", str(self.port)]
+        command += ["--workers", str(self.workers), "--worker-processes", "1"]
+        self.log = open(self.work / "serve.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.serve = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.serve.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("maintbot serve did not start:\n" + self.log_text())
+            time.sleep(0.1)
+
+    def log_text(self) -> str:
+        return (self.work / "serve.log").read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.serve is not None and self.serve.poll() is None:
+            self.serve.send_signal(signal.SIGTERM)
+            try:
+                self.serve.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.serve.kill()
+        self.sb.stop()
+
+    def issues(self, count: int) -> list[int]:
+        numbers = []
+        for n in range(count):
+            title, body = TITLES[n % len(TITLES)]
+            issue = self.sb.state.add_issue(REPO, title=f"{title} ({n})", body=body, user="dave")
+            numbers.append(issue["number"])
+        return numbers
+
+    def delivery(self, number: int, delivery_id: str) -> tuple[bytes, dict[str, str]]:
+        payload = json.loads(json.dumps(self.base))
+        payload["repository"].update(full_name=REPO, name="widgets")
+        payload["repository"]["owner"]["login"] = "octo"
+        payload["issue"].update(number=number, labels=[])
+        title, body = TITLES[number % len(TITLES)]
+        payload["issue"].update(title=title, body=body)
+        payload["installation"] = {"id": self.installation}
+        raw = json.dumps(payload).encode()
+        signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": delivery_id,
+            "X-Hub-Signature-256": signature,
+        }
+        return raw, headers
+
+    def rows(self) -> list[WebhookDelivery]:
+        with Store.open(self.database_url) as store, store.session() as session:
+            return list(session.query(WebhookDelivery))
+
+    def wait_finished(self, count: int, timeout_s: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            rows = self.rows()
+            if len(rows) >= count and all(
+                r.status in (DeliveryStatus.DONE, DeliveryStatus.FAILED) for r in rows
+            ):
+                break
+            time.sleep(0.5)
+        return time.monotonic() - started
+
+    def jobs_and_predictions(self) -> tuple[list[Job], list[Prediction]]:
+        with Store.open(self.database_url) as store, store.session() as session:
+            return list(session.query(Job)), list(session.query(Prediction))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def writes(sb: Sandbox, route: str) -> Counter[str]:
+    return Counter(
+        r.path.rsplit("/", 2)[-2]
+        for r in sb.requests
+        if r.route == route and r.status < 400 and r.fault in (None, "timeout")
+    )
+
+
+def outcome(run: Run) -> dict[str, Any]:
+    rows = run.rows()
+    jobs, predictions = run.jobs_and_predictions()
+    per_attempt = Counter((j.delivery_id, j.attempt) for j in jobs)
+    per_issue = Counter((p.repo, p.issue_number) for p in predictions)
+    return {
+        "deliveries": len(rows),
+        "done": sum(r.status is DeliveryStatus.DONE for r in rows),
+        "failed": sum(r.status is DeliveryStatus.FAILED for r in rows),
+        "unfinished": sum(
+            r.status not in (DeliveryStatus.DONE, DeliveryStatus.FAILED) for r in rows
+        ),
+        "attempts_max": max((r.attempts for r in rows), default=0),
+        "deferrals": sum(r.deferrals for r in rows),
+        "lost_leases": sum(r.lost_leases for r in rows),
+        "job_rows": len(jobs),
+        "jobs_running": sum(j.status is JobStatus.RUNNING for j in jobs),
+        "attempts_with_two_job_rows": sum(1 for v in per_attempt.values() if v > 1),
+        "issues_with_two_predictions": sum(1 for v in per_issue.values() if v > 1),
+        # Label POSTs per issue: more than one is several handlers adding different labels
+        # (the type, needs-info, possible-duplicate), so the figure is shown, not judged.
+        "label_posts_per_issue": dict(sorted(Counter(writes(run.sb, LABELS).values()).items())),
+        "issues_commented_twice": sum(1 for v in writes(run.sb, COMMENTS).values() if v > 1),
+        "errors": sorted(
+            {(r.last_error or "")[:160] for r in rows if r.status is DeliveryStatus.FAILED}
+        )[:5],
+    }
+
+
+def phase_bursts(work: Path, bursts: int, workers: int) -> dict[str, Any]:
+    run = Run(work, quota=1_000_000, window=None, workers=workers)
+    try:
+        run.start()
+        numbers = run.issues(bursts)
+        run.sb.clear_requests()
+        latencies: list[float] = []
+        statuses: Counter[int] = Counter()
+        lock = threading.Lock()
+        with httpx.Client(base_url=run.url, timeout=30) as client:
+
+            def post(raw: bytes, headers: dict[str, str], barrier: threading.Barrier) -> None:
+                barrier.wait()
+                began = time.perf_counter()
+                answer = client.post("/webhook", content=raw, headers=headers)
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+                    statuses[answer.status_code] += 1
+
+            began = time.monotonic()
+            with ThreadPoolExecutor(5) as pool:
+                for number in numbers:
+                    raw, headers = run.delivery(number, f"burst-{number}")
+                    barrier = threading.Barrier(5)
+                    for future in [pool.submit(post, raw, headers, barrier) for _ in range(5)]:
+                        future.result()
+            sent_s = time.monotonic() - began
+        drained_s = run.wait_finished(bursts, timeout_s=600)
+        result = outcome(run)
+        calls = [r for r in run.sb.requests if not r.route.startswith("POST /app/")]
+        by_route = Counter(r.route for r in calls)
+        result.update(
+            bursts=bursts,
+            copies=5 * bursts,
+            answers=dict(statuses),
+            ack_p50_ms=round(1000 * statistics.median(latencies), 1),
+            ack_p99_ms=round(1000 * percentile(latencies, 0.99), 1),
+            send_s=round(sent_s, 1),
+            drain_s=round(drained_s, 1),
+            deliveries_per_s=round(bursts / max(drained_s, 1e-9), 1),
+            api_calls_per_event=round(len(calls) / max(bursts, 1), 2),
+            api_calls_by_route={k: round(v / bursts, 2) for k, v in by_route.most_common()},
+        )
+        return result
+    finally:
+        run.stop()
+
+
+def phase_quota(work: Path, count: int, quota: int, window: int, workers: int) -> dict[str, Any]:
+    run = Run(work, quota=quota, window=window, workers=workers)
+    try:
+        run.start()
+        numbers = run.issues(count)
+        began = time.monotonic()
+        with httpx.Client(base_url=run.url, timeout=30) as client:
+            for number in numbers:
+                raw, headers = run.delivery(number, f"quota-{number}")
+                client.post("/webhook", content=raw, headers=headers)
+        elapsed = run.wait_finished(count, timeout_s=max(600, 8 * window * count / quota))
+        result = outcome(run)
+        result.update(
+            quota=quota,
+            window_s=window,
+            refused_403=sum(1 for r in run.sb.requests if r.status == 403),
+            seconds=round(time.monotonic() - began, 1),
+            drain_s=round(elapsed, 1),
+        )
+        return result
+    finally:
+        run.stop()
+
+
+def phase_kill(work: Path, count: int, workers: int) -> dict[str, Any]:
+    run = Run(work, quota=1_000_000, window=None, workers=workers)
+    try:
+        run.start()
+        assert run.serve is not None
+        numbers = run.issues(count)
+        with httpx.Client(base_url=run.url, timeout=30) as client:
+            for number in numbers:
+                raw, headers = run.delivery(number, f"kill-{number}")
+                client.post("/webhook", content=raw, headers=headers)
+        killed = 0
+        for least in (count // 8, count // 4):
+            deadline = time.monotonic() + 300
+            while sum(r.status is DeliveryStatus.DONE for r in run.rows()) < least:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            while not children(run.serve.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            for pid in children(run.serve.pid):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        drained = run.wait_finished(count, timeout_s=600)
+        result = outcome(run)
+        result.update(sigkills=killed, drain_s=round(drained, 1))
+        return result
+    finally:
+        run.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="the issue's sizes (long)")
+    parser.add_argument("--workers", type=int, default=4, help="threads per worker process")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    sizes = (
+        {"bursts": 150, "quota_n": 6000, "quota": 5000, "window": 60, "kill_n": 200}
+        if args.full
+        else {"bursts": 30, "quota_n": 60, "quota": 200, "window": 10, "kill_n": 40}
+    )
+    figures: dict[str, Any] = {"sizes": sizes, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="maintbot-load-") as tmp:
+        work = Path(tmp)
+        started = time.monotonic()
+        figures["bursts"] = phase_bursts(work / "bursts", sizes["bursts"], args.workers)
+        print("bursts:", json.dumps(figures["bursts"], indent=1), flush=True)
+        figures["quota"] = phase_quota(
+            work / "quota", sizes["quota_n"], sizes["quota"], sizes["window"], args.workers
+        )
+        print("quota:", json.dumps(figures["quota"], indent=1), flush=True)
+        figures["kill"] = phase_kill(work / "kill", sizes["kill_n"], args.workers)
+        print("kill:", json.dumps(figures["kill"], indent=1), flush=True)
+        figures["total_s"] = round(time.monotonic() - started, 1)
+    print(f"total {figures['total_s']} s on {figures['cpus']} CPUs")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
