@@ -193,7 +193,10 @@ def fit_correction(
                     block = block + penalty
                 hessian[i * m : (i + 1) * m, j * m : (j + 1) * m] = block
         hessian += 1e-8 * np.eye(m * c)
-        step = np.linalg.lstsq(hessian, grad.T.ravel(), rcond=None)[0].reshape(c, m).T
+        try:
+            step = np.linalg.solve(hessian, grad.T.ravel()).reshape(c, m).T
+        except np.linalg.LinAlgError:  # duplicate issues: a flat direction, no unique step
+            step = np.linalg.lstsq(hessian, grad.T.ravel(), rcond=None)[0].reshape(c, m).T
         scale = 1.0
         while scale > 1e-4:
             new_loss, new_p = objective(theta - scale * step)

@@ -147,6 +147,23 @@ def unseen_fold_key(data_path: Path, base_model: str, seed: int, recipe: Any) ->
     return digest.hexdigest()[:12]
 
 
+def chunked_embeddings(predictor: Any, texts: list[tuple[str, str]]) -> Any:
+    """The issue embeddings as ``Predictor.probabilities`` computes them, chunk by chunk:
+    the int8 encoder quantises its activations per batch, so the same issues embedded in
+    other batches move (up to 0.1 in a probability here), and a cache must match the
+    predictions it sits beside."""
+    import numpy as np
+
+    from bot.triage.runtime import PREDICT_CHUNK
+
+    return np.vstack(
+        [
+            predictor.issue_embeddings(texts[start : start + PREDICT_CHUNK])
+            for start in range(0, len(texts), PREDICT_CHUNK)
+        ]
+    )
+
+
 def unseen_fold_dir(root: Path, repo: str) -> Path:
     """The model directory trained without ``repo`` under a run's cache folder."""
     return Path(root) / f"without-{repo.replace('/', '__')}"
@@ -219,7 +236,7 @@ def run_unseen(
                     # the left-out repository is no domain of the fold model: shared weights
                     probabilities=predictor.probabilities(texts),
                     truth=np.array([labels.index(i.label) for i in grouped[repo]]),
-                    embeddings=predictor.issue_embeddings(texts),
+                    embeddings=chunked_embeddings(predictor, texts),
                     train_seconds=np.array(seconds),
                 )
             else:
