@@ -147,6 +147,12 @@ def serve(
             click.echo(_insecure_warning(app_settings, host, port), err=True)
     if not requeue_failed and not receiver_only:
         app_settings.require_worker()
+    from bot.app.metrics import MetricsSettings, start_metrics
+    from bot.store.retention import RetentionPolicy, secure_app_files
+
+    metrics_settings = MetricsSettings.from_env()
+    metrics_settings.check()
+    RetentionPolicy.from_env()  # a bad MAINTBOT_PAYLOAD_RETENTION_DAYS stops us here
     if (receiver_only or worker_only) and app_settings.redis_url is None:
         click.echo(
             f"warning: no {REDIS_URL_ENV}: the SQLite queue {app_settings.queue_file} is shared "
@@ -154,8 +160,14 @@ def serve(
             err=True,
         )
 
+    secure_app_files(app_settings)  # umask 077; the store and queue files 0600
     parts = open_app(app_settings)
+    metrics = None
     try:
+        if not requeue_failed:
+            # the receiver's process: its answers, the store and queue, the API calls of
+            # in-process workers; a --worker-only process: its own API calls
+            metrics = start_metrics(metrics_settings, store=parts.store, queue=parts.queue)
         if requeue_failed:
             ids = requeue(parts.store, parts.queue)
             settings.emit({"requeued": ids}, f"re-queued {len(ids)} failed deliveries")
@@ -195,6 +207,8 @@ def serve(
             if stop is not None:
                 stop()
     finally:
+        if metrics is not None:
+            metrics.close()
         parts.close()
 
 

@@ -67,6 +67,7 @@ class AppParts:
     queue: DeliveryQueue
     router: Router
     scheduler: ReportScheduler | None = None
+    retention: Any = None
     workers: list[Worker] = field(default_factory=list)
 
     def receiver(self, *, insecure_no_secret: bool = False) -> FastAPI:
@@ -86,8 +87,9 @@ class AppParts:
     ) -> Worker:
         """A worker attached to the queue; App credentials are checked unless a factory is given.
 
-        The worker also ticks the report scheduler each minute (huey's periodic task), since
-        GitHub sends an App no ``schedule`` events."""
+        Its huey periodic tasks: the report scheduler each minute (GitHub sends an App no
+        ``schedule`` events), the recovery of expired claims each minute, and the pruning of
+        old payloads hourly (``MAINTBOT_PAYLOAD_RETENTION_DAYS``)."""
         if github_for is None:
             self.settings.require_worker()
             github_for = app_client_factory(self.settings)
@@ -118,6 +120,15 @@ class AppParts:
                 lambda: recover(self.store, self.queue)
             )
         self.queue.attach_recovery(lambda: recover(self.store, self.queue))
+        if self.retention is None:
+            # payloads of deliveries finished long enough ago go, hourly (docs/app.md)
+            from bot.store.retention import RetentionPolicy, prune_payloads
+
+            self.retention = RetentionPolicy.from_env()
+            policy = self.retention
+            self.queue.huey.periodic_task(crontab(minute="7"), name="maintbot.prune_payloads")(
+                lambda: prune_payloads(self.store, policy)
+            )
         return worker
 
     def start_consumer(self, threads: int) -> EmbeddedConsumer:
@@ -225,11 +236,15 @@ def worker_command(
 
 
 def worker_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """What a worker process inherits: everything but the webhook secret it has no use for."""
+    """What a worker process inherits: everything but the webhook secret it has no use for,
+    and the metrics port, which the receiver's listener holds (a worker started alone with
+    ``--worker-only`` may have its own)."""
+    from bot.app.metrics import METRICS_PORT_ENV
     from bot.app.settings import WEBHOOK_SECRET_ENV
 
     env = dict(os.environ if environ is None else environ)
     env.pop(WEBHOOK_SECRET_ENV, None)
+    env.pop(METRICS_PORT_ENV, None)
     return env
 
 

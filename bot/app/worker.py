@@ -189,11 +189,12 @@ def app_client_factory(settings: AppSettings) -> Callable[[int], Github]:
 
     Its retry policy never sleeps for a rate limit (the queue waits instead) and never
     repeats a write whose outcome is unknown."""
-    from bot.github.client import build_github
+    from bot.app.metrics import API_USAGE
+    from bot.github.client import build_github, observe_responses
     from bot.github.retry import APP_WORKER_POLICY
 
     def github_for(installation_id: int) -> Github:
-        return build_github(
+        github = build_github(
             app_id=settings.app_id,
             private_key=settings.private_key,
             installation_id=installation_id,
@@ -201,6 +202,10 @@ def app_client_factory(settings: AppSettings) -> Callable[[int], Github]:
             seconds_between_writes=settings.seconds_between_writes,
             timeout=settings.request_timeout_s,
             retry=APP_WORKER_POLICY,
+        )
+        # every response counts into /metrics: calls by status, the quota left per installation
+        return observe_responses(
+            github, lambda status, headers: API_USAGE.observe(status, headers, key=installation_id)
         )
 
     return github_for
@@ -308,6 +313,15 @@ class Worker:
                 DeliveryStatus.FAILED,
                 f"the worker handling it stopped {claim.lost_leases} times (killed, or out of "
                 "memory): not run again",
+            )
+            return self._finish(claim, verdict, job=None)
+        from bot.store.retention import is_pruned
+
+        if is_pruned(claim.payload):  # a finished delivery requeued after its retention
+            verdict = Verdict(
+                DeliveryStatus.FAILED,
+                "its payload was deleted after the retention period: redeliver it from the "
+                "App's Advanced page if it must run again",
             )
             return self._finish(claim, verdict, job=None)
         held_until = self._installation_hold(claim.installation_id, now)

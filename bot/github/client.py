@@ -8,10 +8,12 @@ writes are the same everywhere. Credentials come from flags or the environment t
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from github import Auth, Github, GithubIntegration
 
@@ -26,6 +28,8 @@ from bot.github.app_auth import (
 from bot.github.http_retry import PolicyRetry
 from bot.github.redact import install_log_redaction
 from bot.github.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_USER_AGENT = f"maintbot/{__version__} (+https://github.com/maintbot/maintbot)"
@@ -211,3 +215,29 @@ def _installation_id(value: str | None) -> int | None:
             f"MAINTBOT_APP_INSTALLATION_ID must be a number, not {value.strip()!r}",
             hint="copy the number at the end of the installation's settings URL",
         ) from exc
+
+
+ResponseObserver = Callable[[int, Mapping[str, Any]], None]
+
+
+def observe_responses(github: Github, observe: ResponseObserver) -> Github:
+    """Calls ``observe(status, headers)`` after every response ``github`` receives.
+
+    PyGithub has no response hook; every request of a client goes through its requester's
+    ``requestJson`` / ``requestBlob`` / ``requestMultipart`` (the ``…AndCheck`` methods and
+    paginated lists call them on the same instance), so those are wrapped on this instance.
+    An observer's failure never fails the request. Used for the App's ``/metrics``."""
+    requester = github.requester
+    for name in ("requestJson", "requestBlob", "requestMultipart"):
+        original = getattr(requester, name)
+
+        def wrapped(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            result = _original(*args, **kwargs)
+            try:
+                observe(int(result[0]), result[1] or {})
+            except Exception:  # metrics must not break a request
+                log.debug("response observer failed", exc_info=True)
+            return result
+
+        setattr(requester, name, wrapped)
+    return github

@@ -8,10 +8,12 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -126,6 +128,12 @@ SERVE_SCRIPT = textwrap.dedent(
 )
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_serve_runs_receiver_and_worker_in_one_process_and_stops_on_sigterm(
     make_sandbox, app_keys, shared_dir, tmp_path
 ):
@@ -133,14 +141,13 @@ def test_serve_runs_receiver_and_worker_in_one_process_and_stops_on_sigterm(
     secret = "process-test-secret-0123456789"
     key_file = tmp_path / "app.pem"
     key_file.write_text(app_keys.private_pem)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "MAINTBOT_WEBHOOK_SECRET": secret,
         "MAINTBOT_APP_ID": str(app_keys.app_id),
         "MAINTBOT_APP_PRIVATE_KEY_FILE": str(key_file),
+        "MAINTBOT_METRICS_PORT": str(metrics_port),
     }
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
@@ -154,6 +161,8 @@ def test_serve_runs_receiver_and_worker_in_one_process_and_stops_on_sigterm(
                 str(port),
                 "--workers",
                 "1",
+                "--worker-processes",
+                "0",
             ],
             env=env,
             stdout=log,
@@ -193,6 +202,14 @@ def test_serve_runs_receiver_and_worker_in_one_process_and_stops_on_sigterm(
                 assert status is not DeliveryStatus.FAILED
                 assert time.monotonic() < deadline, f"still {status} after 30 s"
                 time.sleep(0.1)
+
+        # /metrics on its own loopback port: the delivery, counted; the files, private
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+        assert 'maintbot_webhook_deliveries_total{event="ping"' in metrics, metrics
+        assert "maintbot_store_up 1" in metrics
+        with Store.open() as opened:
+            store_file = Path(str(opened.target.url.database))
+        assert stat.S_IMODE(store_file.stat().st_mode) == 0o600
 
         process.send_signal(signal.SIGTERM)
         # uvicorn re-raises the signal once it has shut down, as a process killed by it would.

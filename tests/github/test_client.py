@@ -237,3 +237,21 @@ def test_concurrent_first_requests_mint_one_token():
 def test_minted_token_repr_hides_the_token():
     token = MintedToken("ghs_secret", datetime(2024, 1, 1, tzinfo=UTC))
     assert "ghs_secret" not in repr(token)
+
+
+def test_observe_responses_sees_every_response_and_its_quota(sandbox):
+    from github import UnknownObjectException
+
+    from bot.github.client import build_github, observe_responses
+
+    seen: list[tuple[int, str | None]] = []
+    github = observe_responses(
+        build_github(token="t", api_url=sandbox.base_url, retry=None),
+        lambda status, headers: seen.append((status, headers.get("x-ratelimit-remaining"))),
+    )
+    repo = github.get_repo("octo/widgets")
+    list(repo.get_issues(state="all"))
+    with pytest.raises(UnknownObjectException):
+        github.get_repo("octo/no-such-repo")
+    assert [status for status, _ in seen] == [200, 200, 404]
+    assert all(remaining is not None for _, remaining in seen)
