@@ -322,3 +322,51 @@ def run_unseen(
         "cache": str(root) if cache else None,
         "seed": seed,
     }
+
+
+def unseen_predictions(root: Path) -> tuple[Any, Any]:
+    """Every left-out project's probabilities and true label indices under a run's cache
+    folder (``unseen-<key>``), stacked: the out-of-repository predictions."""
+    import numpy as np
+
+    saved = [np.load(p) for p in sorted(Path(root).glob(f"without-*/{UNSEEN_PREDICTIONS}"))]
+    if len(saved) < 2:
+        raise UsageError(
+            f"{root}: fewer than two left-out projects' predictions",
+            hint="run `maintbot triage protocol --unseen --cache DIR` first",
+        )
+    return (
+        np.vstack([s["probabilities"] for s in saved]),
+        np.concatenate([s["truth"] for s in saved]),
+    )
+
+
+def use_unseen_thresholds(model_dir: Path, root: Path) -> dict[str, float]:
+    """Gives the model at ``model_dir`` the thresholds chosen on out-of-repository
+    predictions (``root``: a ``protocol --unseen`` cache folder of the same recipe and data)
+    and keeps those predictions as its validation predictions, so that another target
+    precision re-derives thresholds from the same evidence. The head and encoder stay as
+    they are. For a model meant for repositories it was not trained on (the built-in one):
+    thresholds from in-domain validation promised 0.9 and gave less on projects the model
+    never saw (docs/triage-why.md)."""
+    import json
+
+    import numpy as np
+
+    from bot.triage.modeldir import MANIFEST, read_manifest
+    from bot.triage.thresholds import choose_thresholds
+
+    manifest = read_manifest(model_dir)
+    probabilities, truth = unseen_predictions(root)
+    thresholds = choose_thresholds(probabilities, truth, manifest.labels, manifest.target_precision)
+    head_path = Path(model_dir) / manifest.files["head"]
+    with np.load(head_path) as head:
+        arrays = {k: head[k] for k in head.files}
+    arrays["validation_probabilities"] = probabilities.astype(np.float32)
+    arrays["validation_truth"] = truth
+    np.savez_compressed(head_path, **arrays)
+    raw = json.loads((Path(model_dir) / MANIFEST).read_text())
+    raw["thresholds"] = thresholds
+    (Path(model_dir) / MANIFEST).write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
+    read_manifest(model_dir)
+    return thresholds
