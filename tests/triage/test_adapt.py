@@ -118,7 +118,7 @@ def test_adapting_moves_the_repository_predictions(repository, tmp_path):
     # base model, which predicts the original labels
     assert result.base_oof_macro_f1 < 0.3
     assert result.oof_macro_f1 > result.base_oof_macro_f1 + 0.2
-    assert result.thresholds_from == "base"  # 60 issues: too few for the repository's own
+    assert result.thresholds_from == "repository"  # chosen on the out-of-fold predictions
     texts = [(i.title, i.body) for i in repository]
     truth = np.array([["bug", "feature", "question"].index(i.label) for i in repository])
     before = Predictor(BUILTIN_DIR).probabilities(texts).argmax(1)
@@ -139,14 +139,16 @@ def test_adapting_moves_the_repository_predictions(repository, tmp_path):
     assert again.n_issues == 30 and read_manifest(out).thresholds == again.thresholds
 
 
-def test_enough_issues_get_thresholds_of_their_own(repository, tmp_path, monkeypatch):
-    import bot.triage.adapt as module
-
-    monkeypatch.setattr(module, "MIN_OWN_THRESHOLD_ISSUES", 60)
+def test_thresholds_of_the_repository_or_of_the_base(repository, tmp_path):
     result = adapt(BUILTIN_DIR, repository, tmp_path / "own", target_precision=0.6)
     assert result.thresholds_from == "repository"
     assert Predictor(tmp_path / "own").thresholds == result.thresholds
     assert read_manifest(tmp_path / "own").target_precision == 0.6
+    # fewer issues than MIN_OWN_THRESHOLD_ISSUES: the base model's thresholds
+    few = [i for k, i in enumerate(repository) if k % 20 < 7]
+    small = adapt(BUILTIN_DIR, few, tmp_path / "few")
+    assert small.n_issues == 21 and small.thresholds_from == "base"
+    assert small.thresholds == Predictor(BUILTIN_DIR).thresholds
 
 
 def test_adapt_refuses_what_it_cannot_use(repository, tmp_path):
