@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from github import Auth, Github
 
 from bot.app.queue import DeliveryQueue
@@ -30,37 +28,10 @@ from bot.events.router import Event, Router
 from bot.store.database import Store
 from bot.store.deliveries import get_delivery
 from bot.store.models import DeliveryStatus
+from tests.app.worker_support import ServedApp
 
 SECRET = b"receiver-test-secret"
 WAIT_S = 30.0
-
-
-class ServedApp:
-    """An ASGI app served by uvicorn in a thread on 127.0.0.1 and a free port."""
-
-    def __init__(self, app: Any) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> ServedApp:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                pytest.fail("uvicorn did not start within 10 s")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.socket.close()
 
 
 def example(shared_dir: Path, relative: str) -> bytes:

@@ -31,6 +31,7 @@ from bot.store.database import Store
 from bot.store.deliveries import get_delivery, mark_delivery, record_delivery
 from bot.store.jobs import jobs_for_delivery
 from bot.store.models import DeliveryStatus, JobStatus, WebhookDelivery
+from tests.app.worker_support import router_with
 
 REPO = "octo/widgets"
 ISSUE = 4  # "Widgets are slow", open, no comments in the seed
@@ -131,12 +132,6 @@ class Flaky:
         )
         issue.create_comment(f"Thanks for the report (delivery {event.delivery_id}).")
         return "commented"
-
-
-def router_with(handler: Callable[[Event, HandlerContext], Any]) -> Router:
-    router = Router()
-    router.on("issues", "opened")(handler)
-    return router
 
 
 @pytest.fixture
