@@ -70,3 +70,23 @@ def _make_inert(value: str) -> str:
     value = _GH_REF.sub(lambda m: m.group(1) + ZWJ + m.group(2), value)
     value = _URL_SCHEME.sub(lambda m: m.group(1) + ":" + ZWJ, value)
     return _WWW.sub(lambda m: m.group(1) + ZWJ + ".", value)
+
+
+def strip_html_comments(text: str) -> str:
+    """``text`` as GitHub shows it: without ``<!-- ... -->`` (an unterminated comment hides
+    the rest of the document). Linear in the text's length, whatever its shape."""
+    if "<!--" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("<!--", pos)
+        if start < 0:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:start])
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        pos = end + 3
+    return "".join(out)

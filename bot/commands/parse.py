@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.sanitize import strip_html_comments
+
 MAX_COMMANDS = 5
 """Commands taken from one comment; the rest are reported as ignored."""
 MAX_ARGUMENT_CHARS = 100
@@ -72,7 +74,7 @@ class Parsed:
 
 def parse_commands(body: str | None, *, limit: int = MAX_COMMANDS) -> Parsed:
     """The commands in ``body`` (a comment's Markdown), in order, at most ``limit``."""
-    text = _without_html_comments((body or "")[:MAX_INPUT_CHARS])
+    text = strip_html_comments((body or "")[:MAX_INPUT_CHARS])
     commands: list[Command] = []
     unknown: list[str] = []
     ignored = 0
@@ -117,25 +119,6 @@ def parse_commands(body: str | None, *, limit: int = MAX_COMMANDS) -> Parsed:
         argument = _argument(stripped[match.end() :])
         commands.append(Command(name, argument, number, _problem(name, argument)))
     return Parsed(tuple(commands), tuple(unknown), ignored)
-
-
-def _without_html_comments(text: str) -> str:
-    """``text`` with every ``<!-- ... -->`` removed; an unclosed one hides the rest."""
-    if "<!--" not in text:
-        return text
-    parts: list[str] = []
-    position = 0
-    while True:
-        start = text.find("<!--", position)
-        if start < 0:
-            parts.append(text[position:])
-            break
-        parts.append(text[position:start])
-        end = text.find("-->", start + 4)
-        if end < 0:
-            break
-        position = end + 3
-    return "".join(parts)
 
 
 def _argument(rest: str) -> str:

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 import yaml
 
+from bot.sanitize import strip_html_comments
+
 log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = ".github/ISSUE_TEMPLATE"
@@ -121,25 +123,6 @@ def normalize_line(line: str) -> str:
     text = " ".join(line.split())
     text = _LIST_MARK.sub("", text)
     return text.casefold()
-
-
-def strip_html_comments(text: str) -> str:
-    """``text`` without ``<!-- ... -->`` (invisible on GitHub); linear even when unterminated."""
-    if "<!--" not in text:
-        return text
-    out: list[str] = []
-    pos = 0
-    while True:
-        start = text.find("<!--", pos)
-        if start < 0:
-            out.append(text[pos:])
-            break
-        out.append(text[pos:start])
-        end = text.find("-->", start + 4)
-        if end < 0:  # an unterminated comment hides the rest of the document
-            break
-        pos = end + 3
-    return "".join(out)
 
 
 def content_lines(text: str) -> list[str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.schema import MISSING_INFO_ITEMS, Config
-from bot.sanitize import inline
+from bot.sanitize import inline, strip_html_comments
 from bot.triage.issue_templates import (
     NO_RESPONSE,
     IssueTemplate,
@@ -31,7 +31,6 @@ from bot.triage.issue_templates import (
     heading_of,
     match_template,
     normalize_line,
-    strip_html_comments,
 )
 
 MAX_SCAN_CHARS = 131_072

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from github import Auth, Github
 
+from bot.sanitize import strip_html_comments
 from bot.triage.issue_templates import (
     NO_RESPONSE,
     clear_template_cache,
@@ -14,7 +15,6 @@ from bot.triage.issue_templates import (
     heading_of,
     match_template,
     parse_template,
-    strip_html_comments,
 )
 
 # TensorFlow's bug form (.github/ISSUE_TEMPLATE/00-bug-issue.yml), shortened.
