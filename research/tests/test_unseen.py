@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from research.triage.unseen import MAIN, VARIANTS, Project, cache_root, curve, summarise
+from research.triage.unseen import (
+    MAIN,
+    VARIANTS,
+    Project,
+    cache_root,
+    curve,
+    summarise,
+    threshold_rules,
+)
 
 LABELS = ["bug", "feature", "question"]
 
@@ -50,3 +58,15 @@ def test_cache_root_needs_one_run(tmp_path):
         cache_root(tmp_path)
     (tmp_path / "unseen-abc").mkdir()
     assert cache_root(tmp_path).name == "unseen-abc"
+
+
+def test_threshold_rules_are_nested_and_cover_every_issue():
+    projects = {r: project(r, k) for k, r in enumerate(("a/one", "b/two", "c/three"))}
+    rows = threshold_rules(projects, targets=(0.5, 0.9))
+    assert [(r["target"], r["rule"]) for r in rows] == [
+        (0.5, "per label"),
+        (0.5, "shared"),
+        (0.9, "per label"),
+        (0.9, "shared"),
+    ]
+    assert all(0.0 <= r["coverage"] <= 1.0 and set(r["per_repo"]) == set(projects) for r in rows)
