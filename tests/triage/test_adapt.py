@@ -247,3 +247,13 @@ def test_card_states_new_and_known_repositories(tmp_path):
     assert "| 50 | 0.750 | 0.880 | 40% |" in text
     card = json.loads((tmp_path / "model_card.json").read_text())
     assert card["expected"] == expected and card["labels"] == ["bug"]
+
+
+def test_builtin_card_states_new_and_known_repositories():
+    from bot.triage.builtin import EXPECTED
+    from bot.triage.card import EXPECTATIONS_HEADING
+
+    card = json.loads((BUILTIN_DIR / "model_card.json").read_text())
+    assert card["expected"] == EXPECTED  # `make default-model` writes the same section
+    assert EXPECTED["new_repository"]["precision"] < EXPECTED["known_repository"]["precision"]
+    assert EXPECTATIONS_HEADING in (BUILTIN_DIR / "MODEL_CARD.md").read_text()
