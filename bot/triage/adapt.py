@@ -60,22 +60,6 @@ OOF_FOLDS = 5
 MIN_OWN_THRESHOLD_ISSUES = 25
 
 
-@dataclass(frozen=True)
-class Correction:
-    """A per-repository correction of a head, in calibrated-logit space: ``coefficients``
-    (one row per training issue, one column per label) times the issues' features gives
-    ``delta``; ``beta`` shifts each label."""
-
-    coefficients: np.ndarray
-    beta: np.ndarray
-    blocks: tuple[str, ...]  # which feature blocks the correction reads ("all", "embedding")
-
-    def logits(self, gram_rows: np.ndarray) -> np.ndarray:
-        """The correction's logits for issues whose kernel rows against the training issues
-        are ``gram_rows`` (issues x training issues)."""
-        return gram_rows @ self.coefficients + self.beta
-
-
 @dataclass
 class Adapted:
     """What ``adapt`` measured and wrote."""
@@ -291,8 +275,7 @@ def adapt(
     features = head_features(predictor, texts)
     seconds["features"] = time.perf_counter() - started
     started = time.perf_counter()
-    x = features.astype(np.float64)
-    gram = x @ x.T
+    gram = (features @ features.T).astype(np.float64)  # no float64 copy of the features
     base = base_logits(predictor, features, repo)
     options = {"l2": l2, "bias_l2": bias_l2}
     oof = out_of_fold(gram, base, y, **options)
@@ -319,7 +302,7 @@ def adapt(
     weights = np.asarray(head.weights, dtype=np.float64).copy()
     if repo in head.deltas:
         weights += head.deltas[repo]
-    weights += temperature * (x.T @ a)
+    weights += temperature * (features.T @ a.astype(np.float32))
     bias = np.asarray(head.bias, dtype=np.float64) + temperature * beta
     encoder = write_adapted(
         predictor,
