@@ -119,6 +119,7 @@ LEAVES = {
     ("triage", "run"): ["--repo", "o/r", "--issue", "1"],
     ("triage", "backfill"): ["--repo", "o/r"],
     ("triage", "stats"): ["--repo", "o/r"],
+    ("triage", "adapt"): ["--data", "issues.csv", "--out", "adapted"],
     ("triage", "duplicates", "eval"): ["--issues", "i.csv", "--pairs", "p.csv"],
     ("triage", "duplicates", "index"): ["--repo", "o/r"],
     ("bench", "run"): [],

@@ -18,6 +18,7 @@ import click
 from bot.cli_context import CapabilityGroup, pass_settings
 from bot.errors import UsageError
 from bot.settings import Settings
+from bot.triage.adapt_cli import adapt as adapt_command
 from bot.triage.batch import backfill_command, run_command
 from bot.triage.duplicates_cli import duplicates
 from bot.triage.stats_cli import stats
@@ -581,3 +582,4 @@ triage.add_command(run_command)
 triage.add_command(backfill_command)
 triage.add_command(stats)
 triage.add_command(duplicates)
+triage.add_command(adapt_command)
