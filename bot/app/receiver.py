@@ -45,7 +45,7 @@ from bot.app.webhook import (
     header,
     signature_mismatch,
 )
-from bot.app.worker import queue_delivery
+from bot.app.worker import enqueue_marked, queue_delivery
 from bot.errors import UsageError
 from bot.events.router import Event, Router
 from bot.store.database import Store
@@ -155,14 +155,12 @@ def create_receiver(
             return final
         try:
             if inserted:
-                queue.enqueue(delivery_id)
+                enqueue_marked(store, queue, delivery_id)
                 queued = True
             else:
                 queued = queue_delivery(store, queue, delivery_id)
         except Exception as exc:
             log.error("delivery %s: the queue failed: %s", delivery_id, type(exc).__name__)
-            if inserted:
-                _back_to_received(delivery_id)
             return Decision(
                 Outcome.DEFERRED,
                 503,
@@ -173,19 +171,6 @@ def create_receiver(
         if queued is False:  # a simultaneous copy of this delivery queued it first
             return after_recording(decision, inserted=False, stored_status=DeliveryStatus.QUEUED)
         return final
-
-    def _back_to_received(delivery_id: str) -> None:
-        """Not in the queue after all: ``received`` lets a redelivery or a worker queue it."""
-        try:
-            with store.session() as session:
-                transition(
-                    session,
-                    delivery_id,
-                    DeliveryStatus.RECEIVED,
-                    from_statuses=(DeliveryStatus.QUEUED,),
-                )
-        except Exception as exc:  # still queued in the store: recovery at worker start
-            log.error("delivery %s: the store failed too: %s", delivery_id, type(exc).__name__)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

@@ -511,18 +511,28 @@ def queue_delivery(
         moved = transition(session, delivery_id, DeliveryStatus.QUEUED, from_statuses=from_statuses)
     if not moved:
         return False
+    enqueue_marked(store, queue, delivery_id)
+    return True
+
+
+def enqueue_marked(store: Store, queue: DeliveryQueue, delivery_id: str) -> None:
+    """Queues a delivery already marked ``queued``; if the queue fails, marks it ``received``
+    again (a redelivery or a worker's recovery queues it later) and raises the queue's error.
+    A store that fails too leaves it ``queued``, which recovery also finds."""
     try:
         queue.enqueue(delivery_id)
     except Exception:
-        with store.session() as session:
-            transition(
-                session,
-                delivery_id,
-                DeliveryStatus.RECEIVED,
-                from_statuses=(DeliveryStatus.QUEUED,),
-            )
+        try:
+            with store.session() as session:
+                transition(
+                    session,
+                    delivery_id,
+                    DeliveryStatus.RECEIVED,
+                    from_statuses=(DeliveryStatus.QUEUED,),
+                )
+        except Exception as exc:
+            log.error("delivery %s: the store failed too: %s", delivery_id, type(exc).__name__)
         raise
-    return True
 
 
 def recover_at_start(store: Store, queue: DeliveryQueue) -> list[str]:
