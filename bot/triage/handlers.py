@@ -43,6 +43,7 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     if skipped is not None:
         return Skipped(skipped)
     labels_now = _label_names(issue)
+    gh_issue = None
     if ctx.github is not None and event.repo_full_name:
         # the issue as it is now, not as the delivery saw it: a redelivery after a person
         # relabelled it must not put the bot's label back
@@ -53,9 +54,8 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
             return Skipped("a person corrected maintbot's label")
     prediction, model = _predict(ctx, event, issue)
     plan = plan_issue_labels(ctx.config, prediction.decision, labels_now)
-    return _apply(
-        event, ctx, {**issue, "labels": [{"name": n} for n in labels_now]}, plan, prediction, model
-    )
+    issue_now = {**issue, "labels": [{"name": n} for n in labels_now]}
+    return _apply(event, ctx, issue_now, plan, prediction, model, gh_issue=gh_issue)
 
 
 @router.on("issues", "edited")
@@ -83,9 +83,8 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     plan = plan_retriage(ctx.config, prediction.decision, current, bot_labels, corrected=corrected)
     if isinstance(plan, str):
         return Skipped(plan, {"prediction": prediction.to_json()})
-    return _apply(
-        event, ctx, {**issue, "labels": [{"name": n} for n in current]}, plan, prediction, model
-    )
+    issue_now = {**issue, "labels": [{"name": n} for n in current]}
+    return _apply(event, ctx, issue_now, plan, prediction, model, gh_issue=gh_issue)
 
 
 def _payload_issue(event: Event) -> dict[str, Any] | None:
@@ -124,8 +123,12 @@ def _apply(
     plan: LabelPlan,
     prediction: Any,
     model: dict[str, str],
+    *,
+    gh_issue: Any = None,
 ) -> dict[str, Any] | Skipped:
-    """Writes the plan: labels, the comment's type section, the stored prediction."""
+    """Writes the plan: labels, the comment's type section, the stored prediction.
+
+    ``gh_issue``: the issue as the handler already read it, so it is not fetched again."""
     repo_name, number = event.repo_full_name or "", int(issue["number"])
     result: dict[str, Any] = {
         "prediction": prediction.to_json(),
@@ -153,7 +156,7 @@ def _apply(
         repo = ctx.repo(repo_name)
         apply_labels(
             repo,
-            repo.get_issue(number),
+            gh_issue if gh_issue is not None else repo.get_issue(number),
             add=plan.labels,
             remove=plan.remove,
             palette=ctx.config.labels.palette(),
