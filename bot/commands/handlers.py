@@ -26,7 +26,7 @@ from bot.commands.permissions import allowed, repository_role
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
 from bot.github.comments import is_ours, upsert_sticky_comment
-from bot.github.identity import comment_written_by_us
+from bot.github.identity import comment_written_by_us, is_bot_account
 from bot.github.labels import LabelResult, apply_labels
 from bot.sanitize import inline
 
@@ -126,7 +126,7 @@ def _is_int(value: Any) -> bool:
 def _author(comment: dict[str, Any], event: Event) -> tuple[str, bool]:
     user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
     login = str(user.get("login") or event.sender_login or "")
-    is_bot = user.get("type") == "Bot" or login.endswith("[bot]") or event.sender_is_bot
+    is_bot = is_bot_account(login, user.get("type")) or event.sender_is_bot
     return login, is_bot
 
 

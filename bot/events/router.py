@@ -57,10 +57,12 @@ class Event:
 
     @property
     def sender_is_bot(self) -> bool:
+        from bot.github.identity import is_bot_account
+
         sender = self.payload.get("sender")
         if not isinstance(sender, dict):
             return False
-        return sender.get("type") == "Bot" or str(sender.get("login", "")).endswith("[bot]")
+        return is_bot_account(str(sender.get("login", "")), sender.get("type"))
 
 
 @dataclass(frozen=True)

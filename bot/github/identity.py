@@ -38,9 +38,10 @@ def acting_login(github_or_object: Any) -> str | None:
     return _ACTING[key]
 
 
-def is_bot_account(login: str | None, account_type: str | None) -> bool:
-    """An App or the Actions bot: GitHub marks their accounts ``Bot`` (and ``[bot]``)."""
-    return account_type == "Bot" or (login or "").endswith("[bot]")
+def is_bot_account(login: str | None, account_type: str | None = None) -> bool:
+    """An App or the Actions bot: GitHub marks their accounts ``type: "Bot"``, and their
+    logins end in ``[bot]``. The one test of "is this a bot" everywhere in maintbot."""
+    return account_type == "Bot" or (login or "").lower().endswith("[bot]")
 
 
 def written_by_us(login: str | None, account_type: str | None, acting: str | None) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.report.people import is_bot_account
+from bot.github.identity import is_bot_account
 from bot.report.records import (
     GHOST,
     Actor,

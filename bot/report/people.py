@@ -8,11 +8,6 @@ from dataclasses import dataclass
 from bot.report.records import Actor, ActorKind
 
 
-def is_bot_account(login: str | None, account_type: str | None) -> bool:
-    """GitHub marks App accounts ``type: "Bot"``; their logins end in ``[bot]``."""
-    return account_type == "Bot" or (login or "").lower().endswith("[bot]")
-
-
 @dataclass(frozen=True)
 class PeoplePolicy:
     """The configured rules: ``report.ignore_users`` and ``report.bots_excluded``.

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.github.comments import is_ours
+from bot.github.identity import is_bot_account
 from bot.triage.metrics import NEEDS_TRIAGE
 from bot.triage.policy import PREDICTION_MARKER, read_prediction_marker
 
@@ -59,11 +60,6 @@ def parse_time(value: Any) -> datetime | None:
 def stamp(moment: datetime) -> str:
     """GitHub's one time format, what the marker stores."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def is_bot_login(login: str | None, account_type: str | None = None) -> bool:
-    """GitHub marks App accounts ``type: "Bot"``; their logins end in ``[bot]``."""
-    return account_type == "Bot" or (login or "").lower().endswith("[bot]")
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ class BotPrediction:
 
     def is_bot(self, login: str | None, account_type: str | None = None) -> bool:
         """Whether ``login`` is maintbot itself or any other bot: not a person."""
-        if is_bot_login(login, account_type):
+        if is_bot_account(login, account_type):
             return True
         return bool(login and self.bot and login.casefold() == self.bot.casefold())
 
@@ -438,7 +434,7 @@ def records_from_github(
                 for e in sorted(history, key=lambda e: (e.at, e.id or 0))
                 if e.action == "labeled"
                 and e.label.casefold() == needs_triage.casefold()
-                and is_bot_login(e.actor, e.actor_type)
+                and is_bot_account(e.actor, e.actor_type)
             ),
             None,
         )

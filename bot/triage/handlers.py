@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
+from bot.github.identity import is_bot_account
 from bot.triage.comment import bot_comment_text, write_section
 from bot.triage.policy import (
     LabelPlan,
@@ -211,9 +212,8 @@ def _labels_set_by_bots(gh_issue: Any, current: Sequence[str]) -> list[str] | No
         label = getattr(ev, "label", None)
         if ev.event == "labeled" and label is not None:
             actor = ev.actor
-            login = getattr(actor, "login", "") or ""
-            added_by[label.name.casefold()] = getattr(actor, "type", "") == "Bot" or login.endswith(
-                "[bot]"
+            added_by[label.name.casefold()] = is_bot_account(
+                getattr(actor, "login", None), getattr(actor, "type", None)
             )
     bots = [name for name in current if added_by.get(name.casefold())]
     return bots or None

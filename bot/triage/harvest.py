@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import UsageError
+from bot.github.identity import is_bot_account
 from bot.triage.corrections import (
     BotPrediction,
     LabelEvent,
     derive_feedback,
-    is_bot_login,
     latest,
     paginate,
     prediction_from_record,
@@ -73,7 +73,7 @@ def training_label(
             is_bot = (
                 prediction.is_bot(last.actor, last.actor_type)
                 if prediction is not None
-                else is_bot_login(last.actor, last.actor_type)
+                else is_bot_account(last.actor, last.actor_type)
             )
             setter = "bot" if is_bot else "person"
         elif prediction is not None and name in {n.casefold() for n in prediction.labels}:

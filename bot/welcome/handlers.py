@@ -18,6 +18,7 @@ from github import GithubException
 from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
 from bot.github.comments import upsert_sticky_comment
+from bot.github.identity import is_bot_account
 from bot.triage.comment import write_section
 from bot.welcome import decide
 from bot.welcome.render import TemplateProblem, builtin_template, render_welcome
@@ -55,7 +56,7 @@ def _welcome(event: Event, ctx: HandlerContext, event_kind: str) -> dict[str, An
     login = str(user.get("login") or "")
     if not login:
         return Skipped("the author is unknown")
-    if user.get("type") == "Bot" or login.endswith("[bot]"):
+    if is_bot_account(login, user.get("type")):
         return Skipped(f"author {login} is a bot")
     if not (decide.plain_login(login) and decide.plain_repo(repo_name)):
         return Skipped("the author or repository name is not a plain GitHub name")
