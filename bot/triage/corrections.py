@@ -19,14 +19,14 @@ GitHub or write the store come after the ``I/O`` line and import their edges laz
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.github.comments import is_ours
 from bot.github.identity import is_bot_account
+from bot.github.listing import paginate
 from bot.triage.metrics import NEEDS_TRIAGE
 from bot.triage.policy import PREDICTION_MARKER, read_prediction_marker
 
@@ -773,9 +773,6 @@ def _no_progress(listing: str, pages: int) -> None:
     return None
 
 
-_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-
-
 @dataclass
 class RepoHistory:
     """maintbot's markers and the label events of one repository, as read from GitHub."""
@@ -835,21 +832,6 @@ def issue_label_event(raw: Mapping[str, Any]) -> tuple[int, LabelEvent] | None:
         return None
     event = LabelEvent.from_json(raw)
     return (issue["number"], event) if event is not None else None
-
-
-def paginate(github: Any, url: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
-    """Every page (100 entries) of a GitHub listing, as raw JSON: one request per page.
-
-    Raw, because PyGithub completes a listed object with one more request per object when
-    an attribute its listing lacks is read (``issue.pull_request`` of a plain issue)."""
-    requester = github.requester
-    next_url: str | None = url
-    query: dict[str, str] | None = {**params, "per_page": "100"}
-    while next_url is not None:
-        headers, data = requester.requestJsonAndCheck("GET", next_url, query)
-        yield list(data or [])
-        match = _NEXT.search(headers.get("link") or "")
-        next_url, query = (match.group(1) if match else None), None
 
 
 def read_history(

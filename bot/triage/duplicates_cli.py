@@ -259,11 +259,17 @@ def index(settings: Settings, repo: str, full: bool) -> None:
         from datetime import UTC, datetime, timedelta
 
         cutoff = datetime.now(UTC) - timedelta(days=config.duplicates.closed_within_days)
-        opened = sum(1 for i in gh_repo.get_issues(state="open") if i.pull_request is None)
+        from bot.github.listing import repo_issues
+        from bot.triage.duplicates_index import issue_from_payload
+
+        since = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+        listed = [issue_from_payload(i) for i in repo_issues(gh_repo, state="open")]
+        listed += [issue_from_payload(i) for i in repo_issues(gh_repo, state="closed", since=since)]
+        opened = sum(1 for t in listed if not t.is_pull and t.state == "open")
         closed = sum(
             1
-            for i in gh_repo.get_issues(state="closed", since=cutoff)
-            if i.pull_request is None and i.closed_at is not None and i.closed_at >= cutoff
+            for t in listed
+            if not t.is_pull and t.state == "closed" and t.closed_at and t.closed_at >= cutoff
         )
         data = {"repo": repo, "dry_run": True, "open": opened, "closed": closed}
         settings.emit(data, f"dry-run: would index {opened} open and {closed} recently closed "

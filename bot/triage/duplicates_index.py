@@ -9,9 +9,10 @@ moves, so a search costs one small query plus the search itself. The embeddings 
 one model: when ``triage.model`` changes, the index is dropped and harvested again.
 
 The harvest reads open issues and those closed within ``triage.duplicates.closed_within_days``
-through PyGithub's pagination; later harvests ask only for issues updated since the last
-one. Every issue event updates its issue's row (:func:`upsert_issues`, :func:`remove_issue`),
-and an unchanged text is never embedded twice, so replaying an event writes nothing.
+as raw listing pages (:mod:`bot.github.listing`: one request per 100 issues); later harvests
+ask only for issues updated since the last one. Every issue event updates its issue's row
+(:func:`upsert_issues`, :func:`remove_issue`), and an unchanged text is never embedded twice,
+so replaying an event writes nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import delete, select
 
+from bot.github.listing import repo_issues
 from bot.triage.duplicates import DuplicateIndex, IndexedIssue, IssueFeatures, issue_features
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,13 @@ class IssueText:
         return hashlib.sha256(f"{self.title}\x00{self.body}".encode()).hexdigest()
 
 
+def _iso(when: datetime) -> str:
+    """A ``since`` query parameter as GitHub reads it (UTC, ISO 8601)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _when(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
@@ -93,19 +102,6 @@ def issue_from_payload(issue: Mapping[str, Any]) -> IssueText:
         closed_at=_when(issue.get("closed_at")),
         html_url=issue.get("html_url") if isinstance(issue.get("html_url"), str) else None,
         is_pull="pull_request" in issue,
-    )
-
-
-def issue_from_github(issue: Any) -> IssueText:
-    """A PyGithub ``Issue``."""
-    return IssueText(
-        number=int(issue.number),
-        title=issue.title or "",
-        body=issue.body or "",
-        state=issue.state or "open",
-        closed_at=_when(issue.closed_at),
-        html_url=issue.html_url,
-        is_pull=issue.pull_request is not None,
     )
 
 
@@ -315,16 +311,21 @@ def harvest(
         state = _ensure_state(session, repo, model)
         since = None if full else state.harvested_at
     if since is not None:
-        sources = [gh_repo.get_issues(state="all", since=since, sort="updated", direction="asc")]
+        sources = [
+            repo_issues(gh_repo, state="all", since=_iso(since), sort="updated", direction="asc")
+        ]
     else:
         sources = [
-            gh_repo.get_issues(state="open", sort="created", direction="asc"),
-            gh_repo.get_issues(state="closed", since=cutoff, sort="updated", direction="asc"),
+            repo_issues(gh_repo, state="open", sort="created", direction="asc"),
+            repo_issues(
+                gh_repo, state="closed", since=_iso(cutoff), sort="updated", direction="asc"
+            ),
         ]
     read = changed = 0
     for source in sources:
         for page in _pages(source, HARVEST_PAGE):
-            texts = [issue_from_github(i) for i in page]
+            texts = [issue_from_payload(i) for i in page]
+            texts = [t for t in texts if not t.is_pull]
             read += len(texts)
             keep = [t for t in texts if t.state == "open" or (t.closed_at or now) >= cutoff]
             changed += upsert_issues(store, repo, model, keep, embedder)
@@ -419,8 +420,8 @@ def index_from_api(
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=closed_within_days)
     texts: list[IssueText] = []
-    for issue in gh_repo.get_issues(state="all", sort="updated", direction="desc"):
-        text = issue_from_github(issue)
+    for raw in repo_issues(gh_repo, state="all", sort="updated", direction="desc"):
+        text = issue_from_payload(raw)
         if text.is_pull or (text.state != "open" and (text.closed_at or now) < cutoff):
             continue
         texts.append(text)

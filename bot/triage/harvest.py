@@ -22,12 +22,12 @@ from typing import Any
 
 from bot.errors import UsageError
 from bot.github.identity import is_bot_account
+from bot.github.listing import paginate
 from bot.triage.corrections import (
     BotPrediction,
     LabelEvent,
     derive_feedback,
     latest,
-    paginate,
     prediction_from_record,
     read_history,
 )

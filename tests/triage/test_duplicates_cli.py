@@ -120,3 +120,20 @@ def test_index_harvests_a_repository_into_the_store(sandbox, tmp_path, monkeypat
     again = run("index", "--repo", "octo/widgets", "--json", settings=settings)
     assert json.loads(again.output.strip().splitlines()[-1])["changed"] == 0
     assert run("index", "--repo", "widgets", settings=settings).exit_code == 2
+
+
+def test_a_harvest_costs_one_request_per_hundred_issues(sandbox, tmp_path, monkeypatch):
+    """Listed issues are read raw: PyGithub would fetch each one again to answer
+    ``issue.pull_request`` (a 1,500-issue repository cost 1,515 requests)."""
+    for n in range(230):
+        sandbox.state.add_issue("octo/widgets", title=f"Issue {n}", body="text", user="dave")
+    sandbox.state.add_pull("octo/widgets", title="A pull request", user="dave")
+    monkeypatch.setenv("MAINTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'i.sqlite3'}")
+    sandbox.clear_requests()
+    settings = Settings(api_url=sandbox.base_url, token="t")
+    result = run("index", "--repo", "octo/widgets", "--json", settings=settings)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["issues"] == 233
+    counts = sandbox.request_counts()
+    assert counts.get("GET /repos/{owner}/{repo}/issues/{issue_number}", 0) == 0
+    assert counts["GET /repos/{owner}/{repo}/issues"] <= 4  # 3 pages open, 1 closed
