@@ -22,6 +22,9 @@ from huey import crontab
 log = logging.getLogger(__name__)
 
 SCHEDULE_EVENT = "schedule"
+#: After a failed read of the installed repositories, read again this soon (not a whole
+#: ``refresh_s`` later); a rate limit's reset is at most an hour away.
+RETRY_READ_S = 300.0
 
 
 def cron_matches(cron: str, moment: datetime) -> bool:
@@ -83,39 +86,67 @@ class ReportScheduler:
         self.installations = installations
         self.github_for = github_for
         self.refresh_s = refresh_s
-        self._repos: list[ScheduledRepo] = []
+        self._repos: dict[int, list[ScheduledRepo]] = {}
         self._read_at: float | None = None
+        self._complete = False
 
     def repos(self) -> list[ScheduledRepo]:
-        """Installed repositories with the report switched on (cached for ``refresh_s``)."""
-        if self._read_at is None or time.monotonic() - self._read_at > self.refresh_s:
-            self._repos = list(self._read_repos())
-            self._read_at = time.monotonic()
-        return self._repos
+        """Installed repositories with the report switched on (cached for ``refresh_s``).
 
-    def _read_repos(self) -> Iterator[ScheduledRepo]:
+        An installation that cannot be read now (rate limit, network, revoked token) keeps
+        the repositories last read for it, and the read is tried again within
+        :data:`RETRY_READ_S`; a tick never fails for it.
+        """
+        wait = self.refresh_s if self._complete else min(self.refresh_s, RETRY_READ_S)
+        if self._read_at is None or time.monotonic() - self._read_at > wait:
+            self._read_at = time.monotonic()
+            self._complete = self._read_all()
+        return [repo for repos in self._repos.values() for repo in repos]
+
+    def _read_all(self) -> bool:
+        """Reads every installation's repositories; False if any could not be read."""
+        try:
+            installations = list(self.installations())
+        except Exception as exc:
+            log.warning("report schedules: the App's installations not listed: %s", exc)
+            return False
+        complete = True
+        for installation_id in installations:
+            try:
+                self._repos[installation_id] = list(self._read_repos(installation_id))
+            except Exception as exc:
+                log.warning(
+                    "report schedules of installation %s not read (kept as last read): %s",
+                    installation_id,
+                    exc,
+                )
+                complete = False
+        for gone in set(self._repos) - set(installations):
+            del self._repos[gone]
+        return complete
+
+    def _read_repos(self, installation_id: int) -> Iterator[ScheduledRepo]:
         from github.PaginatedList import PaginatedList
         from github.Repository import Repository
 
         from bot.config.remote import fetch_repo_config
 
-        for installation_id in self.installations():
-            github = self.github_for(installation_id)
-            listing = PaginatedList(
-                Repository,
-                github.requester,
-                "/installation/repositories",
-                None,
-                list_item="repositories",
-            )
-            for repo in listing:
-                try:
-                    report = fetch_repo_config(repo).report
-                except Exception as exc:  # one bad config must not stop the others' reports
-                    log.warning("report schedule of %s not read: %s", repo.full_name, exc)
-                    continue
-                if report.enabled:
-                    yield ScheduledRepo(installation_id, repo.full_name, report.schedule)
+        github = self.github_for(installation_id)
+        listing = PaginatedList(
+            Repository,
+            github.requester,
+            "/installation/repositories",
+            None,
+            list_item="repositories",
+        )
+        for repo in listing:
+            try:
+                report = fetch_repo_config(repo).report
+            except Exception as exc:  # one bad config must not stop the others' reports
+                log.warning("report schedule of %s not read: %s", repo.full_name, exc)
+                continue
+            if report.enabled:
+                yield ScheduledRepo(installation_id, repo.full_name, report.schedule)
 
     def tick(self, now: datetime | None = None) -> list[str]:
         """Stores and queues the deliveries due this minute; returns the ids queued."""

@@ -107,3 +107,24 @@ def test_a_repository_with_the_report_off_is_not_scheduled(
         sqlite_store, lambda _: None, app_installations(settings), app_client_factory(settings)
     )
     assert scheduler.repos() == []
+
+
+def test_a_rate_limited_read_keeps_the_repositories_last_read_and_the_tick_goes_on(
+    sqlite_store, make_sandbox, app_keys, tmp_path, caplog
+):
+    sb = make_sandbox(
+        seed_default=True, app_id=app_keys.app_id, app_public_key_pem=app_keys.public_pem
+    )
+    sb.state.add_installation(account="octo")
+    settings = app_settings(sb, app_keys, tmp_path)
+    queued: list[str] = []
+    scheduler = ReportScheduler(
+        sqlite_store, queued.append, app_installations(settings), app_client_factory(settings)
+    )
+    read = scheduler.repos()
+    assert [r.repo for r in read] == ["octo/widgets"]
+    scheduler._read_at = 0.0  # as if refresh_s had passed
+    sb.inject_fault("GET /installation/repositories", kind="primary_rate_limit", times=5)
+    assert scheduler.tick(FIRST_OF_MONTH_6AM) == ["schedule:octo/widgets:20261201T0600"]
+    assert "not read (kept as last read)" in caplog.text and "rate limit" in caplog.text
+    assert scheduler._complete is False  # read again within RETRY_READ_S, not an hour
