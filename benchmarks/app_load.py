@@ -197,13 +197,21 @@ class Run:
             return list(session.query(WebhookDelivery))
 
     def wait_finished(self, count: int, timeout_s: float) -> float:
-        started = time.monotonic()
+        started = last_report = time.monotonic()
         while time.monotonic() - started < timeout_s:
             rows = self.rows()
             if len(rows) >= count and all(
                 r.status in (DeliveryStatus.DONE, DeliveryStatus.FAILED) for r in rows
             ):
                 break
+            if time.monotonic() - last_report >= 15:
+                last_report = time.monotonic()
+                by_status = Counter(r.status.value for r in rows)
+                deferrals = sum(r.deferrals for r in rows)
+                print(
+                    f"  {last_report - started:6.0f} s: {dict(by_status)}, {deferrals} deferrals",
+                    flush=True,
+                )
             time.sleep(0.5)
         return time.monotonic() - started
 
@@ -312,7 +320,8 @@ def phase_quota(work: Path, count: int, quota: int, window: int, workers: int) -
             for number in numbers:
                 raw, headers = run.delivery(number, f"quota-{number}")
                 client.post("/webhook", content=raw, headers=headers)
-        elapsed = run.wait_finished(count, timeout_s=max(600, 8 * window * count / quota))
+        # at most ~20 calls per event: twice the windows the quota needs, at the least
+        elapsed = run.wait_finished(count, timeout_s=max(600, 2 * window * count * 20 / quota))
         result = outcome(run)
         result.update(
             quota=quota,
@@ -356,29 +365,45 @@ def phase_kill(work: Path, count: int, workers: int) -> dict[str, Any]:
         run.stop()
 
 
+PHASES = ("bursts", "quota", "kill")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="the issue's sizes (long)")
     parser.add_argument("--workers", type=int, default=4, help="threads per worker process")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--phase",
+        action="append",
+        choices=PHASES,
+        help="run only this phase (repeatable; default: all three)",
+    )
+    for name in ("bursts", "quota_n", "quota", "window", "kill_n"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"override {name}")
     args = parser.parse_args()
     sizes = (
         {"bursts": 150, "quota_n": 6000, "quota": 5000, "window": 60, "kill_n": 200}
         if args.full
         else {"bursts": 30, "quota_n": 60, "quota": 200, "window": 10, "kill_n": 40}
     )
+    sizes.update({k: getattr(args, k) for k in sizes if getattr(args, k) is not None})
+    phases = args.phase or list(PHASES)
     figures: dict[str, Any] = {"sizes": sizes, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="maintbot-load-") as tmp:
         work = Path(tmp)
         started = time.monotonic()
-        figures["bursts"] = phase_bursts(work / "bursts", sizes["bursts"], args.workers)
-        print("bursts:", json.dumps(figures["bursts"], indent=1), flush=True)
-        figures["quota"] = phase_quota(
-            work / "quota", sizes["quota_n"], sizes["quota"], sizes["window"], args.workers
-        )
-        print("quota:", json.dumps(figures["quota"], indent=1), flush=True)
-        figures["kill"] = phase_kill(work / "kill", sizes["kill_n"], args.workers)
-        print("kill:", json.dumps(figures["kill"], indent=1), flush=True)
+        if "bursts" in phases:
+            figures["bursts"] = phase_bursts(work / "bursts", sizes["bursts"], args.workers)
+            print("bursts:", json.dumps(figures["bursts"], indent=1), flush=True)
+        if "quota" in phases:
+            figures["quota"] = phase_quota(
+                work / "quota", sizes["quota_n"], sizes["quota"], sizes["window"], args.workers
+            )
+            print("quota:", json.dumps(figures["quota"], indent=1), flush=True)
+        if "kill" in phases:
+            figures["kill"] = phase_kill(work / "kill", sizes["kill_n"], args.workers)
+            print("kill:", json.dumps(figures["kill"], indent=1), flush=True)
         figures["total_s"] = round(time.monotonic() - started, 1)
     print(f"total {figures['total_s']} s on {figures['cpus']} CPUs")
     if args.json:
