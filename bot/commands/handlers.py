@@ -27,7 +27,7 @@ from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
 from bot.github.comments import is_ours, upsert_sticky_comment
 from bot.github.identity import comment_written_by_us, is_bot_account
-from bot.github.labels import LabelResult, apply_labels
+from bot.github.labels import LabelResult
 from bot.sanitize import inline
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,12 @@ def run_commands(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipped:
         )
     comment_id, number = comment["id"], issue["number"]
     repo = ctx.repo(repo_name)
-    gh_issue = repo.get_issue(number)
+    gh_issue = ctx.issue(repo_name, number)
     key = reply_key(comment_id)
     acting = ctx.acting_login()
     if any(
-        is_ours(c.body, key) and comment_written_by_us(c, acting) for c in gh_issue.get_comments()
+        is_ours(c.body, key) and comment_written_by_us(c, acting)
+        for c in ctx.issue_comments(repo_name, number).all()
     ):
         return Skipped("this comment was already answered (a redelivery)", {"commands": listed})
 
@@ -138,7 +139,8 @@ def _reply(ctx: HandlerContext, repo: str, gh_issue: Any, key: str, body: str) -
     """Writes (or, under dry-run, plans) the one reply to the command comment."""
     if ctx.dry_run:
         ctx.plan("comment", repo=repo, issue=gh_issue.number, key=key, body=body)
-    return upsert_sticky_comment(gh_issue, key, body, dry_run=ctx.dry_run).action
+    thread = ctx.issue_comments(repo, gh_issue.number)
+    return upsert_sticky_comment(gh_issue, key, body, dry_run=ctx.dry_run, thread=thread).action
 
 
 class _Runner:
@@ -154,7 +156,8 @@ class _Runner:
         login: str,
         comment: dict[str, Any],
     ) -> None:
-        self.ctx, self.event, self.repo, self.issue = ctx, event, repo, gh_issue
+        self.ctx, self.event, self.repo = ctx, event, repo
+        self.number = int(gh_issue.number)
         self.repo_name = event.repo_full_name or ""
         self.is_pr = "pull_request" in issue_payload or gh_issue.pull_request is not None
         self.login = login
@@ -249,7 +252,7 @@ class _Runner:
         except Exception as exc:  # reported in the reply; the other commands still ran
             log.exception("/triage failed on %s#%s", self.repo_name, self.issue.number)
             return Outcome(command.text, False, f"triage failed ({type(exc).__name__})")
-        self._refresh()
+        self._repo_labels = None  # triage may have created a label
         if isinstance(outcome, Skipped):
             return Outcome(command.text, True, f"triage left the issue as it is: {outcome.reason}")
         added = ", ".join(outcome.get("labels") or []) or "no label"
@@ -282,23 +285,16 @@ class _Runner:
                 add=list(add),
                 remove=list(remove),
             )
-        result = apply_labels(
-            self.repo,
-            self.issue,
-            add=add,
-            remove=remove,
-            palette=self.ctx.config.labels.palette(),
-            dry_run=self.ctx.dry_run,
-        )
-        if result.changed and not self.ctx.dry_run:
-            self._refresh()
+        result = self.ctx.apply_labels(self.repo_name, self.number, add=add, remove=remove)
+        if result.created:
+            self._repo_labels = None
         return result
 
-    def _refresh(self) -> None:
-        """Reads the issue again so the next command sees the labels this one set."""
-        if not self.ctx.dry_run:
-            self.issue = self.repo.get_issue(self.issue.number)
-            self._repo_labels = None
+    @property
+    def issue(self) -> Any:
+        """The issue as it is now: after a command changed its labels, read again (by the
+        context), so the next command sees them."""
+        return self.ctx.issue(self.repo_name, self.number)
 
     def _record_correction(self, change: decide.TypeChange) -> str:
         """A ``/type`` by someone allowed is a maintainer's verdict on the bot's label:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,8 @@ class HandlerContext:
     handlers after them: the missing-information check asks only bug reports, whether or not
     the type label was written (dry-run)."""
     _repos: dict[str, Any] = field(default_factory=dict, repr=False)
+    _issues: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
+    _threads: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
 
     def repo(self, full_name: str) -> Any:
         """The PyGithub repository, fetched once per event however many handlers ask."""
@@ -44,6 +46,49 @@ class HandlerContext:
         if full_name not in self._repos:
             self._repos[full_name] = self.github.get_repo(full_name)
         return self._repos[full_name]
+
+    def issue(self, full_name: str, number: int) -> Any:
+        """The PyGithub issue as GitHub has it now, read once per event (not the payload's
+        copy, which a redelivery may carry stale).
+
+        Labels written through :meth:`apply_labels` make the next call read it again, so a
+        later handler (or command) sees them.
+        """
+        key = (full_name, int(number))
+        if key not in self._issues:
+            self._issues[key] = self.repo(full_name).get_issue(int(number))
+        return self._issues[key]
+
+    def apply_labels(
+        self, full_name: str, number: int, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> Any:
+        """Adds and removes labels on an issue (only what differs from its labels now), with
+        the configuration's colours and ``labels.create_missing``, honouring dry-run: the
+        :class:`bot.github.labels.LabelResult`."""
+        from bot.github.labels import apply_labels
+
+        result = apply_labels(
+            self.repo(full_name),
+            self.issue(full_name, number),
+            add=add,
+            remove=remove,
+            palette=self.config.labels.palette(),
+            create_missing=self.config.labels.create_missing,
+            dry_run=self.dry_run,
+        )
+        if result.changed and not self.dry_run:
+            self._issues.pop((full_name, int(number)), None)  # read again when next asked
+        return result
+
+    def issue_comments(self, full_name: str, number: int) -> Any:
+        """The issue's conversation (:class:`bot.github.comments.IssueComments`), listed once
+        per event and kept current by the writes made through it."""
+        from bot.github.comments import IssueComments
+
+        key = (full_name, int(number))
+        if key not in self._threads:
+            self._threads[key] = IssueComments(self.issue(full_name, number))
+        return self._threads[key]
 
     def acting_login(self) -> str | None:
         """The personal token's account, or None (App, Actions token): with bot accounts,

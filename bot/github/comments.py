@@ -137,6 +137,7 @@ def upsert_sticky_comment(
     dry_run: bool = False,
     author: str | None = None,
     acting_as: str | None | Literal[False] | _Auto = AUTO,
+    thread: IssueComments | None = None,
 ) -> StickyResult:
     """Makes ``issue`` (a PyGithub Issue or PullRequest) carry exactly one comment for ``key``.
 
@@ -146,10 +147,12 @@ def upsert_sticky_comment(
     comments written by anyone else. Only comments of a bot account or of the account the
     token acts as (``acting_as``; by default asked of the issue's token, see
     ``bot.github.identity``) are read, so a marker someone pasted is not taken for ours.
+    ``thread``: the issue's conversation as this event already listed it.
     """
     marker(key)  # a bad key is refused before any request
     acting_as = _acting(issue, acting_as)
-    comments = {c.id: c for c in _list_comments(issue) if _trusted(c, author, acting_as)}
+    thread = thread if thread is not None else IssueComments(issue)
+    comments = {c.id: c for c in thread.all() if _trusted(c, author, acting_as)}
     existing = [ExistingComment(c.id, c.body or "") for c in comments.values()]
     if callable(body):
         current = next((sticky_text(c.body, key) for c in existing if is_ours(c.body, key)), None)
@@ -165,28 +168,52 @@ def upsert_sticky_comment(
         )
 
     if plan.action == "created":
-        comment = _create_comment(issue, wanted)
+        comment = thread.create(wanted)
     else:
         assert plan.keep is not None
         comment = comments[plan.keep]
         if plan.action == "updated":
             comment.edit(wanted)
     for duplicate in plan.delete:
-        comments[duplicate].delete()
+        thread.delete(comments[duplicate])
     if plan.delete:
         log.info("sticky comment %r: deleted %d duplicate(s)", key, len(plan.delete))
     return StickyResult(plan.action, comment.id, comment.html_url, plan.delete, truncated)
 
 
-def _list_comments(issue: Any) -> list[Any]:
-    # A PullRequest's get_comments() lists review comments; its conversation is the issue's.
-    lister = getattr(issue, "get_issue_comments", None) or issue.get_comments
-    return list(lister())
+class IssueComments:
+    """An issue's conversation, listed once and kept current by the writes made through it.
 
+    The handlers of one event share one (``HandlerContext.issue_comments``): each section
+    of the bot's comment used to list the whole conversation again before writing.
+    Comments someone else writes meanwhile are not seen until the next event's listing;
+    PyGithub updates an edited comment object in place.
+    """
 
-def _create_comment(issue: Any, body: str) -> Any:
-    creator = getattr(issue, "create_issue_comment", None) or issue.create_comment
-    return creator(body)
+    def __init__(self, issue: Any) -> None:
+        self.issue = issue
+        self._items: list[Any] | None = None
+
+    def all(self) -> list[Any]:
+        """Every comment, read on first use (one request per 100 comments)."""
+        if self._items is None:
+            # A PullRequest's get_comments() lists review comments; its conversation is the
+            # issue's.
+            lister = getattr(self.issue, "get_issue_comments", None) or self.issue.get_comments
+            self._items = list(lister())
+        return self._items
+
+    def create(self, body: str) -> Any:
+        creator = getattr(self.issue, "create_issue_comment", None) or self.issue.create_comment
+        comment = creator(body)
+        if self._items is not None:
+            self._items.append(comment)
+        return comment
+
+    def delete(self, comment: Any) -> None:
+        comment.delete()
+        if self._items is not None:
+            self._items = [c for c in self._items if c.id != comment.id]
 
 
 def _acting(
@@ -268,6 +295,7 @@ def upsert_comment_section(
     dry_run: bool = False,
     author: str | None = None,
     acting_as: str | None | Literal[False] | _Auto = AUTO,
+    thread: IssueComments | None = None,
 ) -> StickyResult | None:
     """Sets one section of the sticky comment ``key``, leaving the other sections as they are.
 
@@ -275,8 +303,9 @@ def upsert_comment_section(
     ``content`` is empty, nothing is written (None). A comment left with no section says
     so in one line rather than disappearing, so its link and history stay."""
     acting_as = _acting(issue, acting_as)
+    thread = thread if thread is not None else IssueComments(issue)
     if not (content and content.strip()):
-        comments = [c for c in _list_comments(issue) if _trusted(c, author, acting_as)]
+        comments = [c for c in thread.all() if _trusted(c, author, acting_as)]
         if not any(is_ours(c.body, key) for c in comments):
             return None
     return upsert_sticky_comment(
@@ -286,4 +315,5 @@ def upsert_comment_section(
         dry_run=dry_run,
         author=author,
         acting_as=acting_as,
+        thread=thread,
     )

@@ -8,8 +8,6 @@ so an issue never collects a thread of bot messages. Under dry-run the section i
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.events.context import HandlerContext
 
 ISSUE_COMMENT_KEY = "triage"
@@ -31,22 +29,22 @@ def write_section(
             return "planned"
     from bot.github.comments import upsert_comment_section
 
-    issue: Any = ctx.repo(repo).get_issue(int(number))
     result = upsert_comment_section(
-        issue,
+        ctx.issue(repo, number),
         ISSUE_COMMENT_KEY,
         section,
         content,
         order=SECTIONS,
         dry_run=ctx.dry_run,
         acting_as=ctx.acting_login(),
+        thread=ctx.issue_comments(repo, number),
     )
     if result is None:
         return "absent"
     return "planned" if ctx.dry_run else result.action
 
 
-def bot_comment_text(ctx: HandlerContext, gh_issue: Any) -> str | None:
+def bot_comment_text(ctx: HandlerContext, repo: str, number: int) -> str | None:
     """The text of the bot's one comment on the issue (below its marker line), or None.
 
     Only a comment written by the bot counts: a marker pasted by someone else is not read."""
@@ -54,7 +52,7 @@ def bot_comment_text(ctx: HandlerContext, gh_issue: Any) -> str | None:
     from bot.github.identity import comment_written_by_us
 
     acting = ctx.acting_login()
-    for comment in gh_issue.get_comments():
+    for comment in ctx.issue_comments(repo, number).all():
         if is_ours(comment.body, ISSUE_COMMENT_KEY) and comment_written_by_us(comment, acting):
             return sticky_text(comment.body, ISSUE_COMMENT_KEY)
     return None

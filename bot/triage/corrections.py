@@ -570,8 +570,7 @@ def load_issue_state(ctx: HandlerContext, repo: str, number: int) -> IssueState:
                     )
                     state.recorded_ids.append(c.id)
     if ctx.github is not None:
-        issue = ctx.repo(repo).get_issue(int(number))
-        found = find_marker_comment(issue.get_comments(), ctx.acting_login())
+        found = find_marker_comment(ctx.issue_comments(repo, number).all(), ctx.acting_login())
         if found is not None:
             state.comment, marked = found
             if state.prediction is None:

@@ -121,7 +121,7 @@ def find_duplicates(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     issue = issue_from_payload(payload_issue)
     if ctx.github is not None:
         # the text as it is now: a redelivery of an old event must not search with old words
-        issue = issue_from_payload(ctx.repo(repo).get_issue(issue.number).raw_data)
+        issue = issue_from_payload(ctx.issue(repo, issue.number).raw_data)
     embedder = load_embedder(triage.model, triage.min_precision)
     model = model_key(triage.model, embedder)
     if ctx.store is not None:
@@ -160,17 +160,7 @@ def find_duplicates(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
         if ctx.github is None or ctx.dry_run:
             ctx.plan("label", repo=repo, issue=issue.number, labels=[label])
         if ctx.github is not None:
-            from bot.github.labels import apply_labels
-
-            gh_repo = ctx.repo(repo)
-            apply_labels(
-                gh_repo,
-                gh_repo.get_issue(issue.number),
-                add=[label],
-                palette=ctx.config.labels.palette(),
-                create_missing=ctx.config.labels.create_missing,
-                dry_run=ctx.dry_run,
-            )
+            ctx.apply_labels(repo, issue.number, add=[label])
     return result
 
 

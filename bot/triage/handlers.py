@@ -44,19 +44,18 @@ def label_new_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | Skipp
     if skipped is not None:
         return Skipped(skipped)
     labels_now = _label_names(issue)
-    gh_issue = None
     if ctx.github is not None and event.repo_full_name:
         # the issue as it is now, not as the delivery saw it: a redelivery after a person
         # relabelled it must not put the bot's label back
-        gh_issue = ctx.repo(event.repo_full_name).get_issue(int(issue["number"]))
+        gh_issue = ctx.issue(event.repo_full_name, int(issue["number"]))
         labels_now = [label.name for label in gh_issue.labels]
-        marker = _bot_marker(ctx, gh_issue)
+        marker = _bot_marker(ctx, event.repo_full_name, gh_issue.number)
         if marker is not None and "corrected_to" in marker:
             return Skipped("a person corrected maintbot's label")
     prediction, model = _predict(ctx, event, issue)
     plan = plan_issue_labels(ctx.config, prediction.decision, labels_now)
     issue_now = {**issue, "labels": [{"name": n} for n in labels_now]}
-    return _apply(event, ctx, issue_now, plan, prediction, model, gh_issue=gh_issue)
+    return _apply(event, ctx, issue_now, plan, prediction, model)
 
 
 @router.on("issues", "edited")
@@ -73,9 +72,9 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         return Skipped(skipped)
     if ctx.github is None:
         return Skipped("no GitHub access to read what maintbot decided before")
-    gh_issue = ctx.repo(event.repo_full_name).get_issue(int(issue["number"]))
+    gh_issue = ctx.issue(event.repo_full_name, int(issue["number"]))
     current = [label.name for label in gh_issue.labels]
-    marker = _bot_marker(ctx, gh_issue)
+    marker = _bot_marker(ctx, event.repo_full_name, gh_issue.number)
     bot_labels = marker.get("labels") if marker else _labels_set_by_bots(gh_issue, current)
     corrected = bool(marker and "corrected_to" in marker)
     if bot_labels is not None and not corrected:
@@ -85,7 +84,7 @@ def relabel_edited_issue(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     if isinstance(plan, str):
         return Skipped(plan, {"prediction": prediction.to_json()})
     issue_now = {**issue, "labels": [{"name": n} for n in current]}
-    return _apply(event, ctx, issue_now, plan, prediction, model, gh_issue=gh_issue)
+    return _apply(event, ctx, issue_now, plan, prediction, model)
 
 
 def _payload_issue(event: Event) -> dict[str, Any] | None:
@@ -124,12 +123,8 @@ def _apply(
     plan: LabelPlan,
     prediction: Any,
     model: dict[str, str],
-    *,
-    gh_issue: Any = None,
 ) -> dict[str, Any] | Skipped:
-    """Writes the plan: labels, the comment's type section, the stored prediction.
-
-    ``gh_issue``: the issue as the handler already read it, so it is not fetched again."""
+    """Writes the plan: labels, the comment's type section, the stored prediction."""
     repo_name, number = event.repo_full_name or "", int(issue["number"])
     result: dict[str, Any] = {
         "prediction": prediction.to_json(),
@@ -152,18 +147,7 @@ def _apply(
             remove=list(plan.remove),
         )
     if ctx.github is not None:
-        from bot.github.labels import apply_labels
-
-        repo = ctx.repo(repo_name)
-        apply_labels(
-            repo,
-            gh_issue if gh_issue is not None else repo.get_issue(number),
-            add=plan.labels,
-            remove=plan.remove,
-            palette=ctx.config.labels.palette(),
-            create_missing=ctx.config.labels.create_missing,
-            dry_run=ctx.dry_run,
-        )
+        ctx.apply_labels(repo_name, number, add=plan.labels, remove=plan.remove)
     write_section(ctx, repo_name, number, "type", section)
     if ctx.store is not None and not ctx.dry_run:
         _record(ctx, repo_name, number, prediction, model)
@@ -197,9 +181,9 @@ def _record(
         )
 
 
-def _bot_marker(ctx: HandlerContext, gh_issue: Any) -> dict[str, Any] | None:
+def _bot_marker(ctx: HandlerContext, repo: str, number: int) -> dict[str, Any] | None:
     """The prediction marker in the bot's comment on the issue, if it wrote one."""
-    text = bot_comment_text(ctx, gh_issue)
+    text = bot_comment_text(ctx, repo, number)
     return read_prediction_marker(text) if text is not None else None
 
 

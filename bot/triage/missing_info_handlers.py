@@ -50,7 +50,7 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     gh_issue = None
     if not types & wanted and decided is None and ctx.github is not None:
         # the payload may predate a label: the issue's current labels decide
-        gh_issue = ctx.repo(repo_name).get_issue(number)
+        gh_issue = ctx.issue(repo_name, number)
         types = issue_types(ctx.config, None, [label.name for label in gh_issue.labels])
     if not types & wanted:
         kind = ", ".join(sorted(types)) or "not known"
@@ -76,16 +76,15 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         )
         return _result(report, plan.reason, list(plan.add), [], comment or "unchanged")
 
-    from bot.github.labels import apply_labels
     from bot.triage.issue_templates import fetch_templates
 
     repo = ctx.repo(repo_name)
-    gh_issue = gh_issue or repo.get_issue(number)
+    gh_issue = gh_issue or ctx.issue(repo_name, number)
     if gh_issue.pull_request is not None:
         return Skipped("a pull request")
     if gh_issue.state == "closed":
         return Skipped("the issue is closed")
-    current_section, previous = _previous_ask(ctx, gh_issue)
+    current_section, previous = _previous_ask(ctx, repo_name, number)
     report = check_missing_info(
         gh_issue.body,
         fetch_templates(repo),
@@ -96,15 +95,7 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     labels_now = [label.name for label in gh_issue.labels]
     plan = plan_missing_info(report, previous, labels_now, ctx.config.labels.needs_info)
     # the label first: the section records it as the bot's only once it is really there
-    done = apply_labels(
-        repo,
-        gh_issue,
-        add=plan.add,
-        remove=plan.remove,
-        palette=ctx.config.labels.palette(),
-        create_missing=ctx.config.labels.create_missing,
-        dry_run=ctx.dry_run,
-    )
+    done = ctx.apply_labels(repo_name, number, add=plan.add, remove=plan.remove)
     if ctx.dry_run:
         if done.added:
             ctx.plan("label", repo=repo_name, issue=number, labels=list(done.added))
@@ -121,25 +112,25 @@ def _withdraw(
 ) -> dict[str, Any] | None:
     """Takes back the bot's ask (its section and its needs-info label) from an issue whose
     type no longer asks for it; None when the bot had asked nothing."""
-    from bot.github.labels import apply_labels
-
-    gh_issue = gh_issue or ctx.repo(repo_name).get_issue(number)
-    _, previous = _previous_ask(ctx, gh_issue)
+    gh_issue = gh_issue or ctx.issue(repo_name, number)
+    _, previous = _previous_ask(ctx, repo_name, number)
     plan = plan_withdrawal(previous, [label.name for label in gh_issue.labels])
     if previous is None or not previous.items:
         return None
-    done = apply_labels(ctx.repo(repo_name), gh_issue, remove=plan.remove, dry_run=ctx.dry_run)
+    done = ctx.apply_labels(repo_name, number, remove=plan.remove)
     if ctx.dry_run and done.removed:
         ctx.plan("unlabel", repo=repo_name, issue=number, labels=list(done.removed))
     comment = write_section(ctx, repo_name, number, SECTION, None)
     return {"labels_removed": list(done.removed), "comment": comment}
 
 
-def _previous_ask(ctx: HandlerContext, gh_issue: Any) -> tuple[str | None, Asked | None]:
+def _previous_ask(
+    ctx: HandlerContext, repo_name: str, number: int
+) -> tuple[str | None, Asked | None]:
     """The bot's current ``missing_info`` section and the ask it records, if any."""
     from bot.github.comments import comment_sections
 
-    text = comment_sections(bot_comment_text(ctx, gh_issue)).get(SECTION)
+    text = comment_sections(bot_comment_text(ctx, repo_name, number)).get(SECTION)
     return text, parse_asked(text)
 
 

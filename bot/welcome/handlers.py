@@ -77,7 +77,13 @@ def _welcome(event: Event, ctx: HandlerContext, event_kind: str) -> dict[str, An
     else:
         if ctx.dry_run:
             ctx.plan("comment", repo=repo_name, issue=number, key=WELCOME, body=text)
-        sticky = upsert_sticky_comment(repo.get_issue(number), WELCOME, text, dry_run=ctx.dry_run)
+        sticky = upsert_sticky_comment(
+            ctx.issue(repo_name, number),
+            WELCOME,
+            text,
+            dry_run=ctx.dry_run,
+            thread=ctx.issue_comments(repo_name, number),
+        )
         action = "planned" if ctx.dry_run else sticky.action
     return {
         "author": login,

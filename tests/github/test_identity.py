@@ -33,10 +33,10 @@ def test_a_pasted_marker_is_not_read_nor_edited(sandbox):
     sandbox.state.add_issue_comment(DEFAULT_REPO, 4, body=FAKE, user="mallory")
     ctx = HandlerContext(github=github, config=Config())
     issue = github.get_repo(DEFAULT_REPO).get_issue(4)
-    assert bot_comment_text(ctx, issue) is None
+    assert bot_comment_text(ctx, DEFAULT_REPO, 4) is None
 
     assert write_section(ctx, DEFAULT_REPO, 4, "type", "maintbot's own words") == "created"
     comments = {c.user.login: c.body for c in issue.get_comments()}
     assert comments["mallory"] == FAKE  # left as it was
     assert "maintbot's own words" in comments["octocat"]
-    assert "maintbot's own words" in bot_comment_text(ctx, issue)
+    assert "maintbot's own words" in bot_comment_text(ctx, DEFAULT_REPO, 4)

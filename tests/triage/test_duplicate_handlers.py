@@ -184,3 +184,25 @@ def test_closed_and_deleted_keep_the_index_current(world, shared_dir):
     ).outcomes
     assert deleted.result == {"index": "removed", "issue": 6}
     assert 6 not in {i.number for i in load_index(store, REPO).issues}
+
+
+def test_the_handlers_of_one_event_share_their_reads_of_the_issue(world, shared_dir):
+    """Type label, duplicates and missing information on one new issue: the conversation is
+    listed once, the issue read once and again only after a label write (so each handler
+    sees the labels written before it), and every label written is on the issue."""
+    from bot.handlers import triage_router
+
+    sandbox, github, store = world
+    ctx = HandlerContext(github=github, config=parse_config(CONFIG), store=store)
+    sandbox.clear_requests()
+    result = dispatch(triage_router(), opened(shared_dir, sandbox, 7), ctx)
+    assert all(o.ok for o in result.outcomes), result.summary()
+    counts = sandbox.request_counts()
+    label_writes = counts.get("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", 0)
+    assert label_writes >= 2  # the type and possible-duplicate at least
+    assert counts["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"] == 1
+    assert counts["GET /repos/{owner}/{repo}/issues/{issue_number}"] <= 1 + label_writes
+    written = {name for o in result.outcomes if o.kind == "ok" for name in o.result["labels"]}
+    on_issue = {label.name for label in github.get_repo(REPO).get_issue(7).labels}
+    assert written and written <= on_issue
+    assert len(comments_of(github, 7)) == 1
