@@ -474,7 +474,7 @@ def _store_counts(
 
     from bot.store.models import Job, WebhookDelivery
 
-    with store.session() as session:
+    with store.reading() as session:
         rows = session.execute(
             select(WebhookDelivery.event, WebhookDelivery.status, func.count()).group_by(
                 WebhookDelivery.event, WebhookDelivery.status

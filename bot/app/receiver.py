@@ -176,7 +176,7 @@ def create_receiver(
     def healthz() -> JSONResponse:
         """Ok or not, nothing more: anyone can call it, so it names no store, queue or version."""
         try:
-            with store.session() as session:
+            with store.reading() as session:
                 session.execute(text("SELECT 1"))
         except Exception as exc:
             log.error("health check: the store failed: %s", type(exc).__name__)

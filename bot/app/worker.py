@@ -422,7 +422,7 @@ class Worker:
         local = self._holds.get(installation_id)
         if local is not None and local > now:
             return local
-        with self.store.session() as session:
+        with self.store.reading() as session:
             shared = installation_hold(
                 session, installation_id, now=datetime.fromtimestamp(now, UTC)
             )
@@ -544,7 +544,7 @@ def recover_at_start(store: Store, queue: DeliveryQueue) -> list[str]:
     are left alone.
     """
     recovered = recover(store, queue)
-    with store.session() as session:
+    with store.reading() as session:
         latest = latest_lease_expiry(session)
     if latest is not None:
         queue.schedule_recovery(latest + timedelta(seconds=1))
@@ -570,7 +570,7 @@ def recover(store: Store, queue: DeliveryQueue) -> list[str]:
             orphaned,
         )
     waiting = queue.waiting_ids()
-    with store.session() as session:
+    with store.reading() as session:
         stranded = stranded_deliveries(session, limit=MAX_REQUEUE)
     recovered: list[str] = []
     for item in stranded:

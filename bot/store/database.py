@@ -92,11 +92,20 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
+#: The execution option that makes a SQLite transaction begin deferred (Store.reading).
+READ_ONLY_OPTION = "maintbot_read_only"
+
+
 def _begin_immediate(connection: Any) -> None:
     # Take the write lock when the transaction starts: a deferred transaction that reads and
     # then writes fails at once ("database is locked") when another process wrote meanwhile,
-    # whereas BEGIN IMMEDIATE waits for the busy timeout like any other writer.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # whereas BEGIN IMMEDIATE waits for the busy timeout like any other writer. A session
+    # that only reads (Store.reading) begins deferred: in WAL mode it neither waits for the
+    # writer nor holds it up.
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:
@@ -112,6 +121,9 @@ class Store:
         # Objects stay readable after commit: a handler may use what it recorded once the
         # session is closed, without a lazy load on a closed session.
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -143,6 +155,21 @@ class Store:
         """A session in one transaction: committed when the block ends, rolled back on error."""
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session that only reads, rolled back when the block ends.
+
+        On SQLite a :meth:`session` takes the one write lock when it begins, so a worker's
+        long read (a duplicate index of 50,000 issues) made the receiver wait to store a
+        delivery; this one does not take it. Anything written in it is discarded.
+        """
+        session = self._read_sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
     def close(self) -> None:
         """Closes every pooled connection; the store cannot be used afterwards."""

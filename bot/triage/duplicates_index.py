@@ -161,7 +161,7 @@ def index_status(store: Any, repo: str) -> IndexStatus | None:
 
     from bot.store.models import DuplicateIndexIssue, DuplicateIndexState
 
-    with store.session() as session:
+    with store.reading() as session:
         state = session.get(DuplicateIndexState, repo)
         if state is None:
             return None
@@ -194,19 +194,25 @@ def upsert_issues(
     from bot.store.models import DuplicateIndexIssue
 
     wanted = {i.number: i for i in issues if not i.is_pull and i.number > 0}
+    rows_now = select(DuplicateIndexIssue).where(
+        DuplicateIndexIssue.repo == repo, DuplicateIndexIssue.number.in_(list(wanted))
+    )
+    # The encoder runs between two transactions, not inside one: on SQLite a writing
+    # transaction holds the one write lock, and the receiver would wait for the model.
+    with store.reading() as session:
+        hashes = {row.number: row.text_hash for row in session.execute(rows_now).scalars()}
+    retext = [i for n, i in wanted.items() if hashes.get(n) != i.text_hash]
+    features = dict(zip([i.number for i in retext], features_of(retext, embedder), strict=True))
     with store.session() as session:
         state = _ensure_state(session, repo, model)
-        rows = {
-            row.number: row
-            for row in session.execute(
-                select(DuplicateIndexIssue).where(
-                    DuplicateIndexIssue.repo == repo,
-                    DuplicateIndexIssue.number.in_(list(wanted)),
-                )
-            ).scalars()
-        }
-        retext = [i for n, i in wanted.items() if n not in rows or rows[n].text_hash != i.text_hash]
-        features = dict(zip([i.number for i in retext], features_of(retext, embedder), strict=True))
+        rows = {row.number: row for row in session.execute(rows_now).scalars()}
+        # rows another process dropped or rewrote since the read (rare): embedded here
+        late = [
+            i
+            for n, i in wanted.items()
+            if n not in features and (n not in rows or rows[n].text_hash != i.text_hash)
+        ]
+        features.update(zip([i.number for i in late], features_of(late, embedder), strict=True))
         changed = 0
         for number, issue in wanted.items():
             row = rows.get(number)
@@ -367,7 +373,7 @@ def load_index(store: Any, repo: str) -> DuplicateIndex | None:
     from bot.store.models import DuplicateIndexIssue, DuplicateIndexState
 
     key = (str(getattr(store, "target", id(store))), repo)
-    with store.session() as session:
+    with store.reading() as session:
         state = session.get(DuplicateIndexState, repo)
         if state is None:
             return None
