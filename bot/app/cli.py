@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bot.app.settings import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY_S,
+    DEFAULT_WORKER_NICE,
     REDIS_URL_ENV,
     WEBHOOK_SECRET_ENV,
     AppSettings,
@@ -55,6 +58,16 @@ from bot.settings import Settings
     "one dies and stops on SIGTERM; 0 runs the worker threads inside the receiver's process.",
 )
 @click.option(
+    "--worker-nice",
+    default=DEFAULT_WORKER_NICE,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    envvar="MAINTBOT_WORKER_NICE",
+    show_envvar=True,
+    help="How much lower the CPU priority of worker processes is (Unix nice): on shared "
+    "CPUs the receiver acknowledges GitHub first and the model work waits; 0: the same.",
+)
+@click.option(
     "--receiver-only",
     is_flag=True,
     help="Only receive and queue deliveries (scale-out: workers run elsewhere).",
@@ -99,6 +112,7 @@ def serve(
     port: int,
     workers: int,
     worker_processes: int,
+    worker_nice: int,
     receiver_only: bool,
     worker_only: bool,
     requeue_failed: bool,
@@ -161,7 +175,7 @@ def serve(
         )
 
     secure_app_files(app_settings)  # umask 077; the store and queue files 0600
-    parts = open_app(app_settings)
+    parts = open_app(app_settings, worker_process=worker_only)
     metrics = None
     try:
         if not requeue_failed:
@@ -173,6 +187,8 @@ def serve(
             settings.emit({"requeued": ids}, f"re-queued {len(ids)} failed deliveries")
             return
         if worker_only:
+            if worker_nice:
+                os.nice(worker_nice)
             parts.worker()
             click.echo(
                 f"maintbot worker: {workers} threads on {parts.queue.describe()}, "
@@ -186,7 +202,7 @@ def serve(
         if receiver_only:
             where = "no worker (receiver only); "
         elif worker_processes > 0:
-            command = worker_command(app_settings, workers, verbose=_verbosity())
+            command = worker_command(app_settings, workers, verbose=_verbosity(), nice=worker_nice)
             group = WorkerProcesses(command, worker_processes, worker_environment())
             group.start()
             stop = group.stop

@@ -13,11 +13,13 @@ their verdict at once), so unsigned traffic cannot make the process buffer 25 MB
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -120,8 +122,8 @@ def create_receiver(
     def handles(event: Event) -> bool:
         return bool(router.handlers_for(event))
 
-    def record_and_queue(decision: Decision) -> Decision:
-        """Stores a new delivery already marked ``queued`` (one commit), then queues it.
+    def stored(session: Any, decision: Decision) -> tuple[bool, DeliveryStatus | None]:
+        """Stores a new delivery already marked ``queued``: (inserted, status found).
 
         What :func:`~bot.app.worker.queue_delivery` does, with its first transaction folded
         into the insert: a delivery this call inserted has no other copy that could queue
@@ -129,36 +131,31 @@ def create_receiver(
         """
         event = decision.event
         assert event is not None and event.delivery_id is not None
+        inserted = record_delivery(session, event.delivery_id, event.name, event.payload)
+        if inserted:
+            transition(
+                session,
+                event.delivery_id,
+                DeliveryStatus.QUEUED,
+                from_statuses=(DeliveryStatus.RECEIVED,),
+            )
+            return True, DeliveryStatus.RECEIVED
+        return False, _status(get_delivery(session, event.delivery_id))
+
+    def queued(decision: Decision, inserted: bool, status: DeliveryStatus | None) -> Decision:
+        """The answer once stored: queues what must be queued, as the store said."""
+        event = decision.event
+        assert event is not None and event.delivery_id is not None
         delivery_id = event.delivery_id
-        try:
-            with store.session() as session:
-                inserted = record_delivery(session, delivery_id, event.name, event.payload)
-                if inserted:
-                    transition(
-                        session,
-                        delivery_id,
-                        DeliveryStatus.QUEUED,
-                        from_statuses=(DeliveryStatus.RECEIVED,),
-                    )
-                stored = None if inserted else get_delivery(session, delivery_id)
-            final = after_recording(
-                decision,
-                inserted=inserted,
-                stored_status=DeliveryStatus.RECEIVED if inserted else _status(stored),
-            )
-        except Exception as exc:  # GitHub must see a failure it can redeliver
-            log.error("delivery %s: the store failed: %s", delivery_id, type(exc).__name__)
-            return Decision(
-                Outcome.DEFERRED, 503, "the store is unavailable; redeliver later", event
-            )
+        final = after_recording(decision, inserted=inserted, stored_status=status)
         if final.outcome is not Outcome.ACCEPTED:
             return final
         try:
             if inserted:
                 enqueue_marked(store, queue, delivery_id)
-                queued = True
+                moved = True
             else:
-                queued = queue_delivery(store, queue, delivery_id)
+                moved = queue_delivery(store, queue, delivery_id)
         except Exception as exc:
             log.error("delivery %s: the queue failed: %s", delivery_id, type(exc).__name__)
             return Decision(
@@ -168,9 +165,37 @@ def create_receiver(
                 "or when GitHub redelivers it",
                 event,
             )
-        if queued is False:  # a simultaneous copy of this delivery queued it first
+        if moved is False:  # a simultaneous copy of this delivery queued it first
             return after_recording(decision, inserted=False, stored_status=DeliveryStatus.QUEUED)
         return final
+
+    def store_failed(decision: Decision, exc: BaseException) -> Decision:
+        event = decision.event
+        delivery_id = event.delivery_id if event is not None else "?"
+        log.error("delivery %s: the store failed: %s", delivery_id, type(exc).__name__)
+        return Decision(Outcome.DEFERRED, 503, "the store is unavailable; redeliver later", event)
+
+    def record_and_queue(decision: Decision) -> Decision:
+        """One delivery: stored in its own transaction, then queued."""
+        try:
+            with store.session() as session:
+                inserted, status = stored(session, decision)
+        except Exception as exc:  # GitHub must see a failure it can redeliver
+            return store_failed(decision, exc)
+        return queued(decision, inserted, status)
+
+    def record_and_queue_batch(batch: list[Decision]) -> list[Decision]:
+        """Deliveries that arrived together: stored in one transaction (one fsync), then
+        queued; if that transaction fails, each is stored on its own, so one delivery the
+        store refuses does not take the others with it."""
+        try:
+            with store.session() as session:
+                found = [stored(session, decision) for decision in batch]
+        except Exception:
+            return [record_and_queue(decision) for decision in batch]
+        return [
+            queued(d, inserted, status) for d, (inserted, status) in zip(batch, found, strict=True)
+        ]
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -183,9 +208,10 @@ def create_receiver(
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    # SQLite has one writer at a time: threads that would queue on its lock (and sleep in its
-    # busy handler's growing steps) queue here instead, in order. PostgreSQL takes several.
-    writers = 1 if store.backend == "sqlite" else STORE_WRITERS
+    # SQLite has one writer at a time and a commit waits for the disk: deliveries arriving
+    # while one batch is written are written together in the next (GroupCommit), instead
+    # of each waiting for its own fsync behind the others. PostgreSQL takes several writers.
+    group = GroupCommit(record_and_queue_batch) if store.backend == "sqlite" else None
     limiter: list[anyio.CapacityLimiter] = []
 
     async def verified(headers: Mapping[str, str], chunks: list[bytes], size: int) -> Decision:
@@ -196,8 +222,10 @@ def create_receiver(
             decision = await run_in_threadpool(_decide_joined, headers, chunks, handles)
         if decision.outcome is not Outcome.ACCEPTED:
             return decision
+        if group is not None:
+            return await group.submit(decision)
         if not limiter:
-            limiter.append(anyio.CapacityLimiter(writers))
+            limiter.append(anyio.CapacityLimiter(STORE_WRITERS))
         return await anyio.to_thread.run_sync(record_and_queue, decision, limiter=limiter[0])
 
     async def receive(request: Request) -> Decision:
@@ -265,3 +293,53 @@ def _answer(decision: Decision, *, retry_after_s: int = BUSY_RETRY_AFTER_S) -> J
     )
     headers = {"Retry-After": str(retry_after_s)} if decision.outcome is Outcome.BUSY else None
     return JSONResponse(decision.body(), status_code=decision.status, headers=headers)
+
+
+class GroupCommit:
+    """Writes what arrives while a write is running as one batch, in one worker thread.
+
+    ``write`` takes a batch and returns one answer per item, in order. A batch holds what
+    queued up during the previous write (at most ``max_batch``): one transaction and one
+    fsync serve them all, so under load the wait for the disk is shared, not stacked.
+    """
+
+    def __init__(
+        self, write: Callable[[list[Decision]], list[Decision]], *, max_batch: int = 64
+    ) -> None:
+        self.write = write
+        self.max_batch = max_batch
+        self._pending: list[tuple[Decision, asyncio.Future[Decision]]] = []
+        self._writing = False
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def submit(self, decision: Decision) -> Decision:
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._pending.append((decision, future))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        try:
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                items = [decision for decision, _ in batch]
+                try:
+                    answers = await anyio.to_thread.run_sync(
+                        self.write, items, limiter=self._limiter
+                    )
+                except Exception as exc:  # each waiting request still gets an answer
+                    log.error("storing %d deliveries failed: %s", len(items), exc)
+                    answers = [
+                        Decision(Outcome.DEFERRED, 503, "the store is unavailable", d.event)
+                        for d in items
+                    ]
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    if not future.done():
+                        future.set_result(answer)
+        finally:
+            self._writing = False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from huey.consumer import Consumer
 from bot.app.queue import DeliveryQueue
 from bot.app.receiver import create_receiver
 from bot.app.schedules import ReportScheduler, app_installations
-from bot.app.settings import AppSettings
+from bot.app.settings import DEFAULT_WORKER_NICE, AppSettings
 from bot.app.worker import Worker, app_client_factory, recover, recover_at_start
 from bot.errors import UsageError
 from bot.events.router import Router
@@ -159,13 +160,22 @@ class AppParts:
         self.store.close()
 
 
-def open_app(settings: AppSettings, router: Router | None = None) -> AppParts:
-    """Opens the store (migrated) and the queue named by ``settings``."""
+def open_app(
+    settings: AppSettings, router: Router | None = None, *, worker_process: bool = False
+) -> AppParts:
+    """Opens the store (migrated) and the queue named by ``settings``.
+
+    A worker process (``--worker-only``) commits without waiting for the disk: what it
+    writes is redone if lost (a claim expires, a delivery runs again, its effects are
+    idempotent), and a commit waiting for an fsync held SQLite's one write lock, which the
+    receiver needs to store each delivery before it answers GitHub. The receiver's process
+    keeps durable commits: an acknowledged delivery must survive a power loss.
+    """
     if router is None:
         from bot.handlers import build_router
 
         router = build_router()
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, durable_commits=not worker_process)
     try:
         queue = DeliveryQueue.from_settings(settings)
     except BaseException:
@@ -222,13 +232,25 @@ RESTART_MAX_S = 30.0
 
 
 def worker_command(
-    settings: AppSettings, threads: int, *, verbose: int = 0, python: str = sys.executable
+    settings: AppSettings,
+    threads: int,
+    *,
+    verbose: int = 0,
+    nice: int = DEFAULT_WORKER_NICE,
+    python: str = sys.executable,
 ) -> list[str]:
     """The command line of one worker process: ``maintbot serve --worker-only`` with the
-    same API URL, retries, dry-run and verbosity as this process."""
-    command = [python, "-m", "bot", "--api-url", settings.api_url]
+    same API URL, retries, dry-run and verbosity as this process, at ``nice``.
+
+    Started through the ``nice`` program where there is one, so every thread of the process
+    runs nicer, also those that libraries start when they are imported (a thread's own
+    ``os.nice`` on Linux leaves the threads started before it as they were)."""
+    launcher = shutil.which("nice") if nice else None
+    command = [launcher, "-n", str(nice)] if launcher else []
+    command += [python, "-m", "bot", "--api-url", settings.api_url]
     command += ["-v"] * verbose
     command += ["serve", "--worker-only", "--workers", str(threads)]
+    command += ["--worker-nice", "0" if launcher else str(nice)]
     command += ["--retries", str(settings.retries), "--retry-delay", str(settings.retry_delay_s)]
     if settings.dry_run:
         command.append("--dry-run")

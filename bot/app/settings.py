@@ -41,6 +41,9 @@ def parse_secrets(value: str | None) -> tuple[bytes, ...]:
 DEFAULT_RETRIES = 4
 DEFAULT_RETRY_DELAY_S = 30.0
 RETRY_BACKOFF = 2.0
+#: Worker processes run this much nicer than the receiver: with both on the same CPUs, the
+#: model's work waits and GitHub's acknowledgements do not (docs/app.md, "Load").
+DEFAULT_WORKER_NICE = 10
 
 LEASE_ENV = "MAINTBOT_LEASE_SECONDS"
 SETTLE_ENV = "MAINTBOT_WRITE_SETTLE_SECONDS"

@@ -25,13 +25,24 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
-def create_store_engine(target: DatabaseTarget) -> Engine:
-    """An engine for ``target``: SQLite in WAL mode with real transactions, or psycopg 3."""
+def create_store_engine(target: DatabaseTarget, *, durable_commits: bool = True) -> Engine:
+    """An engine for ``target``: SQLite in WAL mode with real transactions, or psycopg 3.
+
+    ``durable_commits=False``: a commit returns before it is on disk (SQLite
+    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``), for a process whose
+    writes may be lost with the last moments before a power loss and are then redone (a
+    worker's claims, job rows and results); the database stays consistent either way.
+    """
     if target.backend == "sqlite":
-        return _sqlite_engine(target)
+        engine = _sqlite_engine(target)
+        if not durable_commits:
+            event.listen(engine, "connect", _sqlite_commits_without_fsync)
+        return engine
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in target.url.query:
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+    if not durable_commits:
+        connect_args["options"] = "-c synchronous_commit=off"
     try:
         return create_engine(target.url, pool_pre_ping=True, connect_args=connect_args)
     except (ModuleNotFoundError, NoSuchModuleError) as exc:
@@ -74,6 +85,10 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _sqlite_commits_without_fsync(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
 
 def _switch_to_wal(cursor: Any) -> None:
@@ -126,13 +141,16 @@ class Store:
         )
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+    def open(
+        cls, url: str | None = None, *, migrate: bool = True, durable_commits: bool = True
+    ) -> Store:
         """Opens the store at ``url``, else ``MAINTBOT_DATABASE_URL``, else the default file.
 
-        The schema is migrated to this code's head first (unless ``migrate`` is false).
+        The schema is migrated to this code's head first (unless ``migrate`` is false);
+        ``durable_commits``: see :func:`create_store_engine`.
         """
         target = resolve_database_target(url, os.environ)
-        engine = create_store_engine(target)
+        engine = create_store_engine(target, durable_commits=durable_commits)
         try:
             with engine.connect() as connection:
                 if migrate:
