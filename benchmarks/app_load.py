@@ -4,21 +4,23 @@ It starts the sandbox GitHub with an App installed (in this process, on 127.0.0.
 ``maintbot serve`` (a receiver process and its worker processes, SQLite store and queue in a
 temporary directory), and sends signed ``issues.opened`` deliveries built from GitHub's real
 example payload (``../shared/github/webhooks/issues/opened.json``). The real handlers run
-(the built-in triage model and the others registered for a new issue). Three phases:
+(the built-in triage model and the others registered for a new issue). Four phases:
 
 1. bursts: B bursts of 5 simultaneous copies of one delivery -> each handled once (job rows,
    and the sandbox's log of label and comment writes per issue); ack latency; API calls per
    event from the sandbox's request log.
 2. quota: N deliveries against a quota of Q requests per window (the sandbox's rate-limit
    clock with a short window standing for GitHub's hour) -> all ``done``, none ``failed``.
-   The default (60 deliveries, 200 per 10 s) needs about five windows at ~18 calls per event,
-   as 6,000 issues at the issue's 6 calls per event need seven hours of a 5,000/h quota.
+   The default (60 deliveries, 200 per 10 s) needs several windows at ~9 calls per event.
 3. kill: K deliveries while the worker process is SIGKILLed twice -> no job row left
    ``running``, no attempt with two rows, no duplicate prediction.
+4. ack: fresh deliveries open-loop at ``--rate`` per second for ``--seconds`` while the
+   worker process handles them -> ack p50/p90/p99 with workers busy on the same machine.
 
 It stops by itself and prints the figures (and ``--json`` them). Default sizes keep a run
-under ~3 minutes; ``--full`` uses the issue's sizes (150 bursts, 6,000 deliveries against
-5,000 per window of 60 s, 200 kill-phase deliveries), which takes much longer.
+under ~4 minutes; ``--full`` uses the issue's sizes (150 bursts, 6,000 deliveries against
+5,000 per window of 60 s, 200 kill-phase deliveries), which takes about 25 minutes here.
+``--phase`` runs some phases only; ``--quota-n`` and the like change one size.
 
     python benchmarks/app_load.py [--full] [--json OUT.json]
 """
@@ -344,6 +346,61 @@ def phase_quota(work: Path, count: int, quota: int, window: int, workers: int) -
         run.stop()
 
 
+def phase_ack(
+    work: Path, rate: float, seconds: float, workers: int, *, warm: bool = True
+) -> dict[str, Any]:
+    """Open-loop ``issues.opened`` deliveries at ``rate`` per second for ``seconds`` to the
+    whole ``serve`` (receiver, and a worker process handling them meanwhile against the
+    sandbox): the ack latency GitHub sees while the workers work on the same machine.
+
+    ``warm``: one delivery is handled first, as in a running App (the model loaded, the
+    repository's duplicate index harvested); otherwise the load meets that first harvest of
+    every issue, the heaviest write the worker makes."""
+    import base64
+
+    run = Run(work, quota=1_000_000, window=None, workers=workers)
+    try:
+        run.start()
+        count = int(rate * (seconds + 1)) + 1  # one more second of warm-up, not counted
+        numbers = run.issues(count + 1)
+        if warm:
+            with httpx.Client(base_url=run.url, timeout=30) as client:
+                raw, headers = run.delivery(numbers[-1], "ack-warm")
+                client.post("/webhook", content=raw, headers=headers)
+            run.wait_finished(1, timeout_s=300)
+        numbers = numbers[:-1]
+        bodies = work / "bodies.jsonl"
+        with bodies.open("w") as out:
+            for n in numbers:
+                raw = run.delivery(n, f"ack-{n}")[0]
+                out.write(json.dumps(["issues", base64.b64encode(raw).decode()]) + "\n")
+        # The load comes from its own process: in this one, the sandbox answering the
+        # worker's API calls would hold the client's event loop back (the GIL), and the
+        # client's own delays would be counted as the receiver's.
+        command = [sys.executable, "-m", "benchmarks.receiver_ack", "--send", run.url]
+        command += [str(bodies), "--rate", str(rate), "--seconds", str(seconds)]
+        sender = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "RECEIVER_ACK_SECRET": SECRET},
+            capture_output=True,
+            text=True,
+            timeout=seconds + 180,
+        )
+        if sender.returncode != 0:
+            raise SystemExit(f"the load process failed:\n{sender.stderr[-2000:]}")
+        figures = json.loads(sender.stdout.strip().splitlines()[-1])
+        by_status, _ = run.tally()
+        figures.update(
+            warm=warm, done_when_sent=by_status.get("done", 0), workers_per_process=workers
+        )
+        drained = run.wait_finished(count + warm, timeout_s=300)
+        figures.update(outcome(run), drain_s=round(drained, 1))
+        return figures
+    finally:
+        run.stop()
+
+
 def phase_kill(work: Path, count: int, workers: int) -> dict[str, Any]:
     run = Run(work, quota=1_000_000, window=None, workers=workers)
     try:
@@ -374,7 +431,7 @@ def phase_kill(work: Path, count: int, workers: int) -> dict[str, Any]:
         run.stop()
 
 
-PHASES = ("bursts", "quota", "kill")
+PHASES = ("bursts", "quota", "kill", "ack")
 
 
 def main() -> None:
@@ -388,6 +445,8 @@ def main() -> None:
         choices=PHASES,
         help="run only this phase (repeatable; default: all three)",
     )
+    parser.add_argument("--rate", type=float, default=200.0, help="ack phase: requests/s")
+    parser.add_argument("--seconds", type=float, default=15.0, help="ack phase: seconds")
     for name in ("bursts", "quota_n", "quota", "window", "kill_n"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"override {name}")
     args = parser.parse_args()
@@ -413,6 +472,12 @@ def main() -> None:
         if "kill" in phases:
             figures["kill"] = phase_kill(work / "kill", sizes["kill_n"], args.workers)
             print("kill:", json.dumps(figures["kill"], indent=1), flush=True)
+        if "ack" in phases:
+            figures["ack"] = phase_ack(work / "ack", args.rate, args.seconds, args.workers)
+            print("ack:", json.dumps(figures["ack"], indent=1), flush=True)
+            cold = phase_ack(work / "ack-cold", args.rate, args.seconds, args.workers, warm=False)
+            figures["ack_cold"] = cold
+            print("ack, cold (the first harvest meanwhile):", json.dumps(cold, indent=1))
         figures["total_s"] = round(time.monotonic() - started, 1)
     print(f"total {figures['total_s']} s on {figures['cpus']} CPUs")
     if args.json:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -192,42 +193,76 @@ def signed_headers(event: str, body: bytes, secret: bytes) -> dict[str, str]:
 
 
 async def paced_load(
-    url: str, secret: bytes, bodies: list[tuple[str, bytes]], rate: float, seconds: float
+    url: str,
+    secret: bytes,
+    bodies: list[tuple[str, bytes]],
+    rate: float,
+    seconds: float,
+    connections: int = 64,
 ) -> dict[str, object]:
-    """Open-loop: request ``i`` is due at ``i / rate``; latency runs from its actual send."""
+    """Open-loop: request ``i`` is due at ``i / rate``; latency runs from its actual send.
+
+    A lean HTTP/1.1 client (asyncio streams over ``connections`` keep-alive connections), not
+    httpx: under load httpx's pool bookkeeping grew with the requests in flight and took
+    the client's CPU, so the client, not the receiver, set the latency (``client_late``:
+    how long after its due time each request went out).
+    """
+    address = httpx.URL(url)
+    host, port = address.host, address.port or 80
     latencies: list[float] = []
     lateness: list[float] = []
     statuses: dict[int, int] = {}
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    due_queue: asyncio.Queue[tuple[int, float, bool] | None] = asyncio.Queue()
 
-        async def one(i: int, due: float, record: bool) -> None:
-            event, body = bodies[i % len(bodies)]
-            headers = signed_headers(event, body, secret)
+    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, i: int) -> int:
+        event, body = bodies[i % len(bodies)]
+        headers = {**signed_headers(event, body, secret), "Content-Length": str(len(body))}
+        head = f"POST /webhook HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        return status
+
+    async def connection() -> None:
+        streams = None
+        while (item := await due_queue.get()) is not None:
+            i, due, record = item
             sent = time.perf_counter()
             try:
-                answer = await client.post("/webhook", content=body, headers=headers)
-                status = answer.status_code
-            except httpx.HTTPError:
-                status = 0
+                if streams is None:
+                    streams = await asyncio.open_connection(host, port)
+                status = await exchange(*streams, i)
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                status, streams = 0, None
             if record:
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == 202:
                     latencies.append(time.perf_counter() - sent)
                 lateness.append(sent - due)
+        if streams is not None:
+            streams[1].close()
 
-        warmup = int(rate)  # one second, not counted
-        total = warmup + int(rate * seconds)
-        start = time.perf_counter()
-        tasks = []
-        for i in range(total):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, due, i >= warmup)))
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=PHASE_DEADLINE_S)
-        measured_s = time.perf_counter() - (start + warmup / rate)
+    workers = [asyncio.create_task(connection()) for _ in range(connections)]
+    warmup = int(rate)  # one second, not counted
+    total = warmup + int(rate * seconds)
+    start = time.perf_counter()
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due_queue.put_nowait((i, due, i >= warmup))
+    for _ in workers:
+        due_queue.put_nowait(None)
+    await asyncio.wait_for(asyncio.gather(*workers), timeout=PHASE_DEADLINE_S)
+    measured_s = time.perf_counter() - (start + warmup / rate)
 
     ordered = sorted(latencies)
 
@@ -305,9 +340,18 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=24.0, help="size of each, in MB")
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--unlimited", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--send", nargs=2, metavar=("URL", "BODIES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(int(args.serve[0]), Path(args.serve[1]), args.unlimited)
+        return
+    if args.send:  # the load alone, for a caller that runs the server (app_load.py's ack)
+        url, path = args.send
+        lines = Path(path).read_text().splitlines()
+        sent = [(e, base64.b64decode(b)) for e, b in (json.loads(line) for line in lines)]
+        secret_bytes = os.environ[SECRET_ENV].encode()
+        figures = asyncio.run(paced_load(url, secret_bytes, sent, args.rate, args.seconds))
+        print(json.dumps(figures))
         return
 
     secret = secrets.token_hex(32)
