@@ -49,9 +49,7 @@ def test_a_write_that_fails_answers_each_delivery_503():
         group = GroupCommit(write)
         return await asyncio.gather(*(group.submit(_decision(n)) for n in range(3)))
 
-    assert [(a.status, a.outcome) for a in asyncio.run(scenario())] == [
-        (503, Outcome.DEFERRED)
-    ] * 3
+    assert [(a.status, a.outcome) for a in asyncio.run(scenario())] == [(503, Outcome.DEFERRED)] * 3
 
 
 def test_worker_processes_start_nicer_through_the_nice_program(tmp_path):
