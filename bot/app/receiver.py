@@ -310,7 +310,6 @@ class GroupCommit:
         self.max_batch = max_batch
         self._pending: list[tuple[Decision, asyncio.Future[Decision]]] = []
         self._writing = False
-        self._limiter: anyio.CapacityLimiter | None = None
 
     async def submit(self, decision: Decision) -> Decision:
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
@@ -321,17 +320,14 @@ class GroupCommit:
         return await future
 
     async def _drain(self) -> None:
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(1)
+        # one drain at a time (``_writing``), so one write at a time
         try:
             while self._pending:
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
                 items = [decision for decision, _ in batch]
                 try:
-                    answers = await anyio.to_thread.run_sync(
-                        self.write, items, limiter=self._limiter
-                    )
+                    answers = await anyio.to_thread.run_sync(self.write, items)
                 except Exception as exc:  # each waiting request still gets an answer
                     log.error("storing %d deliveries failed: %s", len(items), exc)
                     answers = [

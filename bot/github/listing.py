@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+def since_param(when: datetime) -> str:
+    """A ``since`` query parameter as GitHub reads it (UTC, ISO 8601); naive means UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def paginate(

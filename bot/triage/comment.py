@@ -29,15 +29,18 @@ def write_section(
             return "planned"
     from bot.github.comments import upsert_comment_section
 
+    # the conversation's own issue object: ctx.issue() reads the issue again after a label
+    # write, which a comment does not need
+    thread = ctx.issue_comments(repo, number)
     result = upsert_comment_section(
-        ctx.issue(repo, number),
+        thread.issue,
         ISSUE_COMMENT_KEY,
         section,
         content,
         order=SECTIONS,
         dry_run=ctx.dry_run,
         acting_as=ctx.acting_login(),
-        thread=ctx.issue_comments(repo, number),
+        thread=thread,
     )
     if result is None:
         return "absent"

@@ -259,10 +259,10 @@ def index(settings: Settings, repo: str, full: bool) -> None:
         from datetime import UTC, datetime, timedelta
 
         cutoff = datetime.now(UTC) - timedelta(days=config.duplicates.closed_within_days)
-        from bot.github.listing import repo_issues
+        from bot.github.listing import repo_issues, since_param
         from bot.triage.duplicates_index import issue_from_payload
 
-        since = cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = since_param(cutoff)
         listed = [issue_from_payload(i) for i in repo_issues(gh_repo, state="open")]
         listed += [issue_from_payload(i) for i in repo_issues(gh_repo, state="closed", since=since)]
         opened = sum(1 for t in listed if not t.is_pull and t.state == "open")

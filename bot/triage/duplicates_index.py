@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import delete, select
 
-from bot.github.listing import repo_issues
+from bot.github.listing import repo_issues, since_param
 from bot.triage.duplicates import DuplicateIndex, IndexedIssue, IssueFeatures, issue_features
 
 log = logging.getLogger(__name__)
@@ -75,13 +75,6 @@ class IssueText:
     @property
     def text_hash(self) -> str:
         return hashlib.sha256(f"{self.title}\x00{self.body}".encode()).hexdigest()
-
-
-def _iso(when: datetime) -> str:
-    """A ``since`` query parameter as GitHub reads it (UTC, ISO 8601)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _when(value: Any) -> datetime | None:
@@ -318,13 +311,15 @@ def harvest(
         since = None if full else state.harvested_at
     if since is not None:
         sources = [
-            repo_issues(gh_repo, state="all", since=_iso(since), sort="updated", direction="asc")
+            repo_issues(
+                gh_repo, state="all", since=since_param(since), sort="updated", direction="asc"
+            )
         ]
     else:
         sources = [
             repo_issues(gh_repo, state="open", sort="created", direction="asc"),
             repo_issues(
-                gh_repo, state="closed", since=_iso(cutoff), sort="updated", direction="asc"
+                gh_repo, state="closed", since=since_param(cutoff), sort="updated", direction="asc"
             ),
         ]
     read = changed = 0
