@@ -17,12 +17,16 @@ example payload (``../shared/github/webhooks/issues/opened.json``). The real han
 4. ack: fresh deliveries open-loop at ``--rate`` per second for ``--seconds`` while the
    worker process handles them -> ack p50/p90/p99 with workers busy on the same machine.
 
+``--store postgresql`` and ``--queue redis`` run every phase on the scale-out layout instead
+(a private PostgreSQL server and ``redis-server`` on loopback, started and stopped here).
+
 It stops by itself and prints the figures (and ``--json`` them). Default sizes keep a run
 under ~4 minutes; ``--full`` uses the issue's sizes (150 bursts, 6,000 deliveries against
 5,000 per window of 60 s, 200 kill-phase deliveries), which takes about 25 minutes here.
 ``--phase`` runs some phases only; ``--quota-n`` and the like change one size.
 
-    python benchmarks/app_load.py [--full] [--json OUT.json]
+    python benchmarks/app_load.py [--full] [--phase ack] [--workers N] [--worker-processes P]
+        [--store sqlite|postgresql] [--queue file|redis] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -55,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bot.app.settings import DEFAULT_WORKER_THREADS  # noqa: E402
 from bot.sandbox.server import Sandbox  # noqa: E402
 from bot.store.database import Store  # noqa: E402
 from bot.store.models import DeliveryStatus, Job, JobStatus, Prediction, WebhookDelivery  # noqa: E402
@@ -93,10 +99,106 @@ def children(pid: int) -> list[int]:
     return found
 
 
+class Backends:
+    """Where every run keeps its state: SQLite files in its folder (the default), or the
+    scale-out layout (``--store postgresql``, ``--queue redis``): a private PostgreSQL server
+    and a private ``redis-server`` on loopback, started once, a fresh database per run."""
+
+    def __init__(self, store: str = "sqlite", queue: str = "file") -> None:
+        self.store, self.queue = store, queue
+        self.postgres: Any = None
+        self.redis: subprocess.Popen[bytes] | None = None
+        self.redis_url = ""
+        self.databases = 0
+
+    def start(self, work: Path) -> None:
+        if self.store == "postgresql":
+            sys.path.insert(0, str(ROOT / "tests"))
+            from fixtures.databases import PrivatePostgres, find_postgres_bin_dir
+
+            bin_dir = find_postgres_bin_dir()
+            if bin_dir is None:
+                raise SystemExit(
+                    "--store postgresql: no initdb/pg_ctl found (apt-get install postgresql)"
+                )
+            self.postgres = PrivatePostgres(bin_dir)
+            self.postgres.start()
+        if self.queue == "redis":
+            exe = shutil.which("redis-server")
+            if exe is None:
+                raise SystemExit(
+                    "--queue redis: no redis-server found (apt-get install redis-server)"
+                )
+            port = free_port()
+            folder = work / "redis"
+            folder.mkdir(parents=True, exist_ok=True)
+            # Redis's recommended durability: the append-only file, synced every second.
+            command = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
+            command += ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
+            self.redis = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+            self.redis_url = f"redis://127.0.0.1:{port}/0"
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("redis-server did not start") from None
+                    time.sleep(0.05)
+
+    def environment(self, work: Path) -> dict[str, str]:
+        """The store and queue variables for one run: a new database, an empty queue."""
+        env = {}
+        if self.postgres is not None:
+            import psycopg
+
+            self.databases += 1
+            name = f"maintbot_bench_{self.databases}"
+            admin = self.postgres.url.set(drivername="postgresql")
+            with psycopg.connect(
+                admin.render_as_string(hide_password=False), autocommit=True
+            ) as db:
+                db.execute(f'CREATE DATABASE "{name}"')
+            env["MAINTBOT_DATABASE_URL"] = admin.set(database=name).render_as_string(
+                hide_password=False
+            )
+        else:
+            env["MAINTBOT_DATABASE_URL"] = f"sqlite:///{work / 'store.sqlite3'}"
+        if self.redis is not None:
+            import redis
+
+            redis.Redis.from_url(self.redis_url).flushdb()
+            env["MAINTBOT_REDIS_URL"] = self.redis_url
+        else:
+            env["MAINTBOT_QUEUE_FILE"] = str(work / "queue.sqlite3")
+        return env
+
+    def describe(self) -> str:
+        store = "PostgreSQL" if self.postgres is not None else "SQLite file"
+        return f"store: {store}, queue: {'Redis' if self.redis is not None else 'SQLite file'}"
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            self.redis.terminate()
+            self.redis.wait(timeout=30)
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
 class Run:
     """One sandbox and one ``maintbot serve`` with its own store, for one phase."""
 
-    def __init__(self, work: Path, *, quota: int, window: int | None, workers: int) -> None:
+    def __init__(
+        self,
+        work: Path,
+        *,
+        quota: int,
+        window: int | None,
+        workers: int,
+        backends: Backends | None = None,
+        worker_processes: int = 1,
+    ) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         private = key.private_bytes(
             serialization.Encoding.PEM,
@@ -123,7 +225,8 @@ class Run:
         self.work = work
         work.mkdir(parents=True, exist_ok=True)
         (work / "app.pem").write_text(private)
-        self.database_url = f"sqlite:///{work / 'store.sqlite3'}"
+        state_env = (backends or Backends()).environment(work)
+        self.database_url = state_env["MAINTBOT_DATABASE_URL"]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -131,20 +234,21 @@ class Run:
             "MAINTBOT_WEBHOOK_SECRET": SECRET,
             "MAINTBOT_APP_ID": "4242",
             "MAINTBOT_APP_PRIVATE_KEY_FILE": str(work / "app.pem"),
-            "MAINTBOT_DATABASE_URL": self.database_url,
-            "MAINTBOT_QUEUE_FILE": str(work / "queue.sqlite3"),
+            **state_env,
             "MAINTBOT_LEASE_SECONDS": "3",
             "MAINTBOT_RETRY_DELAY": "2",
             "MAINTBOT_SECONDS_BETWEEN_WRITES": "0",
             "PYTHONPATH": str(ROOT),
         }
         self.workers = workers
+        self.worker_processes = worker_processes
         self.serve: subprocess.Popen[bytes] | None = None
         self.base = json.loads((SHARED / "github/webhooks/issues/opened.json").read_text())
 
     def start(self) -> None:
         command = [sys.executable, "-c", SERVE, self.sb.base_url, "--port", str(self.port)]
-        command += ["--workers", str(self.workers), "--worker-processes", "1"]
+        command += ["--workers", str(self.workers)]
+        command += ["--worker-processes", str(self.worker_processes)]
         self.log = open(self.work / "serve.log", "wb")  # noqa: SIM115 - closed in stop()
         self.serve = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 60
@@ -220,7 +324,7 @@ class Run:
         """Deliveries per status and deferrals, counted by the database (no payload read:
         polling 6,000 whole rows took CPU from the workers it watches)."""
         status, deferrals = WebhookDelivery.status, WebhookDelivery.deferrals
-        with Store.open(self.database_url) as store, store.session() as session:
+        with Store.open(self.database_url) as store, store.reading() as session:
             rows = session.execute(
                 select(status, func.count(), func.sum(deferrals)).group_by(status)
             ).all()
@@ -273,8 +377,10 @@ def outcome(run: Run) -> dict[str, Any]:
     }
 
 
-def phase_bursts(work: Path, bursts: int, workers: int) -> dict[str, Any]:
-    run = Run(work, quota=1_000_000, window=None, workers=workers)
+def phase_bursts(
+    work: Path, bursts: int, workers: int, backends: Backends | None = None
+) -> dict[str, Any]:
+    run = Run(work, quota=1_000_000, window=None, workers=workers, backends=backends)
     try:
         run.start()
         numbers = run.issues(bursts)
@@ -321,8 +427,15 @@ def phase_bursts(work: Path, bursts: int, workers: int) -> dict[str, Any]:
         run.stop()
 
 
-def phase_quota(work: Path, count: int, quota: int, window: int, workers: int) -> dict[str, Any]:
-    run = Run(work, quota=quota, window=window, workers=workers)
+def phase_quota(
+    work: Path,
+    count: int,
+    quota: int,
+    window: int,
+    workers: int,
+    backends: Backends | None = None,
+) -> dict[str, Any]:
+    run = Run(work, quota=quota, window=window, workers=workers, backends=backends)
     try:
         run.start()
         numbers = run.issues(count)
@@ -347,7 +460,14 @@ def phase_quota(work: Path, count: int, quota: int, window: int, workers: int) -
 
 
 def phase_ack(
-    work: Path, rate: float, seconds: float, workers: int, *, warm: bool = True
+    work: Path,
+    rate: float,
+    seconds: float,
+    workers: int,
+    backends: Backends | None = None,
+    *,
+    warm: bool = True,
+    worker_processes: int = 1,
 ) -> dict[str, Any]:
     """Open-loop ``issues.opened`` deliveries at ``rate`` per second for ``seconds`` to the
     whole ``serve`` (receiver, and a worker process handling them meanwhile against the
@@ -358,10 +478,17 @@ def phase_ack(
     every issue, the heaviest write the worker makes."""
     import base64
 
-    run = Run(work, quota=1_000_000, window=None, workers=workers)
+    run = Run(
+        work,
+        quota=1_000_000,
+        window=None,
+        workers=workers,
+        backends=backends,
+        worker_processes=worker_processes,
+    )
     try:
         run.start()
-        count = int(rate * (seconds + 1)) + 1  # one more second of warm-up, not counted
+        count = int(rate) + int(rate * seconds)  # as the sender sends: 1 s of warm-up first
         numbers = run.issues(count + 1)
         if warm:
             with httpx.Client(base_url=run.url, timeout=30) as client:
@@ -392,7 +519,10 @@ def phase_ack(
         figures = json.loads(sender.stdout.strip().splitlines()[-1])
         by_status, _ = run.tally()
         figures.update(
-            warm=warm, done_when_sent=by_status.get("done", 0), workers_per_process=workers
+            warm=warm,
+            done_when_sent=by_status.get("done", 0),
+            workers_per_process=workers,
+            worker_processes=worker_processes,
         )
         drained = run.wait_finished(count + warm, timeout_s=300)
         figures.update(outcome(run), drain_s=round(drained, 1))
@@ -401,8 +531,10 @@ def phase_ack(
         run.stop()
 
 
-def phase_kill(work: Path, count: int, workers: int) -> dict[str, Any]:
-    run = Run(work, quota=1_000_000, window=None, workers=workers)
+def phase_kill(
+    work: Path, count: int, workers: int, backends: Backends | None = None
+) -> dict[str, Any]:
+    run = Run(work, quota=1_000_000, window=None, workers=workers, backends=backends)
     try:
         run.start()
         assert run.serve is not None
@@ -437,7 +569,15 @@ PHASES = ("bursts", "quota", "kill", "ack")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="the issue's sizes (long)")
-    parser.add_argument("--workers", type=int, default=4, help="threads per worker process")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKER_THREADS,
+        help="threads per worker process (default: serve's)",
+    )
+    parser.add_argument(
+        "--worker-processes", type=int, default=1, help="ack phase: worker processes"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--phase",
@@ -447,6 +587,18 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=200.0, help="ack phase: requests/s")
     parser.add_argument("--seconds", type=float, default=15.0, help="ack phase: seconds")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the store: a SQLite file (default) or a private PostgreSQL server",
+    )
+    parser.add_argument(
+        "--queue",
+        choices=("file", "redis"),
+        default="file",
+        help="the queue: the SQLite queue file (default) or a private redis-server",
+    )
     for name in ("bursts", "quota_n", "quota", "window", "kill_n"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"override {name}")
     args = parser.parse_args()
@@ -458,30 +610,62 @@ def main() -> None:
     sizes.update({k: getattr(args, k) for k in sizes if getattr(args, k) is not None})
     phases = args.phase or list(PHASES)
     figures: dict[str, Any] = {"sizes": sizes, "cpus": os.cpu_count()}
+    backends = Backends(args.store, args.queue)
     with tempfile.TemporaryDirectory(prefix="maintbot-load-") as tmp:
         work = Path(tmp)
-        started = time.monotonic()
-        if "bursts" in phases:
-            figures["bursts"] = phase_bursts(work / "bursts", sizes["bursts"], args.workers)
-            print("bursts:", json.dumps(figures["bursts"], indent=1), flush=True)
-        if "quota" in phases:
-            figures["quota"] = phase_quota(
-                work / "quota", sizes["quota_n"], sizes["quota"], sizes["window"], args.workers
-            )
-            print("quota:", json.dumps(figures["quota"], indent=1), flush=True)
-        if "kill" in phases:
-            figures["kill"] = phase_kill(work / "kill", sizes["kill_n"], args.workers)
-            print("kill:", json.dumps(figures["kill"], indent=1), flush=True)
-        if "ack" in phases:
-            figures["ack"] = phase_ack(work / "ack", args.rate, args.seconds, args.workers)
-            print("ack:", json.dumps(figures["ack"], indent=1), flush=True)
-            cold = phase_ack(work / "ack-cold", args.rate, args.seconds, args.workers, warm=False)
-            figures["ack_cold"] = cold
-            print("ack, cold (the first harvest meanwhile):", json.dumps(cold, indent=1))
-        figures["total_s"] = round(time.monotonic() - started, 1)
-    print(f"total {figures['total_s']} s on {figures['cpus']} CPUs")
+        backends.start(work)
+        figures["backends"] = backends.describe()
+        try:
+            figures.update(run_phases(work, phases, sizes, args, backends))
+        finally:
+            backends.stop()
+    print(f"total {figures['total_s']} s on {figures['cpus']} CPUs ({figures['backends']})")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
+
+
+def run_phases(
+    work: Path,
+    phases: list[str],
+    sizes: dict[str, int],
+    args: argparse.Namespace,
+    backends: Backends,
+) -> dict[str, Any]:
+    """The chosen phases, one after the other, each with a fresh serve and sandbox."""
+    figures: dict[str, Any] = {}
+    started = time.monotonic()
+    workers = args.workers
+    if "bursts" in phases:
+        figures["bursts"] = phase_bursts(work / "bursts", sizes["bursts"], workers, backends)
+        print("bursts:", json.dumps(figures["bursts"], indent=1), flush=True)
+    if "quota" in phases:
+        figures["quota"] = phase_quota(
+            work / "quota", sizes["quota_n"], sizes["quota"], sizes["window"], workers, backends
+        )
+        print("quota:", json.dumps(figures["quota"], indent=1), flush=True)
+    if "kill" in phases:
+        figures["kill"] = phase_kill(work / "kill", sizes["kill_n"], workers, backends)
+        print("kill:", json.dumps(figures["kill"], indent=1), flush=True)
+    if "ack" in phases:
+        processes = args.worker_processes
+        ack = phase_ack(
+            work / "ack", args.rate, args.seconds, workers, backends, worker_processes=processes
+        )
+        figures["ack"] = ack
+        print("ack:", json.dumps(ack, indent=1), flush=True)
+        cold = phase_ack(
+            work / "ack-cold",
+            args.rate,
+            args.seconds,
+            workers,
+            backends,
+            warm=False,
+            worker_processes=processes,
+        )
+        figures["ack_cold"] = cold
+        print("ack, cold (the first harvest meanwhile):", json.dumps(cold, indent=1))
+    figures["total_s"] = round(time.monotonic() - started, 1)
+    return figures
 
 
 if __name__ == "__main__":
