@@ -10,6 +10,7 @@ from bot.app.settings import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY_S,
     DEFAULT_WORKER_NICE,
+    DEFAULT_WORKER_THREADS,
     REDIS_URL_ENV,
     WEBHOOK_SECRET_ENV,
     AppSettings,
@@ -39,13 +40,14 @@ from bot.settings import Settings
 )
 @click.option(
     "--workers",
-    default=2,
+    default=DEFAULT_WORKER_THREADS,
     show_default=True,
     type=click.IntRange(1, 64),
     envvar="MAINTBOT_WORKERS",
     show_envvar=True,
     help="Worker threads in each worker process (in this process with --worker-only or "
-    "--worker-processes 0).",
+    "--worker-processes 0). More overlap GitHub's latency, but share one interpreter: on a "
+    "small host they slow the receiver's answers; add worker processes or hosts instead.",
 )
 @click.option(
     "--worker-processes",

@@ -44,6 +44,10 @@ RETRY_BACKOFF = 2.0
 #: Worker processes run this much nicer than the receiver: with both on the same CPUs, the
 #: model's work waits and GitHub's acknowledgements do not (docs/app.md, "Load").
 DEFAULT_WORKER_NICE = 10
+#: Threads in each worker process. One: a delivery's work is mostly the model's CPU, which
+#: threads cannot share (one interpreter lock), and on a small host more threads made the
+#: receiver wait behind them for the CPU and the store (docs/app.md, "Load").
+DEFAULT_WORKER_THREADS = 1
 
 LEASE_ENV = "MAINTBOT_LEASE_SECONDS"
 SETTLE_ENV = "MAINTBOT_WRITE_SETTLE_SECONDS"
