@@ -227,7 +227,8 @@ def merge_command(files: tuple[Path, ...], out: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @pass_settings
 def compare_command(settings: Settings, base_file: Path, head_file: Path, fmt: str) -> None:
-    """Judge HEAD_FILE against BASE_FILE (exit 1 if worse).
+    """Judge HEAD_FILE against BASE_FILE (exit 1 if worse, unless the configuration's
+    bench.fail_on_regression is false).
 
     A verdict per model and metric, with thresholds from the configuration.
     """
@@ -236,14 +237,16 @@ def compare_command(settings: Settings, base_file: Path, head_file: Path, fmt: s
     from bot.bench.publish import write_job_summary
 
     base, head = results.load(base_file), results.load(head_file)
-    comparison = compare(base, head, Thresholds.from_config(settings.config().bench.thresholds))
+    bench_config = settings.config().bench
+    comparison = compare(base, head, Thresholds.from_config(bench_config.thresholds))
     report = render.markdown(comparison, base_runs=base["runs"], head_runs=head["runs"])
     if fmt == "json" or settings.as_json:
         click.echo(render.to_json(comparison), nl=False)
     else:
         click.echo(report, nl=False)
     write_job_summary(report)
-    _fail_on_regression(comparison)
+    if bench_config.fail_on_regression:
+        _fail_on_regression(comparison)
 
 
 @bench.command("pr")

@@ -60,6 +60,16 @@ def test_compare_uses_the_configured_thresholds(regression_files, tmp_path):
     assert "test accuracy down ≥ 2.5 points" in done.stdout
 
 
+def test_compare_reports_a_regression_without_failing_when_configured_so(
+    regression_files, tmp_path
+):
+    config = tmp_path / "maintbot.yml"
+    config.write_text("version: 1\nbench:\n  fail_on_regression: false\n")
+    done = maintbot("--config", str(config), "bench", "compare", *map(str, regression_files))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("### ❌ maintbot benchmark: regression in mnist_mlp")
+
+
 def test_pr_with_the_benchmark_switched_off_trains_nothing_and_says_so(tmp_path):
     config = tmp_path / "maintbot.yml"
     config.write_text("version: 1\nbench:\n  enabled: false\n")
