@@ -38,6 +38,7 @@ class HandlerContext:
     _repos: dict[str, Any] = field(default_factory=dict, repr=False)
     _issues: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _threads: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
+    _label_names: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def repo(self, full_name: str) -> Any:
         """The PyGithub repository, fetched once per event however many handlers ask."""
@@ -75,10 +76,21 @@ class HandlerContext:
             palette=self.config.labels.palette(),
             create_missing=self.config.labels.create_missing,
             dry_run=self.dry_run,
+            repo_labels=lambda: self._repository_labels(full_name),
         )
         if result.changed and not self.dry_run:
             self._issues.pop((full_name, int(number)), None)  # read again when next asked
+            if full_name in self._label_names:
+                self._label_names[full_name].extend(result.created)
         return result
+
+    def _repository_labels(self, full_name: str) -> list[str]:
+        """The repository's label names, listed once per event (with those we create)."""
+        if full_name not in self._label_names:
+            self._label_names[full_name] = [
+                label.name for label in self.repo(full_name).get_labels()
+            ]
+        return self._label_names[full_name]
 
     def issue_comments(self, full_name: str, number: int) -> Any:
         """The issue's conversation (:class:`bot.github.comments.IssueComments`), listed once

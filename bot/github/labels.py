@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,21 +139,28 @@ def apply_labels(
     palette: Palette | None = None,
     create_missing: bool = True,
     dry_run: bool = False,
+    repo_labels: Callable[[], Sequence[str]] | None = None,
 ) -> LabelResult:
     """Adds ``add`` and removes ``remove`` on ``issue`` (a PyGithub Issue or PullRequest).
 
-    Reads the repository's labels only when a label must be added that the issue lacks.
-    With ``create_missing`` false (``labels.create_missing``) a label the repository does
-    not have is left out with a warning instead of created.
+    Reads the repository's labels only when a label must be added that the issue lacks,
+    through ``repo_labels`` when given (a caller's listing shared by several writes), else
+    from ``repo``. With ``create_missing`` false (``labels.create_missing``) a label the
+    repository does not have is left out with a warning instead of created.
     """
     wanted, unwanted = _unique(add), _unique(remove)
     issue_labels = [label.name for label in issue.labels]
     on_issue = {n.lower() for n in issue_labels}
     needs_repo = any(n.lower() not in on_issue for n in wanted)
-    repo_labels = [label.name for label in repo.get_labels()] if needs_repo else []
+    if not needs_repo:
+        known: Sequence[str] = []
+    elif repo_labels is not None:
+        known = repo_labels()
+    else:
+        known = [label.name for label in repo.get_labels()]
     plan = plan_labels(
         issue_labels=issue_labels,
-        repo_labels=repo_labels,
+        repo_labels=known,
         add=wanted,
         remove=unwanted,
         palette=palette,

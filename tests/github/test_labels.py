@@ -89,3 +89,20 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(sandbox):
     )
     assert result.dry_run and writes(sandbox) == []
     assert "regression" not in repo_labels(sandbox) and issue_labels(sandbox, 1) == ["bug"]
+
+
+def test_the_writes_of_one_event_list_the_repository_labels_once(sandbox):
+    """Two label writes of one event (two handlers, or an issue and its twin): one listing
+    of the repository's labels, which knows the label the first write created."""
+    from bot.config.schema import Config
+    from bot.events.context import HandlerContext
+
+    ctx = HandlerContext(github=client(sandbox), config=Config())
+    sandbox.clear_requests()
+    first = ctx.apply_labels(REPO, 3, add=["fresh-label"])
+    second = ctx.apply_labels(REPO, 4, add=["fresh-label", "bug"])
+
+    assert first.created == ("fresh-label",) and second.created == ()
+    assert "fresh-label" in issue_labels(sandbox, 4)
+    assert [r.route for r in sandbox.requests].count("GET /repos/{owner}/{repo}/labels") == 1
+    assert writes(sandbox).count("POST /repos/{owner}/{repo}/labels") == 1

@@ -187,9 +187,10 @@ def test_closed_and_deleted_keep_the_index_current(world, shared_dir):
 
 
 def test_the_handlers_of_one_event_share_their_reads_of_the_issue(world, shared_dir):
-    """Type label, duplicates and missing information on one new issue: the conversation is
-    listed once, the issue read once and again only after a label write (so each handler
-    sees the labels written before it), and every label written is on the issue."""
+    """Type label, duplicates and missing information on one new issue: the conversation and
+    the repository's labels are listed once, the issue read once and again only after a
+    label write (so each handler sees the labels written before it), and every label
+    written is on the issue."""
     from bot.handlers import triage_router
 
     sandbox, github, store = world
@@ -202,6 +203,7 @@ def test_the_handlers_of_one_event_share_their_reads_of_the_issue(world, shared_
     assert label_writes >= 2  # the type and possible-duplicate at least
     assert counts["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"] == 1
     assert counts["GET /repos/{owner}/{repo}/issues/{issue_number}"] <= 1 + label_writes
+    assert counts["GET /repos/{owner}/{repo}/labels"] == 1  # one listing for every write
     written = {name for o in result.outcomes if o.kind == "ok" for name in o.result["labels"]}
     on_issue = {label.name for label in github.get_repo(REPO).get_issue(7).labels}
     assert written and written <= on_issue
