@@ -34,7 +34,8 @@ class HandlerContext:
     decisions: dict[str, Any] = field(default_factory=dict)
     """What earlier handlers of this event decided (``decisions["type"] = "bug"``), for the
     handlers after them: the missing-information check asks only bug reports, whether or not
-    the type label was written (dry-run)."""
+    the type label was written (dry-run); the welcome leaves to it what it asked for
+    (``decisions["missing_info_asked"]``)."""
     _repos: dict[str, Any] = field(default_factory=dict, repr=False)
     _issues: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)
     _threads: dict[tuple[str, int], Any] = field(default_factory=dict, repr=False)

@@ -74,6 +74,7 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
         comment = (
             write_section(ctx, repo_name, number, SECTION, plan.section) if plan.section else None
         )
+        ctx.decisions["missing_info_asked"] = report.missing  # the welcome reads it
         return _result(report, plan.reason, list(plan.add), [], comment or "unchanged")
 
     from bot.triage.issue_templates import fetch_templates
@@ -104,6 +105,7 @@ def ask_for_missing_info(event: Event, ctx: HandlerContext) -> dict[str, Any] | 
     comment = "unchanged"
     if plan.section is not None and (current_section or "").strip() != plan.section.strip():
         comment = write_section(ctx, repo_name, number, SECTION, plan.section)
+    ctx.decisions["missing_info_asked"] = report.missing  # the welcome reads it
     return _result(report, plan.reason, list(done.added), list(done.removed), comment)
 
 

@@ -115,6 +115,9 @@ def _text(ctx: HandlerContext, repo: Any, event: Event, login: str, kind: str) -
         "kind": kind,
         "contributing_url": _contributing_url(repo),
         "good_first_issues_url": decide.good_first_issues_url(html_url, label) if label else None,
+        # the missing-information check ran before (bot/handlers.py) and asked for what this
+        # bug report lacks: the welcome does not ask for the versions a second time
+        "missing_info_asked": kind == "issue" and bool(ctx.decisions.get("missing_info_asked")),
     }
     path = ctx.config.welcome.template
     source = _file(repo, path)
