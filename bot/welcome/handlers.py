@@ -4,8 +4,9 @@ On ``issues.opened`` and ``pull_request.opened``: an author GitHub does not alre
 part of the project (:mod:`bot.welcome.decide`) whose search finds no other issue or pull
 request here gets a welcome rendered from the repository's template (``welcome.template``)
 or the built-in one, pointing to the contributing guide and the good first issues. On an
-issue it is the ``welcome`` section of the bot's one comment; on a pull request a sticky
-comment of its own. A redelivery renders the same text, so the comment is left unchanged.
+issue it is the ``welcome`` section of the bot's one comment, written once (a redelivery
+finds it and is skipped); on a pull request a sticky comment of its own, which a
+redelivery renders again to the same text, so it is left unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.events.context import HandlerContext
 from bot.events.router import Event, Router, Skipped
 from bot.github.comments import upsert_sticky_comment
 from bot.github.identity import is_bot_account
-from bot.triage.comment import write_section
+from bot.triage.comment import bot_comment_text, write_section
 from bot.welcome import decide
 from bot.welcome.render import TemplateProblem, builtin_template, render_welcome
 
@@ -65,6 +66,8 @@ def _welcome(event: Event, ctx: HandlerContext, event_kind: str) -> dict[str, An
         return Skipped(f"{login} is already part of the project ({association})")
     if ctx.github is None:
         return Skipped("no GitHub client: earlier issues and pull requests cannot be searched")
+    if event_kind == "issues" and _welcomed(ctx, repo_name, number):
+        return Skipped("the bot's comment already welcomes the author")
     earlier = _earlier_work(ctx, repo_name, login, number)
     if earlier is not None:
         return Skipped(f"{login} opened #{earlier} here before")
@@ -92,6 +95,15 @@ def _welcome(event: Event, ctx: HandlerContext, event_kind: str) -> dict[str, An
         "template": template,
         "comment": action,
     }
+
+
+def _welcomed(ctx: HandlerContext, repo: str, number: int) -> bool:
+    """The issue's welcome is written once and then kept: a redelivery after the
+    missing-information check changed its mind (the type corrected, the report completed)
+    would render another text and edit it."""
+    from bot.github.comments import comment_sections
+
+    return WELCOME in comment_sections(bot_comment_text(ctx, repo, number))
 
 
 def _earlier_work(ctx: HandlerContext, repo: str, login: str, number: int) -> int | None:

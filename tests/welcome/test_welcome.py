@@ -75,9 +75,10 @@ def test_a_first_time_issue_author_is_welcomed_once(sb, shared_dir):
         "repo:octo/widgets author:newbie is:pull-request",
     ]
 
-    sb.clear_requests()  # the same delivery again: the same text, nothing written
-    assert run(sb, event)["comment"] == "unchanged"
+    sb.clear_requests()  # the same delivery again: the welcome is kept, nothing written
+    assert run(sb, event) == Skipped("the bot's comment already welcomes the author")
     assert writes(sb) == []
+    assert not any(r.route == "GET /search/issues" for r in sb.requests)
     assert len(comments_with_key(sb, REPO, number, ISSUE_COMMENT_KEY)) == 1
 
     second = new_issue(sb, "newbie", "Also: accuracy is 10%")
