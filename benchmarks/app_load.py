@@ -113,8 +113,7 @@ class Backends:
 
     def start(self, work: Path) -> None:
         if self.store == "postgresql":
-            sys.path.insert(0, str(ROOT / "tests"))
-            from fixtures.databases import PrivatePostgres, find_postgres_bin_dir
+            from tests.fixtures.databases import PrivatePostgres, find_postgres_bin_dir
 
             bin_dir = find_postgres_bin_dir()
             if bin_dir is None:
@@ -124,28 +123,19 @@ class Backends:
             self.postgres = PrivatePostgres(bin_dir)
             self.postgres.start()
         if self.queue == "redis":
+            from tests.fixtures.databases import start_private_redis
+
             exe = shutil.which("redis-server")
             if exe is None:
                 raise SystemExit(
                     "--queue redis: no redis-server found (apt-get install redis-server)"
                 )
-            port = free_port()
             folder = work / "redis"
             folder.mkdir(parents=True, exist_ok=True)
-            # Redis's recommended durability: the append-only file, synced every second.
-            command = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
-            command += ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
-            self.redis = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-            self.redis_url = f"redis://127.0.0.1:{port}/0"
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("redis-server did not start") from None
-                    time.sleep(0.05)
+            try:
+                self.redis, self.redis_url = start_private_redis(exe, folder, append_only=True)
+            except RuntimeError as exc:
+                raise SystemExit(str(exc)) from None
 
     def environment(self, work: Path) -> dict[str, str]:
         """The store and queue variables for one run: a new database, an empty queue."""

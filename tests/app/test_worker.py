@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from bot.store.deliveries import get_delivery, mark_delivery, record_delivery
 from bot.store.jobs import jobs_for_delivery
 from bot.store.models import DeliveryStatus, JobStatus, WebhookDelivery
 from tests.app.worker_support import router_with
+from tests.fixtures.databases import start_private_redis
 
 REPO = "octo/widgets"
 ISSUE = 4  # "Widgets are slow", open, no comments in the seed
@@ -356,41 +356,12 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     exe = shutil.which("redis-server")
     if exe is None:
         redis_unavailable("redis-server is not installed (Debian: apt-get install redis-server)")
-    workdir = tmp_path_factory.mktemp("redis")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.RedisError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    redis_unavailable(f"redis-server did not start on port {port}")
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        server, url = start_private_redis(exe, tmp_path_factory.mktemp("redis"))
+    except RuntimeError as exc:
+        redis_unavailable(str(exc))
+    try:
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
